@@ -1,0 +1,183 @@
+//! The code `#[node]` generates: the function as written, a description of its types for the
+//! runtime's generic executor, and a registration submitted with `inventory`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::ItemFn;
+use syn::spanned::Spanned;
+
+use crate::ast::{Form, NodeFn, Role};
+use crate::attr::{self, Jitter};
+use crate::ctxt::Ctxt;
+use crate::fallback;
+use crate::valid::{self, Input, Node};
+
+pub(crate) fn node(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item: ItemFn = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(error) => return fallback::expand(input, &error),
+    };
+    let mut cx = Ctxt::new();
+    let attrs = attr::parse(args, &mut cx);
+    let checked = valid::check(NodeFn::from_item(&item), attrs, &mut cx);
+    match (cx.check(), checked) {
+        (Ok(()), Some(node)) => expand(&item, &node),
+        (Err(error), _) => fallback::expand(input, &error),
+        (Ok(()), None) => fallback::expand(
+            input,
+            &syn::Error::new(Span::call_site(), "invalid `#[node]` function"),
+        ),
+    }
+}
+
+fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
+    let krate = &node.krate;
+    let private = quote!(#krate::__private);
+    let fn_ident = node.fn_ident;
+    let fn_span = item.sig.span();
+
+    let params_ty = node.params.map_or_else(
+        || quote!(#private::NoParams),
+        |ty| quote_spanned!(ty.span()=> #ty),
+    );
+    let input_ty = match node.input {
+        Input::Item(ty) | Input::Items(ty) => quote_spanned!(ty.span()=> #ty),
+        Input::None => quote!(#private::NoInput),
+    };
+    let ret = &node.ret;
+    let output_ty = ret.element;
+    let output_ty = quote_spanned!(output_ty.span()=> #output_ty);
+    let returned_ty = ret.ok;
+    let emit = match ret.form {
+        Form::One => quote!(emit_one),
+        Form::Many => quote!(emit_many),
+        Form::Maybe => quote!(emit_maybe),
+    };
+    let outputs = &node.outputs;
+
+    let call_args = node.order.iter().map(|role| match role {
+        Role::Params(_) => quote!(#private::Params(__params)),
+        Role::Item(_) => quote!(#private::Item(__input)),
+        Role::Items(_) => quote!(#private::Items(__input)),
+        Role::Ctx { by_ref: true } => quote!(&__ctx),
+        _ => quote!(__ctx),
+    });
+    let uses_params = node.params.is_some();
+    let uses_input = !matches!(node.input, Input::None);
+    let params_pat = if uses_params {
+        quote!(__params)
+    } else {
+        quote!(_)
+    };
+    let input_pat = if uses_input {
+        quote!(__input)
+    } else {
+        quote!(_)
+    };
+    let (mode_trait, input_arg, mode, invoke) = match node.input {
+        Input::Item(_) => (
+            quote!(EachItemNode),
+            quote!(Self::Input),
+            quote!(EachItem),
+            quote!(invoke_each_item),
+        ),
+        Input::Items(_) | Input::None => (
+            quote!(AllItemsNode),
+            quote!(::std::vec::Vec<Self::Input>),
+            quote!(All),
+            quote!(invoke_all_items),
+        ),
+    };
+    let call = quote_spanned! {fn_span=>
+        fn call(
+            #params_pat: Self::Params,
+            #input_pat: #input_arg,
+            __ctx: #private::Ctx,
+        ) -> impl #private::Future<
+            Output = #private::Result<Self::Returned, #private::NodeError>,
+        > + ::core::marker::Send {
+            async move { #private::into_result(#fn_ident(#(#call_args),*).await) }
+        }
+    };
+
+    let kind = &node.kind;
+    let version = node.version;
+    let description = &node.description;
+    let retry = retry_policy(&node.retry, &private);
+
+    quote! {
+        #item
+
+        const _: () = {
+            #[allow(non_camel_case_types)]
+            struct __hetumind_node;
+
+            #[automatically_derived]
+            impl #private::NodeTypes for __hetumind_node {
+                type Params = #params_ty;
+                type Input = #input_ty;
+                type Output = #output_ty;
+                type Returned = #returned_ty;
+                const OUTPUTS: &'static [&'static str] = &[#(#outputs),*];
+
+                fn emit(
+                    returned: Self::Returned,
+                    sink: &mut #private::OutputSink,
+                ) -> #private::Result<(), #private::NodeError> {
+                    #private::#emit(sink, returned)
+                }
+            }
+
+            #[automatically_derived]
+            impl #private::#mode_trait for __hetumind_node {
+                #call
+            }
+
+            #private::inventory::submit! {
+                #private::NodeRegistration {
+                    kind: #kind,
+                    version: #version,
+                    description: #description,
+                    outputs: <__hetumind_node as #private::NodeTypes>::OUTPUTS,
+                    mode: #private::ExecuteMode::#mode,
+                    retry: #retry,
+                    location: #private::SourceLocation {
+                        file: ::core::file!(),
+                        line: ::core::line!(),
+                        module: ::core::module_path!(),
+                    },
+                    params_schema: #private::schema::<<__hetumind_node as #private::NodeTypes>::Params>,
+                    input_schema: #private::schema::<<__hetumind_node as #private::NodeTypes>::Input>,
+                    output_schema: #private::schema::<<__hetumind_node as #private::NodeTypes>::Output>,
+                    check_params: #private::check_params::<<__hetumind_node as #private::NodeTypes>::Params>,
+                    invoke: #private::#invoke::<__hetumind_node>,
+                }
+            }
+        };
+    }
+}
+
+/// The default retry policy, as a constant expression.
+fn retry_policy(retry: &attr::Retry, private: &TokenStream) -> TokenStream {
+    let mut fields = Vec::new();
+    if let Some(attempts) = retry.max_attempts {
+        fields.push(quote!(max_attempts: #attempts));
+    }
+    if let Some(ms) = retry.initial_ms {
+        fields.push(quote!(initial_interval: #private::Duration::from_millis(#ms)));
+    }
+    if let Some(rate) = retry.backoff_rate {
+        fields.push(quote!(backoff_rate: #rate));
+    }
+    if let Some(ms) = retry.max_ms {
+        fields.push(quote!(max_interval: #private::Duration::from_millis(#ms)));
+    }
+    if let Some(jitter) = retry.jitter {
+        let variant = match jitter {
+            Jitter::None => quote!(None),
+            Jitter::Full => quote!(Full),
+        };
+        fields.push(quote!(jitter: #private::Jitter::#variant));
+    }
+    quote!(#private::RetryPolicy { #(#fields,)* ..#private::RetryPolicy::DEFAULT })
+}

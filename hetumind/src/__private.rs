@@ -1,0 +1,16 @@
+//! Not public API: the items generated code names. Everything here may change in any release.
+
+pub use crate::node::execute::{
+    AllItemsNode, EachItemNode, IntoNodeError, NoInput, NoParams, NodeInput, NodeOutputValue,
+    NodeParams, NodeTypes, check_params, emit_many, emit_maybe, emit_one, into_result,
+    invoke_all_items, invoke_each_item, schema,
+};
+pub use crate::node::{
+    BoxFuture, Ctx, ExecuteMode, Item, Items, NodeError, NodeRegistration, OutputSink, Params,
+    Routed, SourceLocation,
+};
+pub use crate::retry::{Jitter, RetryPolicy};
+pub use core::future::Future;
+pub use core::result::Result;
+pub use core::time::Duration;
+pub use inventory;

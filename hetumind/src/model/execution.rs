@@ -1,0 +1,93 @@
+//! Execution state: what a store keeps about one run of a workflow.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The overall status of an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    /// Nodes remain that can run now.
+    Running,
+    /// Nothing can run before a point in time (a wait or a retry delay).
+    Waiting,
+    /// Every node finished or was skipped.
+    Success,
+    /// A node failed and its `on_error` policy stopped the execution.
+    Failed,
+}
+
+impl ExecutionStatus {
+    /// Whether the execution has ended, successfully or not.
+    #[must_use]
+    pub const fn is_finished(self) -> bool {
+        matches!(self, Self::Success | Self::Failed)
+    }
+}
+
+/// The header and per-node states of one execution. Small by design: node outputs live under
+/// their own keys and are only referenced from here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionState {
+    /// The execution's identifier.
+    pub execution_id: String,
+    /// The identifier of the workflow it runs.
+    pub workflow_id: String,
+    /// The overall status.
+    pub status: ExecutionStatus,
+    /// When the execution was created.
+    pub created_at: DateTime<Utc>,
+    /// When the state was last written.
+    pub updated_at: DateTime<Utc>,
+    /// The state of every node that has left `pending`, by node name.
+    #[serde(default)]
+    pub nodes: BTreeMap<String, NodeState>,
+    /// Why the execution failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Where one node of an execution stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NodeState {
+    /// The node started an attempt that has not finished (or whose process died).
+    Running {
+        /// The attempt number, from 1.
+        attempt: u32,
+        /// When the attempt started.
+        started_at: DateTime<Utc>,
+    },
+    /// The node asked to wait, or waits for a retry.
+    Waiting {
+        /// The attempt that runs at `resume_at`.
+        attempt: u32,
+        /// When the node may run again.
+        resume_at: DateTime<Utc>,
+        /// The error that caused a retry wait, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_error: Option<String>,
+    },
+    /// The node finished; its output is stored under `output_key`.
+    Success {
+        /// The attempt that succeeded.
+        attempt: u32,
+        /// The store key of the node's output.
+        output_key: String,
+        /// How many items left on each output.
+        items: Vec<u32>,
+    },
+    /// No input of the node carried items: a branch not taken.
+    Skipped,
+    /// The node failed for good.
+    Failed {
+        /// The last attempt.
+        attempt: u32,
+        /// What went wrong.
+        error: String,
+    },
+}

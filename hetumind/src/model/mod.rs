@@ -1,0 +1,9 @@
+//! The data model: workflows, items and execution state, with their JSON formats.
+
+mod execution;
+mod item;
+mod workflow;
+
+pub use execution::{ExecutionState, ExecutionStatus, NodeState};
+pub use item::{BinaryRef, ItemData, ItemSource};
+pub use workflow::{Connection, NodeInstance, OnError, RetryOverride, Workflow, WorkflowSettings};

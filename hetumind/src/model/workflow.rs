@@ -1,0 +1,194 @@
+//! Workflow definitions: the JSON format of DESIGN.md section 4.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::retry::RetryPolicy;
+
+/// A workflow: named nodes and the connections between them.
+///
+/// Unknown fields are rejected everywhere in this format, so that a misspelt setting is an
+/// error instead of being silently ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    /// The workflow's identifier, unique in a store.
+    pub id: String,
+    /// A human-readable name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Execution settings.
+    #[serde(default)]
+    pub settings: WorkflowSettings,
+    /// The nodes; their names are unique and are their identity.
+    pub nodes: Vec<NodeInstance>,
+    /// Source node name -> port kind -> one list per source output index -> targets.
+    #[serde(default)]
+    pub connections: BTreeMap<String, BTreeMap<String, Vec<Vec<Connection>>>>,
+}
+
+impl Workflow {
+    /// The node instance named `name`.
+    #[must_use]
+    pub fn node(&self, name: &str) -> Option<&NodeInstance> {
+        self.nodes.iter().find(|node| node.name == name)
+    }
+
+    /// The JSON Schema (draft 2020-12) of the workflow format.
+    #[must_use]
+    pub fn json_schema() -> schemars::Schema {
+        schemars::schema_for!(Workflow)
+    }
+}
+
+/// Settings that apply to a whole workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSettings {
+    /// How many nodes may run at the same time.
+    #[serde(default = "WorkflowSettings::default_max_concurrency")]
+    #[schemars(range(min = 1))]
+    pub max_concurrency: u32,
+}
+
+impl WorkflowSettings {
+    const fn default_max_concurrency() -> u32 {
+        16
+    }
+}
+
+impl Default for WorkflowSettings {
+    fn default() -> Self {
+        Self {
+            max_concurrency: Self::default_max_concurrency(),
+        }
+    }
+}
+
+/// One node of a workflow: which registered node runs, under which name, with which parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeInstance {
+    /// The node's name, unique in its workflow.
+    pub name: String,
+    /// The registered kind, such as `core.if`.
+    pub kind: String,
+    /// The registered version; when absent the highest registered version is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub version: Option<u32>,
+    /// The parameters, checked against the node's parameter schema.
+    #[serde(default = "empty_object")]
+    pub parameters: Value,
+    /// Overrides of the node's default retry policy, field by field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryOverride>,
+    /// How long one attempt may run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// What a failure of this node does to the execution.
+    #[serde(default, skip_serializing_if = "OnError::is_default")]
+    pub on_error: OnError,
+}
+
+impl NodeInstance {
+    /// The retry policy in force: the node's default with this instance's overrides applied.
+    #[must_use]
+    pub fn retry_policy(&self, default: &RetryPolicy) -> RetryPolicy {
+        self.retry
+            .as_ref()
+            .map_or(*default, |overrides| overrides.apply(default))
+    }
+
+    /// The per-attempt timeout, when one is set.
+    #[must_use]
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout_ms.map(Duration::from_millis)
+    }
+}
+
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
+}
+
+/// A connection target: an input of another node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Connection {
+    /// The target node's name (also accepted as `node_name`).
+    #[serde(alias = "node_name")]
+    pub node: String,
+    /// The target input kind; `main` for data.
+    #[serde(default = "main_kind")]
+    pub kind: String,
+    /// The target input index.
+    #[serde(default)]
+    pub index: u32,
+}
+
+fn main_kind() -> String {
+    "main".to_owned()
+}
+
+/// What a failing node does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// The execution fails.
+    #[default]
+    Stop,
+    /// The failed item passes on with an `error` field.
+    Continue,
+    /// Failed items go to an extra output named `error`.
+    ErrorOutput,
+}
+
+impl OnError {
+    fn is_default(&self) -> bool {
+        *self == Self::Stop
+    }
+}
+
+/// Field-by-field overrides of a node's default [`RetryPolicy`], as written in a workflow.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryOverride {
+    /// Attempts in all, the first included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_attempts: Option<u32>,
+    /// The delay before the first retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_interval_ms: Option<u64>,
+    /// The factor each delay grows by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_rate: Option<f64>,
+    /// The cap on any delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_interval_ms: Option<u64>,
+    /// How delays are randomised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<crate::retry::Jitter>,
+}
+
+impl RetryOverride {
+    /// `default` with every field set here replaced.
+    #[must_use]
+    pub fn apply(&self, default: &RetryPolicy) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.max_attempts.unwrap_or(default.max_attempts),
+            initial_interval: self
+                .initial_interval_ms
+                .map_or(default.initial_interval, Duration::from_millis),
+            backoff_rate: self.backoff_rate.unwrap_or(default.backoff_rate),
+            max_interval: self
+                .max_interval_ms
+                .map_or(default.max_interval, Duration::from_millis),
+            jitter: self.jitter.unwrap_or(default.jitter),
+        }
+    }
+}

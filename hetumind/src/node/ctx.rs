@@ -1,0 +1,101 @@
+//! What a running node can see of its execution.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::model::ItemData;
+
+/// The context of one node invocation: which execution and attempt it belongs to, how much time
+/// is left, and the raw item being processed.
+///
+/// Cheap to clone. A node takes it as `ctx: Ctx` or `ctx: &Ctx`.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    run: Arc<RunInfo>,
+    items: Arc<[ItemData]>,
+    index: Option<usize>,
+}
+
+/// The facts about one node attempt that every item of it shares.
+#[derive(Debug)]
+pub struct RunInfo {
+    /// The execution's identifier.
+    pub execution_id: String,
+    /// The node instance's name in the workflow.
+    pub node_name: String,
+    /// The attempt number, from 1.
+    pub attempt: u32,
+    /// When the invocation must have persisted its results, if there is a deadline.
+    pub deadline: Option<Instant>,
+    /// The span the node runs in.
+    pub span: tracing::Span,
+}
+
+impl Ctx {
+    pub(crate) fn new(run: Arc<RunInfo>, items: Arc<[ItemData]>, index: Option<usize>) -> Self {
+        Self { run, items, index }
+    }
+
+    /// The execution's identifier.
+    #[must_use]
+    pub fn execution_id(&self) -> &str {
+        &self.run.execution_id
+    }
+
+    /// The node instance's name in the workflow.
+    #[must_use]
+    pub fn node_name(&self) -> &str {
+        &self.run.node_name
+    }
+
+    /// The attempt number: 1 for the first run, 2 for the first retry, and so on.
+    #[must_use]
+    pub fn attempt(&self) -> u32 {
+        self.run.attempt
+    }
+
+    /// A key that is the same every time this attempt of this node runs, including a re-run
+    /// after a crash: `{execution_id}:{node}:{attempt}`. Pass it to external systems that
+    /// deduplicate requests.
+    #[must_use]
+    pub fn idempotency_key(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.run.execution_id, self.run.node_name, self.run.attempt
+        )
+    }
+
+    /// The time left before the invocation's deadline; `None` when there is no deadline.
+    #[must_use]
+    pub fn remaining(&self) -> Option<Duration> {
+        self.run
+            .deadline
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+
+    /// The raw item being processed, in each-item mode; `None` in all mode.
+    #[must_use]
+    pub fn item(&self) -> Option<&ItemData> {
+        self.index.and_then(|index| self.items.get(index))
+    }
+
+    /// The position of the item being processed among the node's input items, in each-item mode.
+    #[must_use]
+    pub fn item_index(&self) -> Option<usize> {
+        self.index
+    }
+
+    /// All raw input items of this invocation.
+    #[must_use]
+    pub fn items(&self) -> &[ItemData] {
+        &self.items
+    }
+
+    /// The tracing span of this node attempt.
+    #[must_use]
+    pub fn span(&self) -> &tracing::Span {
+        &self.run.span
+    }
+}

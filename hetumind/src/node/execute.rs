@@ -1,0 +1,335 @@
+//! The generic executor behind every node: parameter and item conversion, the per-item loop,
+//! error handling per `on_error`, and output collection. `#[node]` only describes a node's
+//! types and how to call it (the traits below); everything else lives here, once.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{BoxFuture, Ctx, Invocation, NodeError, NodeOutput, OutputSink, Routed};
+use crate::model::{ItemData, OnError};
+
+/// A type usable as a node's parameters (`Params<T>`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a node's parameters",
+    label = "not usable as `Params<{Self}>`",
+    note = "node parameters are deserialized from JSON and described by a JSON Schema: add `#[derive(serde::Deserialize, schemars::JsonSchema)]` to `{Self}`"
+)]
+pub trait NodeParams: DeserializeOwned + JsonSchema + Send + 'static {}
+
+#[diagnostic::do_not_recommend]
+impl<T: DeserializeOwned + JsonSchema + Send + 'static> NodeParams for T {}
+
+/// A type usable as a node's input items (`Item<T>` or `Items<T>`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a node's input item",
+    label = "not usable as an input item",
+    note = "input items are deserialized from JSON and described by a JSON Schema: add `#[derive(serde::Deserialize, schemars::JsonSchema)]` to `{Self}`"
+)]
+pub trait NodeInput: DeserializeOwned + JsonSchema + Send + 'static {}
+
+#[diagnostic::do_not_recommend]
+impl<T: DeserializeOwned + JsonSchema + Send + 'static> NodeInput for T {}
+
+/// A type usable as a node's output items.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a node's output item",
+    label = "not usable as an output item",
+    note = "output items are serialized to JSON and described by a JSON Schema: add `#[derive(serde::Serialize, schemars::JsonSchema)]` to `{Self}`"
+)]
+pub trait NodeOutputValue: Serialize + JsonSchema + Send + 'static {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + JsonSchema + Send + 'static> NodeOutputValue for T {}
+
+/// An error type a node may return.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned as a node error",
+    label = "does not convert into `NodeError`",
+    note = "implement `From<{Self}> for hetumind::NodeError`, or map the error with `NodeError::retryable` or `NodeError::terminal`"
+)]
+pub trait IntoNodeError {
+    /// The error as a [`NodeError`].
+    fn into_node_error(self) -> NodeError;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: Into<NodeError>> IntoNodeError for E {
+    fn into_node_error(self) -> NodeError {
+        self.into()
+    }
+}
+
+/// The parameters of a node whose function takes no `Params<T>`: an empty object.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(description = "This node takes no parameters.")]
+pub struct NoParams {}
+
+/// The input of a node whose function takes neither `Item<T>` nor `Items<T>`: anything, unread.
+#[derive(Debug)]
+pub struct NoInput;
+
+impl<'de> serde::Deserialize<'de> for NoInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Self)
+    }
+}
+
+impl JsonSchema for NoInput {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AnyItem".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::Schema::from(true)
+    }
+}
+
+/// The types of a node, as `#[node]` describes them.
+pub trait NodeTypes: 'static {
+    /// `T` of `Params<T>`, or [`NoParams`].
+    type Params: NodeParams;
+    /// `T` of `Item<T>` / `Items<T>`, or [`NoInput`].
+    type Input: NodeInput;
+    /// The type of one output item's `json`.
+    type Output: NodeOutputValue;
+    /// What the function returns on success.
+    type Returned: Send;
+    /// The names of the node's outputs, in index order.
+    const OUTPUTS: &'static [&'static str];
+
+    /// Sends what the function returned to the node's outputs.
+    fn emit(returned: Self::Returned, sink: &mut OutputSink) -> Result<(), NodeError>;
+}
+
+/// A node function called once per input item.
+pub trait EachItemNode: NodeTypes {
+    /// Calls the function for one item.
+    fn call(
+        params: Self::Params,
+        input: Self::Input,
+        ctx: Ctx,
+    ) -> impl Future<Output = Result<Self::Returned, NodeError>> + Send;
+}
+
+/// A node function called once with all input items.
+pub trait AllItemsNode: NodeTypes {
+    /// Calls the function with every item.
+    fn call(
+        params: Self::Params,
+        input: Vec<Self::Input>,
+        ctx: Ctx,
+    ) -> impl Future<Output = Result<Self::Returned, NodeError>> + Send;
+}
+
+/// One output value: a plain value goes to the first output, a [`Routed`] one to the output
+/// it names.
+pub trait Element {
+    /// Sends the value to its output.
+    fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError>;
+}
+
+impl<T: Serialize> Element for T {
+    fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError> {
+        sink.push(0, &self)
+    }
+}
+
+impl<T: Serialize> Element for Routed<T> {
+    fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError> {
+        sink.push_routed(&self)
+    }
+}
+
+/// Emits a node's `T` return: one item.
+pub fn emit_one<E: Element>(sink: &mut OutputSink, value: E) -> Result<(), NodeError> {
+    value.emit(sink)
+}
+
+/// Emits a node's `Vec<T>` return: any number of items.
+pub fn emit_many<E: Element>(sink: &mut OutputSink, values: Vec<E>) -> Result<(), NodeError> {
+    values.into_iter().try_for_each(|value| value.emit(sink))
+}
+
+/// Emits a node's `Option<T>` return: an item or none (a filter).
+pub fn emit_maybe<E: Element>(sink: &mut OutputSink, value: Option<E>) -> Result<(), NodeError> {
+    value.map_or(Ok(()), |value| value.emit(sink))
+}
+
+/// Converts a node function's result, whatever its error type.
+pub fn into_result<T, E: IntoNodeError>(result: Result<T, E>) -> Result<T, NodeError> {
+    result.map_err(IntoNodeError::into_node_error)
+}
+
+/// What a JSON value being converted is, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subject {
+    Parameters,
+    InputItem(usize),
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Parameters => f.write_str("invalid parameters"),
+            Self::InputItem(index) => write!(f, "invalid input item {index}"),
+        }
+    }
+}
+
+/// Deserializes `value` into `T`; the error names the subject and the JSON path of the bad
+/// field.
+///
+/// The fast path deserializes directly; only a failure is replayed with path tracking, which
+/// costs about as much again.
+pub(crate) fn from_json<T: DeserializeOwned>(
+    value: &Value,
+    subject: Subject,
+) -> Result<T, NodeError> {
+    if let Ok(converted) = T::deserialize(value) {
+        return Ok(converted);
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if path == "." {
+            NodeError::terminal(format!("{subject}: {inner}"))
+        } else {
+            NodeError::terminal(format!("{subject}: at `{path}`: {inner}"))
+        }
+    })
+}
+
+/// Checks parameters against `P` without running anything.
+pub fn check_params<P: NodeParams>(parameters: &Value) -> Result<(), NodeError> {
+    from_json::<P>(parameters, Subject::Parameters).map(drop)
+}
+
+/// The JSON Schema (draft 2020-12) of `T`.
+pub fn schema<T: JsonSchema>() -> schemars::Schema {
+    schemars::SchemaGenerator::default().into_root_schema_for::<T>()
+}
+
+/// The executor of an each-item node.
+pub fn invoke_each_item<N: EachItemNode>(
+    invocation: Invocation,
+) -> BoxFuture<'static, Result<NodeOutput, NodeError>> {
+    Box::pin(async move {
+        let Invocation {
+            parameters,
+            items,
+            run,
+            on_error,
+        } = invocation;
+        let mut sink = OutputSink::new(N::OUTPUTS, on_error == OnError::ErrorOutput);
+        for (index, item) in items.iter().enumerate() {
+            sink.set_source(item.source.clone());
+            let ctx = Ctx::new(Arc::clone(&run), Arc::clone(&items), Some(index));
+            let result = match prepare::<N>(&parameters, item, index) {
+                Ok((params, input)) => N::call(params, input, ctx).await,
+                Err(error) => Err(error),
+            };
+            match result.and_then(|returned| N::emit(returned, &mut sink)) {
+                Ok(()) => {}
+                Err(error) => fail_item(&mut sink, on_error, item, error)?,
+            }
+        }
+        Ok(NodeOutput {
+            outputs: sink.into_outputs(),
+        })
+    })
+}
+
+fn prepare<N: NodeTypes>(
+    parameters: &Value,
+    item: &ItemData,
+    index: usize,
+) -> Result<(N::Params, N::Input), NodeError> {
+    let params = from_json(parameters, Subject::Parameters)?;
+    let input = from_json(&item.json, Subject::InputItem(index))?;
+    Ok((params, input))
+}
+
+/// Applies `on_error` to an item whose processing failed.
+fn fail_item(
+    sink: &mut OutputSink,
+    on_error: OnError,
+    item: &ItemData,
+    error: NodeError,
+) -> Result<(), NodeError> {
+    match on_error {
+        OnError::Stop => Err(error),
+        OnError::Continue => {
+            sink.push_item(0, with_error(item, &error));
+            Ok(())
+        }
+        OnError::ErrorOutput => {
+            let index = sink.error_output();
+            sink.push_item(index, with_error(item, &error));
+            Ok(())
+        }
+    }
+}
+
+/// `item`, with the error's message in an `error` field of its `json` (an object holding the
+/// value under `value` when it was not an object).
+fn with_error(item: &ItemData, error: &NodeError) -> ItemData {
+    let mut failed = item.clone();
+    let message = Value::String(error.message().to_owned());
+    match &mut failed.json {
+        Value::Object(fields) => {
+            fields.insert("error".to_owned(), message);
+        }
+        other => {
+            let value = other.take();
+            failed.json = serde_json::json!({ "value": value, "error": message });
+        }
+    }
+    failed
+}
+
+/// The executor of an all-items node.
+pub fn invoke_all_items<N: AllItemsNode>(
+    invocation: Invocation,
+) -> BoxFuture<'static, Result<NodeOutput, NodeError>> {
+    Box::pin(async move {
+        let Invocation {
+            parameters,
+            items,
+            run,
+            on_error,
+        } = invocation;
+        let mut sink = OutputSink::new(N::OUTPUTS, on_error == OnError::ErrorOutput);
+        let inputs = items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| from_json(&item.json, Subject::InputItem(index)))
+            .collect::<Result<Vec<N::Input>, NodeError>>();
+        let result = match (from_json(&parameters, Subject::Parameters), inputs) {
+            (Ok(params), Ok(inputs)) => {
+                let ctx = Ctx::new(Arc::clone(&run), Arc::clone(&items), None);
+                N::call(params, inputs, ctx).await
+            }
+            (Err(error), _) | (_, Err(error)) => Err(error),
+        };
+        match result.and_then(|returned| N::emit(returned, &mut sink)) {
+            Ok(()) => sink.pair_with(&items),
+            Err(error) => {
+                let mut failed = OutputSink::new(N::OUTPUTS, on_error == OnError::ErrorOutput);
+                for item in items.iter() {
+                    failed.set_source(item.source.clone());
+                    fail_item(&mut failed, on_error, item, error.clone())?;
+                }
+                sink = failed;
+            }
+        }
+        Ok(NodeOutput {
+            outputs: sink.into_outputs(),
+        })
+    })
+}

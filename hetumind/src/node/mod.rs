@@ -1,0 +1,17 @@
+//! What a node is: its argument roles, its context, its errors, its outputs, and the
+//! registration `#[node]` generates for it.
+
+mod ctx;
+mod error;
+pub(crate) mod execute;
+pub(crate) mod output;
+mod registration;
+mod roles;
+
+pub use ctx::{Ctx, RunInfo};
+pub use error::{ErrorKind, NodeError};
+pub use output::{OutputSink, Routed};
+pub use registration::{
+    BoxFuture, ExecuteMode, Invocation, NodeOutput, NodeRegistration, SourceLocation,
+};
+pub use roles::{Item, Items, Params};

@@ -1,0 +1,146 @@
+//! What a node produces: items on one or several named outputs.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+use super::NodeError;
+use crate::model::{ItemData, ItemSource};
+
+/// A value sent to one named output of a node that declares several
+/// (`#[node(outputs("true", "false"))]`).
+///
+/// Routing to a name the node does not declare is a compile error when the name is a literal
+/// in the node's body, and a terminal error of the node otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed<T> {
+    output: Cow<'static, str>,
+    value: T,
+}
+
+impl<T> Routed<T> {
+    /// `value`, sent to the output named `output`.
+    pub fn to(output: impl Into<Cow<'static, str>>, value: T) -> Self {
+        Self {
+            output: output.into(),
+            value,
+        }
+    }
+
+    /// The output's name.
+    #[must_use]
+    pub fn output(&self) -> &str {
+        &self.output
+    }
+
+    /// The routed value.
+    #[must_use]
+    pub fn into_value(self) -> T {
+        self.value
+    }
+}
+
+/// Collects the items a node emits, one list per output, stamping each with its lineage.
+#[derive(Debug)]
+pub struct OutputSink {
+    names: &'static [&'static str],
+    outputs: Vec<Vec<ItemData>>,
+    source: Option<ItemSource>,
+}
+
+impl OutputSink {
+    /// A sink for a node declaring `names` as its outputs, plus the `error` output when
+    /// `error_output` is set.
+    pub(crate) fn new(names: &'static [&'static str], error_output: bool) -> Self {
+        let count = names.len() + usize::from(error_output);
+        Self {
+            names,
+            outputs: vec![Vec::new(); count],
+            source: None,
+        }
+    }
+
+    /// Sets the lineage stamped on the items emitted from now on.
+    pub(crate) fn set_source(&mut self, source: Option<ItemSource>) {
+        self.source = source;
+    }
+
+    /// Emits `value` on output `index`.
+    pub(crate) fn push(&mut self, index: usize, value: &impl Serialize) -> Result<(), NodeError> {
+        let json = serde_json::to_value(value).map_err(|error| {
+            NodeError::terminal(format!("cannot serialize the node's output: {error}"))
+        })?;
+        self.push_item(index, ItemData::new(json));
+        Ok(())
+    }
+
+    /// Emits a ready-made item on output `index`, stamped with the current lineage.
+    pub(crate) fn push_item(&mut self, index: usize, mut item: ItemData) {
+        item.source.clone_from(&self.source);
+        if let Some(output) = self.outputs.get_mut(index) {
+            output.push(item);
+        }
+    }
+
+    /// Emits `routed` on the output it names.
+    pub(crate) fn push_routed<T: Serialize>(
+        &mut self,
+        routed: &Routed<T>,
+    ) -> Result<(), NodeError> {
+        let index = self
+            .names
+            .iter()
+            .position(|name| *name == routed.output)
+            .ok_or_else(|| {
+                NodeError::terminal(format!(
+                    "the node routed an item to output `{}`, which it does not declare; its outputs are {}",
+                    routed.output,
+                    quoted_list(self.names)
+                ))
+            })?;
+        self.push(index, &routed.value)
+    }
+
+    /// The index of the `error` output.
+    pub(crate) fn error_output(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The items, one list per output.
+    pub(crate) fn into_outputs(self) -> Vec<Vec<ItemData>> {
+        self.outputs
+    }
+
+    /// How many items were emitted so far, on all outputs.
+    pub(crate) fn len(&self) -> usize {
+        self.outputs.iter().map(Vec::len).sum()
+    }
+
+    /// Stamps lineage on items emitted in all mode, where a node returns a list for a list:
+    /// the k-th item emitted derives from the k-th input when the counts match, and every item
+    /// derives from the single input when there was one. Otherwise lineage is left unset.
+    pub(crate) fn pair_with(&mut self, inputs: &[ItemData]) {
+        let emitted = self.len();
+        let source_of = |k: usize| match inputs {
+            [single] => single.source.clone(),
+            _ if inputs.len() == emitted => inputs[k].source.clone(),
+            _ => None,
+        };
+        let mut k = 0;
+        for output in &mut self.outputs {
+            for item in output {
+                item.source = source_of(k);
+                k += 1;
+            }
+        }
+    }
+}
+
+/// `a`, `b`, `c` as one string.
+pub(crate) fn quoted_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,103 @@
+//! The static record `#[node]` submits for every node, and the call the engine makes.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{NodeError, RunInfo};
+use crate::model::{ItemData, OnError};
+use crate::retry::RetryPolicy;
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How a node consumes its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecuteMode {
+    /// Called once per input item (`Item<T>`).
+    EachItem,
+    /// Called once with all input items (`Items<T>`, or no input role).
+    All,
+}
+
+/// Where a node was defined in its source code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SourceLocation {
+    /// The file, as `file!()` gives it.
+    pub file: &'static str,
+    /// The line of the `#[node]` attribute.
+    pub line: u32,
+    /// The module path of the node function.
+    pub module: &'static str,
+}
+
+impl std::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{} ({})", self.file, self.line, self.module)
+    }
+}
+
+/// Everything known about a registered node: constant data and function pointers, built at
+/// compile time by `#[node]` and collected at link time.
+///
+/// Schemas are produced by calling the schema functions, lazily; nothing is computed at start-up.
+#[derive(Debug)]
+pub struct NodeRegistration {
+    /// The node kind, such as `core.if`.
+    pub kind: &'static str,
+    /// The node version, from 1.
+    pub version: u32,
+    /// What the node does: its function's doc comment.
+    pub description: &'static str,
+    /// The names of its outputs, in index order.
+    pub outputs: &'static [&'static str],
+    /// How it consumes input.
+    pub mode: ExecuteMode,
+    /// Its default retry policy.
+    pub retry: RetryPolicy,
+    /// Where it was defined.
+    pub location: SourceLocation,
+    /// The JSON Schema of its parameters.
+    pub params_schema: fn() -> schemars::Schema,
+    /// The JSON Schema of one input item's `json`.
+    pub input_schema: fn() -> schemars::Schema,
+    /// The JSON Schema of one output item's `json`.
+    pub output_schema: fn() -> schemars::Schema,
+    /// Checks parameters without running the node; the error names the bad field's path.
+    pub check_params: fn(&Value) -> Result<(), NodeError>,
+    /// Runs the node.
+    pub invoke: fn(Invocation) -> BoxFuture<'static, Result<NodeOutput, NodeError>>,
+}
+
+impl NodeRegistration {
+    /// `kind@version`, the node's identity.
+    #[must_use]
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.kind, self.version)
+    }
+}
+
+/// One call of a node: its parameters, its input items and its context.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The node instance's parameters.
+    pub parameters: Arc<Value>,
+    /// The input items, their `source` naming where each came from.
+    pub items: Arc<[ItemData]>,
+    /// The facts shared by every item of this attempt.
+    pub run: Arc<RunInfo>,
+    /// What to do with an item that fails.
+    pub on_error: OnError,
+}
+
+/// The items a node produced, one list per output (the `error` output last, when the instance
+/// routes errors there).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeOutput {
+    /// The items of each output, in output index order.
+    pub outputs: Vec<Vec<ItemData>>,
+}

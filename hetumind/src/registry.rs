@@ -1,0 +1,186 @@
+//! The registry: every node linked into the binary, by kind and version.
+//!
+//! `#[node]` submits a static [`NodeRegistration`] with `inventory`; the linker gathers them,
+//! and the registry indexes them the first time it is asked, once.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+use crate::node::{ExecuteMode, NodeRegistration, SourceLocation};
+use crate::retry::RetryPolicy;
+
+inventory::collect!(NodeRegistration);
+
+/// Every registered node, sorted by kind then version.
+#[derive(Debug)]
+pub struct Registry {
+    nodes: BTreeMap<(&'static str, u32), &'static NodeRegistration>,
+}
+
+/// Why a set of registrations cannot form a registry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .duplicates.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct RegistryError {
+    /// Every `(kind, version)` registered more than once.
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// One `(kind, version)` pair registered twice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("node `{kind}` version {version} is registered twice: at {first} and at {second}")]
+pub struct Duplicate {
+    /// The node kind.
+    pub kind: &'static str,
+    /// The node version.
+    pub version: u32,
+    /// Where the first registration was defined.
+    pub first: SourceLocation,
+    /// Where the second registration was defined.
+    pub second: SourceLocation,
+}
+
+impl Registry {
+    /// The registry of every node linked into this binary, built on first use.
+    ///
+    /// # Errors
+    ///
+    /// When two nodes share a kind and version; the error names both definitions.
+    pub fn global() -> Result<&'static Self, &'static RegistryError> {
+        static GLOBAL: OnceLock<Result<Registry, RegistryError>> = OnceLock::new();
+        GLOBAL
+            .get_or_init(|| Self::new(inventory::iter::<NodeRegistration>))
+            .as_ref()
+    }
+
+    /// A registry of the given registrations.
+    ///
+    /// # Errors
+    ///
+    /// When two registrations share a kind and version.
+    pub fn new(
+        registrations: impl IntoIterator<Item = &'static NodeRegistration>,
+    ) -> Result<Self, RegistryError> {
+        let mut nodes = BTreeMap::new();
+        let mut duplicates = Vec::new();
+        for registration in registrations {
+            let key = (registration.kind, registration.version);
+            if let Some(first) = nodes.insert(key, registration) {
+                let (first, second) = ordered(first.location, registration.location);
+                duplicates.push(Duplicate {
+                    kind: registration.kind,
+                    version: registration.version,
+                    first,
+                    second,
+                });
+            }
+        }
+        if duplicates.is_empty() {
+            Ok(Self { nodes })
+        } else {
+            duplicates.sort_by_key(|duplicate| (duplicate.kind, duplicate.version));
+            Err(RegistryError { duplicates })
+        }
+    }
+
+    /// The node of `kind` at `version`.
+    #[must_use]
+    pub fn get(&self, kind: &str, version: u32) -> Option<&'static NodeRegistration> {
+        self.nodes.get(&(kind, version)).copied()
+    }
+
+    /// The highest registered version of `kind`.
+    #[must_use]
+    pub fn latest(&self, kind: &str) -> Option<&'static NodeRegistration> {
+        self.nodes
+            .range((kind, 0)..=(kind, u32::MAX))
+            .next_back()
+            .map(|(_, registration)| *registration)
+    }
+
+    /// The node of `kind` at `version`, or at its highest version when `version` is `None`.
+    #[must_use]
+    pub fn resolve(&self, kind: &str, version: Option<u32>) -> Option<&'static NodeRegistration> {
+        match version {
+            Some(version) => self.get(kind, version),
+            None => self.latest(kind),
+        }
+    }
+
+    /// Every registration, sorted by kind then version.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'static NodeRegistration> + '_ {
+        self.nodes.values().copied()
+    }
+
+    /// How many nodes are registered.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether no node is registered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The catalog: every node with its description, outputs, schemas and retry policy, sorted.
+    #[must_use]
+    pub fn catalog(&self) -> Vec<CatalogEntry> {
+        self.iter().map(CatalogEntry::of).collect()
+    }
+}
+
+/// Duplicate locations in a stable order, whatever order the linker chose.
+fn ordered(a: SourceLocation, b: SourceLocation) -> (SourceLocation, SourceLocation) {
+    if (a.file, a.line) <= (b.file, b.line) {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// One node of the catalog, as `nodes --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogEntry {
+    /// The node kind.
+    pub kind: &'static str,
+    /// The node version.
+    pub version: u32,
+    /// What it does.
+    pub description: &'static str,
+    /// Its outputs, in index order.
+    pub outputs: &'static [&'static str],
+    /// How it consumes input.
+    pub execute_mode: ExecuteMode,
+    /// The JSON Schema of its parameters.
+    pub params_schema: schemars::Schema,
+    /// The JSON Schema of an input item's `json`.
+    pub input_schema: schemars::Schema,
+    /// The JSON Schema of an output item's `json`.
+    pub output_schema: schemars::Schema,
+    /// Its default retry policy.
+    pub retry: RetryPolicy,
+    /// Where it was defined.
+    pub source: SourceLocation,
+}
+
+impl CatalogEntry {
+    /// The catalog entry of `registration`, with its schemas generated now.
+    #[must_use]
+    pub fn of(registration: &NodeRegistration) -> Self {
+        Self {
+            kind: registration.kind,
+            version: registration.version,
+            description: registration.description,
+            outputs: registration.outputs,
+            execute_mode: registration.mode,
+            params_schema: (registration.params_schema)(),
+            input_schema: (registration.input_schema)(),
+            output_schema: (registration.output_schema)(),
+            retry: registration.retry,
+            source: registration.location,
+        }
+    }
+}

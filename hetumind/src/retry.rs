@@ -1,0 +1,83 @@
+//! Retry policies: how often and how long to wait before a node that failed with a retryable
+//! error runs again.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// When and how often a node that failed with a retryable error is attempted again:
+/// exponential backoff with a cap, optionally randomised with full jitter.
+///
+/// Const-constructible, so that a node's default policy lives in its static registration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 means never retried).
+    pub max_attempts: u32,
+    /// The delay before the first retry.
+    #[serde(rename = "initial_interval_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub initial_interval: Duration,
+    /// The factor each following delay grows by.
+    pub backoff_rate: f64,
+    /// The cap on any single delay.
+    #[serde(rename = "max_interval_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub max_interval: Duration,
+    /// How delays are randomised.
+    pub jitter: Jitter,
+}
+
+impl RetryPolicy {
+    /// The policy of a node that declares none: 3 attempts, 1 s then 2 s, capped at 30 s,
+    /// with full jitter.
+    pub const DEFAULT: Self = Self {
+        max_attempts: 3,
+        initial_interval: Duration::from_secs(1),
+        backoff_rate: 2.0,
+        max_interval: Duration::from_secs(30),
+        jitter: Jitter::Full,
+    };
+
+    /// A policy that never retries.
+    pub const NEVER: Self = Self {
+        max_attempts: 1,
+        ..Self::DEFAULT
+    };
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// How retry delays are randomised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Jitter {
+    /// The exact exponential delay.
+    None,
+    /// A uniformly random delay between zero and the exponential delay ("full jitter"), which
+    /// spreads retries of many executions apart.
+    Full,
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
