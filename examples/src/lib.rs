@@ -1,1 +1,1 @@
-//! placeholder
+//! Example custom nodes, written with `#[node]` as any node author would.

@@ -8,6 +8,7 @@ mod attr;
 mod ctxt;
 mod expand;
 mod fallback;
+mod link;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -16,4 +17,10 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn node(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::node(args.into(), input.into()).into()
+}
+
+/// Links every dependency of the calling package. Documented on `hetumind::link_node_crates`.
+#[proc_macro]
+pub fn link_node_crates(input: TokenStream) -> TokenStream {
+    link::expand(&input.into()).into()
 }

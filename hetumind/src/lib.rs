@@ -3,7 +3,7 @@
 //!
 //! # Writing a node
 //!
-//! ```
+//! ```rust,standalone_crate
 //! use hetumind::prelude::*;
 //! use schemars::JsonSchema;
 //! use serde::{Deserialize, Serialize};
@@ -37,7 +37,7 @@
 //! The function stays a plain async function; `#[node]` adds a registration that the binary
 //! collects at link time. Every node of the binary is then in the [`Registry`]:
 //!
-//! ```
+//! ```rust,standalone_crate
 //! # use hetumind::prelude::*;
 //! # /// Passes items on.
 //! # #[node(kind = "example.pass")]
@@ -62,7 +62,7 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
-pub use hetumind_macros::node;
+pub use hetumind_macros::{link_node_crates, node};
 pub use model::{ItemData, Workflow};
 pub use node::{
     BoxFuture, Ctx, ErrorKind, ExecuteMode, Invocation, Item, Items, NodeError, NodeOutput,
@@ -70,6 +70,11 @@ pub use node::{
 };
 pub use registry::Registry;
 pub use retry::RetryPolicy;
+
+/// The README's examples, compiled as doctests so that they cannot rot.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 /// Everything a node author needs, in one import.
 pub mod prelude {

@@ -2,7 +2,7 @@
 //! authors can unit-test a node's whole contract: parameter checking, item conversion,
 //! outputs and lineage.
 //!
-//! ```
+//! ```rust,standalone_crate
 //! use hetumind::prelude::*;
 //! use hetumind::testing::NodeTest;
 //! use serde_json::json;

@@ -1,0 +1,94 @@
+//! `link_node_crates!()`: puts every dependency of the calling package into the link.
+//!
+//! The linker only keeps a crate that the binary names somewhere; a node crate that is listed
+//! in `Cargo.toml` but never named would be dropped with every node it registers. Naming each
+//! dependency once (`use dep as _;`) makes that impossible, whatever the user writes.
+
+use std::path::PathBuf;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+
+pub(crate) fn expand(input: &TokenStream) -> TokenStream {
+    if !input.is_empty() {
+        return syn::Error::new_spanned(input, "`link_node_crates!()` takes no arguments")
+            .to_compile_error();
+    }
+    match linked_dependencies() {
+        Ok((manifest, links)) => {
+            let manifest = manifest.display().to_string();
+            let uses = links.iter().map(|link| {
+                let name = format_ident!("{}", link.name);
+                let cfg = link.cfg.as_ref().map(|cfg| quote!(#[cfg(#cfg)]));
+                quote!(#cfg use #name as _;)
+            });
+            quote! {
+                #[doc(hidden)]
+                #[allow(unused_imports)]
+                mod __hetumind_linked_crates {
+                    // Rebuilds the binary when its manifest changes.
+                    const _: &[u8] = ::core::include_bytes!(#manifest);
+                    #(#uses)*
+                }
+            }
+        }
+        Err(message) => syn::Error::new(Span::call_site(), message).to_compile_error(),
+    }
+}
+
+/// A dependency to link, with the `cfg` it depends on.
+struct Link {
+    name: String,
+    cfg: Option<TokenStream>,
+}
+
+fn linked_dependencies() -> Result<(PathBuf, Vec<Link>), String> {
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .ok_or("`link_node_crates!()` must be built by Cargo (CARGO_MANIFEST_DIR is not set)")?;
+    let manifest = PathBuf::from(dir).join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|error| format!("cannot read {}: {error}", manifest.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|error| format!("cannot parse {}: {error}", manifest.display()))?;
+    let mut links = Vec::new();
+    if let Some(deps) = table.get("dependencies").and_then(toml::Value::as_table) {
+        collect(deps, None, &mut links);
+    }
+    if let Some(targets) = table.get("target").and_then(toml::Value::as_table) {
+        for (spec, target) in targets {
+            // `cfg(...)` keys become `#[cfg(...)]`; keys naming a target triple have no `cfg`
+            // equivalent and are left out (name such a crate in the binary yourself).
+            let Some(cfg) = spec
+                .strip_prefix("cfg(")
+                .and_then(|rest| rest.strip_suffix(')'))
+                .and_then(|inner| inner.parse::<TokenStream>().ok())
+            else {
+                continue;
+            };
+            if let Some(deps) = target.get("dependencies").and_then(toml::Value::as_table) {
+                collect(deps, Some(&cfg), &mut links);
+            }
+        }
+    }
+    Ok((manifest, links))
+}
+
+fn collect(deps: &toml::Table, target_cfg: Option<&TokenStream>, links: &mut Vec<Link>) {
+    for (key, spec) in deps {
+        let name = key.replace('-', "_");
+        let optional = spec
+            .get("optional")
+            .and_then(toml::Value::as_bool)
+            .unwrap_or(false);
+        // An optional dependency is linked when its implicit feature is on.
+        let feature = optional.then(|| quote!(feature = #key));
+        let cfg = match (target_cfg, feature) {
+            (None, None) => None,
+            (Some(cfg), None) => Some(cfg.clone()),
+            (None, Some(feature)) => Some(feature),
+            (Some(cfg), Some(feature)) => Some(quote!(all(#cfg, #feature))),
+        };
+        links.push(Link { name, cfg });
+    }
+}

@@ -1,0 +1,10 @@
+//! `core.no_op`.
+
+use hetumind::prelude::*;
+use serde_json::Value;
+
+/// Passes every item on unchanged.
+#[node(kind = "core.no_op")]
+async fn no_op(Items(items): Items<Value>) -> Result<Vec<Value>, NodeError> {
+    Ok(items)
+}
