@@ -120,7 +120,7 @@ fn parse_retry(meta: &ParseNestedMeta<'_>, retry: &mut Retry, cx: &mut Ctxt) -> 
         };
         match rate {
             Some(rate) if rate.is_finite() && rate >= 1.0 => {
-                set_once(cx, key, &mut retry.backoff_rate, rate)
+                set_once(cx, key, &mut retry.backoff_rate, rate);
             }
             _ => cx.error_spanned_by(
                 &lit,

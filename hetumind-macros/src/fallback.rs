@@ -2,12 +2,8 @@
 //! user's IDE and their own type errors keep working, plus the errors.
 
 use proc_macro2::TokenStream;
-use quote::quote;
 
-pub(crate) fn expand(function: TokenStream, error: &syn::Error) -> TokenStream {
-    let errors = error.to_compile_error();
-    quote! {
-        #function
-        #errors
-    }
+pub(crate) fn expand(mut function: TokenStream, error: &syn::Error) -> TokenStream {
+    function.extend(error.to_compile_error());
+    function
 }

@@ -50,13 +50,15 @@
 //! Test a node exactly as the engine calls it with [`testing::NodeTest`].
 
 // Lets `#[node]` (which names `::hetumind`) be used inside this crate too.
-#[cfg_attr(not(test), allow(unused_extern_crates))]
+#[allow(unused_extern_crates)]
 extern crate self as hetumind;
 
+pub mod engine;
 pub mod model;
 mod node;
 pub mod registry;
 pub mod retry;
+pub mod store;
 pub mod testing;
 
 #[doc(hidden)]

@@ -46,6 +46,28 @@ impl RetryPolicy {
     };
 }
 
+impl RetryPolicy {
+    /// Whether a node that failed on attempt `attempt` (from 1) may run again.
+    #[must_use]
+    pub const fn allows_retry_after(&self, attempt: u32) -> bool {
+        attempt < self.max_attempts
+    }
+
+    /// The delay after failed attempt `attempt` (from 1): `initial * rate^(attempt - 1)`,
+    /// capped at `max_interval`, then with full jitter scaled by `unit` (a number in `[0, 1)`).
+    #[must_use]
+    pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
+        let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
+        let exponential = self.initial_interval.as_secs_f64() * self.backoff_rate.powi(exponent);
+        let capped = exponential.min(self.max_interval.as_secs_f64());
+        let delay = match self.jitter {
+            Jitter::None => capped,
+            Jitter::Full => capped * unit.clamp(0.0, 1.0),
+        };
+        Duration::try_from_secs_f64(delay).unwrap_or(self.max_interval)
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self::DEFAULT
@@ -79,5 +101,32 @@ mod millis {
         deserializer: D,
     ) -> Result<Duration, D::Error> {
         u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_exponentially_up_to_the_cap() {
+        let policy = RetryPolicy {
+            jitter: Jitter::None,
+            ..RetryPolicy::DEFAULT
+        };
+        let delays: Vec<u64> = (1..=7)
+            .map(|attempt| policy.delay(attempt, 0.5).as_secs())
+            .collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(policy.delay(u32::MAX, 0.5), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn full_jitter_scales_the_delay() {
+        let policy = RetryPolicy::DEFAULT;
+        assert_eq!(policy.delay(3, 0.0), Duration::ZERO);
+        assert_eq!(policy.delay(3, 0.25), Duration::from_secs(1));
+        assert!(policy.allows_retry_after(2));
+        assert!(!policy.allows_retry_after(3));
     }
 }

@@ -133,13 +133,11 @@ impl NodeTest {
         let invocation = Invocation {
             parameters: Arc::new(self.parameters),
             items: self.items.into(),
-            run: Arc::new(RunInfo {
-                execution_id: "test-execution".to_owned(),
-                node_name: registration.kind.to_owned(),
-                attempt: self.attempt,
-                deadline: None,
-                span: tracing::Span::none(),
-            }),
+            run: Arc::new(RunInfo::new(
+                "test-execution",
+                registration.kind,
+                self.attempt,
+            )),
             on_error: self.on_error,
         };
         let output = (registration.invoke)(invocation).await?;

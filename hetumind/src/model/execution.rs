@@ -71,6 +71,9 @@ pub enum NodeState {
         /// The error that caused a retry wait, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         last_error: Option<String>,
+        /// When the node first started, for waits measured from it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started_at: Option<DateTime<Utc>>,
     },
     /// The node finished; its output is stored under `output_key`.
     Success {

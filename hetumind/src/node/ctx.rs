@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use chrono::{DateTime, Utc};
+
+use super::NodeError;
+use crate::engine::{Clock, SystemClock};
 use crate::model::ItemData;
 
 /// The context of one node invocation: which execution and attempt it belongs to, how much time
@@ -31,6 +35,31 @@ pub struct RunInfo {
     pub deadline: Option<Instant>,
     /// The span the node runs in.
     pub span: tracing::Span,
+    /// When the node first started in this execution (kept across waits and retries).
+    pub started_at: DateTime<Utc>,
+    /// The engine's clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl RunInfo {
+    /// The facts of attempt `attempt` of `node_name` in `execution_id`, starting now on the
+    /// system clock, without deadline.
+    #[must_use]
+    pub fn new(
+        execution_id: impl Into<String>,
+        node_name: impl Into<String>,
+        attempt: u32,
+    ) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+            node_name: node_name.into(),
+            attempt,
+            deadline: None,
+            span: tracing::Span::none(),
+            started_at: Utc::now(),
+            clock: Arc::new(SystemClock),
+        }
+    }
 }
 
 impl Ctx {
@@ -91,6 +120,48 @@ impl Ctx {
     #[must_use]
     pub fn items(&self) -> &[ItemData] {
         &self.items
+    }
+
+    /// The current time, on the engine's clock.
+    #[must_use]
+    pub fn now(&self) -> DateTime<Utc> {
+        self.run.clock.now()
+    }
+
+    /// When this node first started in this execution; stays the same across waits and
+    /// retries.
+    #[must_use]
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.run.started_at
+    }
+
+    /// Parks the node until `until`: returns `Ok(())` once that time has passed, and otherwise
+    /// an error the engine understands as "run me again at `until`" (durably: the invocation
+    /// may end and a later one resumes). Use it with `?` before the work that must wait.
+    ///
+    /// # Errors
+    ///
+    /// While `until` is in the future.
+    pub fn wait_until(&self, until: DateTime<Utc>) -> Result<(), NodeError> {
+        if self.now() >= until {
+            Ok(())
+        } else {
+            Err(NodeError::wait_until(until))
+        }
+    }
+
+    /// Parks the node until `duration` after it first started: see [`Ctx::wait_until`].
+    ///
+    /// # Errors
+    ///
+    /// While that time is in the future.
+    pub fn wait_for(&self, duration: Duration) -> Result<(), NodeError> {
+        let delta = chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::MAX);
+        self.wait_until(
+            self.started_at()
+                .checked_add_signed(delta)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        )
     }
 
     /// The tracing span of this node attempt.

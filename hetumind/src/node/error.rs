@@ -32,6 +32,13 @@ pub enum ErrorKind {
         /// The delay before the next attempt, in milliseconds.
         after_ms: u64,
     },
+    /// Not a failure: the node asks to be run again at `until` (see [`Ctx::wait_until`]).
+    ///
+    /// [`Ctx::wait_until`]: crate::Ctx::wait_until
+    Wait {
+        /// When to run the node again.
+        until: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl NodeError {
@@ -49,6 +56,13 @@ impl NodeError {
     pub fn retry_after(delay: Duration, message: impl fmt::Display) -> Self {
         let after_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
         Self::new(ErrorKind::RetryAfter { after_ms }, message)
+    }
+
+    /// Parks the node until `until`, when the engine runs it again. Nodes use it through
+    /// [`Ctx::wait_until`](crate::Ctx::wait_until) and [`Ctx::wait_for`](crate::Ctx::wait_for).
+    #[must_use]
+    pub fn wait_until(until: chrono::DateTime<chrono::Utc>) -> Self {
+        Self::new(ErrorKind::Wait { until }, format!("waiting until {until}"))
     }
 
     fn new(kind: ErrorKind, message: impl fmt::Display) -> Self {
@@ -73,7 +87,10 @@ impl NodeError {
     /// Whether running the node again may succeed.
     #[must_use]
     pub const fn is_retryable(&self) -> bool {
-        !matches!(self.kind, ErrorKind::Terminal)
+        matches!(
+            self.kind,
+            ErrorKind::Retryable | ErrorKind::RetryAfter { .. }
+        )
     }
 
     /// This error with `context: ` put before its message, keeping its kind.

@@ -319,17 +319,31 @@ pub fn invoke_all_items<N: AllItemsNode>(
         };
         match result.and_then(|returned| N::emit(returned, &mut sink)) {
             Ok(()) => sink.pair_with(&items),
-            Err(error) => {
-                let mut failed = OutputSink::new(N::OUTPUTS, on_error == OnError::ErrorOutput);
-                for item in items.iter() {
-                    failed.set_source(item.source.clone());
-                    fail_item(&mut failed, on_error, item, error.clone())?;
-                }
-                sink = failed;
-            }
+            Err(error) if on_error == OnError::Stop => return Err(error),
+            Err(error) => return Ok(failed_output(&items, on_error, N::OUTPUTS, &error)),
         }
         Ok(NodeOutput {
             outputs: sink.into_outputs(),
         })
     })
+}
+
+/// The output of a node that failed as a whole (a timeout, a panic, an error outside the
+/// per-item loop) under `on_error` `continue` or `error_output`: every input item passes on
+/// with the error, as a failed item would.
+pub(crate) fn failed_output(
+    items: &[ItemData],
+    on_error: OnError,
+    outputs: &'static [&'static str],
+    error: &NodeError,
+) -> NodeOutput {
+    let mut sink = OutputSink::new(outputs, on_error == OnError::ErrorOutput);
+    for item in items {
+        sink.set_source(item.source.clone());
+        // Only `Stop` returns an error, and it is not passed here.
+        let _ = fail_item(&mut sink, on_error, item, error.clone());
+    }
+    NodeOutput {
+        outputs: sink.into_outputs(),
+    }
 }

@@ -1,0 +1,74 @@
+//! The engine's notion of wall-clock time, injectable so that waits and retries are tested
+//! exactly. Sleeping and deadlines use tokio's clock, which tests pause and advance.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+/// The source of wall-clock time.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that starts at a fixed time and advances with tokio's clock: under a paused tokio
+/// runtime (`tokio::time::pause`) it moves only when time is advanced, so tests are exact.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    base: DateTime<Utc>,
+    start: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock reading `base` now.
+    #[must_use]
+    pub fn starting_at(base: DateTime<Utc>) -> Self {
+        Self {
+            base,
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = self.start.elapsed();
+        self.base + chrono::TimeDelta::from_std(elapsed).unwrap_or(chrono::TimeDelta::MAX)
+    }
+}
+
+/// The source of randomness for retry jitter: a number in `[0, 1)`.
+pub trait Random: Send + Sync + fmt::Debug {
+    /// A uniformly distributed number in `[0, 1)`.
+    fn unit(&self) -> f64;
+}
+
+/// Randomness from a fast non-cryptographic generator.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FastRandom;
+
+impl Random for FastRandom {
+    fn unit(&self) -> f64 {
+        fastrand::f64()
+    }
+}
+
+/// The same number every time, for exact tests.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedRandom(pub f64);
+
+impl Random for FixedRandom {
+    fn unit(&self) -> f64 {
+        self.0
+    }
+}

@@ -1,0 +1,363 @@
+//! The engine: runs as much of an execution as an invocation's budget allows, persists it, and
+//! says what to do next.
+//!
+//! ```rust,standalone_crate
+//! use std::sync::Arc;
+//! use hetumind::engine::Engine;
+//! use hetumind::model::{NextAction, Request, Workflow};
+//! use hetumind::prelude::*;
+//! use hetumind::store::MemStore;
+//!
+//! /// Adds one.
+//! #[node(kind = "doc.inc")]
+//! async fn inc(Item(n): Item<i64>) -> Result<i64, NodeError> {
+//!     Ok(n + 1)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let workflow: Workflow = serde_json::from_value(serde_json::json!({
+//!     "id": "twice",
+//!     "nodes": [
+//!         { "name": "A", "kind": "doc.inc" },
+//!         { "name": "B", "kind": "doc.inc" }
+//!     ],
+//!     "connections": { "A": { "main": [[{ "node": "B" }]] } }
+//! }))?;
+//! let engine = Engine::new(hetumind::Registry::global()?, Arc::new(MemStore::new()));
+//! let response = engine
+//!     .handle(Request::ExecuteWorkflow {
+//!         workflow_id: None,
+//!         workflow: Some(Box::new(workflow)),
+//!         execution_id: None,
+//!         input_data: Some(vec![serde_json::json!(40).into()]),
+//!         metadata: Default::default(),
+//!     }, None)
+//!     .await?;
+//! assert_eq!(response.next_action, NextAction::Complete);
+//! assert_eq!(response.output_data.unwrap()[0].json, serde_json::json!(42));
+//! # Ok(())
+//! # }
+//! ```
+
+mod clock;
+mod plan;
+mod run;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use clock::{Clock, FastRandom, FixedRandom, Random, SystemClock, TokioClock};
+pub use plan::{Edge, Plan, PlannedNode, Problem, WorkflowError};
+
+use crate::model::{ExecutionState, ExecutionStatus, ItemData, Request, Response, Workflow};
+use crate::registry::Registry;
+use crate::store::{Condition, ExecutionKeys, StateStore, StoreError, Version, workflow_key};
+
+/// Runs executions against a store.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    registry: &'static Registry,
+    store: Arc<dyn StateStore>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    options: EngineOptions,
+}
+
+/// Limits of an invocation.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Time kept back from the deadline to persist state before it.
+    pub safety_margin: Duration,
+    /// The budget of an invocation that has no deadline; `None` runs until nothing can run.
+    pub max_invocation: Option<Duration>,
+    /// The longest wait (of a waiting node, when nothing else can run) slept in-process
+    /// instead of being answered with `wait`.
+    pub max_inline_wait: Duration,
+    /// The largest `output_data` inlined in a response, in bytes of JSON; larger outputs are
+    /// left in the store (see `state_key`).
+    pub max_inline_output: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            safety_margin: Duration::from_secs(2),
+            max_invocation: None,
+            max_inline_wait: Duration::from_secs(5),
+            max_inline_output: 256 * 1024,
+        }
+    }
+}
+
+/// Why an invocation could not be carried out. Each maps to a stable `error_type`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The request itself is wrong.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The workflow is invalid.
+    #[error(transparent)]
+    WorkflowInvalid(#[from] WorkflowError),
+    /// No such execution in the store.
+    #[error("execution `{0}` not found")]
+    ExecutionNotFound(String),
+    /// No such stored workflow.
+    #[error("workflow `{0}` not found")]
+    WorkflowNotFound(String),
+    /// Another invocation advanced the execution first; nothing was lost.
+    #[error("state conflict: {0}")]
+    StateConflict(String),
+    /// The store failed; retrying later may work.
+    #[error("store unavailable: {0}")]
+    StoreUnavailable(String),
+    /// The store failed for good, or holds data that does not parse.
+    #[error("store error: {0}")]
+    Store(String),
+}
+
+impl EngineError {
+    /// The stable name an orchestrator's Retry/Catch can match.
+    #[must_use]
+    pub const fn error_type(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "Hetumind.InvalidRequest",
+            Self::WorkflowInvalid(_) => "Hetumind.WorkflowInvalid",
+            Self::ExecutionNotFound(_) => "Hetumind.ExecutionNotFound",
+            Self::WorkflowNotFound(_) => "Hetumind.WorkflowNotFound",
+            Self::StateConflict(_) => "Hetumind.StateConflict",
+            Self::StoreUnavailable(_) => "Hetumind.Retryable",
+            Self::Store(_) => "Hetumind.StoreError",
+        }
+    }
+}
+
+impl From<StoreError> for EngineError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict { .. } => Self::StateConflict(error.to_string()),
+            StoreError::Unavailable(_) => Self::StoreUnavailable(error.to_string()),
+            StoreError::Missing { .. } | StoreError::Other(_) => Self::Store(error.to_string()),
+        }
+    }
+}
+
+impl Engine {
+    /// An engine over `registry` and `store`, on the system clock.
+    #[must_use]
+    pub fn new(registry: &'static Registry, store: Arc<dyn StateStore>) -> Self {
+        Self {
+            registry,
+            store,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(FastRandom),
+            options: EngineOptions::default(),
+        }
+    }
+
+    /// This engine on another clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// This engine with another source of retry jitter.
+    #[must_use]
+    pub fn with_random(mut self, random: Arc<dyn Random>) -> Self {
+        self.random = random;
+        self
+    }
+
+    /// This engine with other limits.
+    #[must_use]
+    pub fn with_options(mut self, options: EngineOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn StateStore> {
+        &self.store
+    }
+
+    /// Carries out one request within `deadline` (none: see
+    /// [`EngineOptions::max_invocation`]; a deadline already past counts as none).
+    ///
+    /// # Errors
+    ///
+    /// When the request is invalid, the workflow is invalid, the execution is unknown, another
+    /// invocation advanced it first, or the store fails. A failing node is not an error: it is
+    /// reported in the response.
+    pub async fn handle(
+        &self,
+        request: Request,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Response, EngineError> {
+        match request {
+            Request::ExecuteWorkflow {
+                workflow_id,
+                workflow,
+                execution_id,
+                input_data,
+                metadata,
+            } => {
+                let workflow = match (workflow, workflow_id) {
+                    (Some(workflow), _) => *workflow,
+                    (None, Some(id)) => self.stored_workflow(&id).await?,
+                    (None, None) => {
+                        return Err(EngineError::InvalidRequest(
+                            "execute_workflow needs `workflow_id` or an inline `workflow`"
+                                .to_owned(),
+                        ));
+                    }
+                };
+                let plan = Plan::new(&workflow, self.registry)?;
+                let execution_id = execution_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+                if execution_id.is_empty() {
+                    return Err(EngineError::InvalidRequest(
+                        "`execution_id` cannot be empty".to_owned(),
+                    ));
+                }
+                let keys = ExecutionKeys::new(&execution_id);
+                let input = input_data.unwrap_or_else(|| vec![ItemData::default()]);
+                self.create(&keys.workflow(), &workflow).await?;
+                self.create(&keys.input(), &input).await?;
+                let now = self.clock.now();
+                let state = ExecutionState {
+                    execution_id,
+                    workflow_id: workflow.id.clone(),
+                    status: ExecutionStatus::Running,
+                    created_at: now,
+                    updated_at: now,
+                    nodes: std::collections::BTreeMap::new(),
+                    error: None,
+                };
+                let version = self.create(&keys.state(), &state).await?;
+                let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
+                run.execute(run::Scope::All, metadata).await
+            }
+            Request::ResumeExecution {
+                execution_id,
+                node_name,
+                input_data,
+                metadata,
+            } => {
+                let (plan, keys, state, version) = self.load(&execution_id).await?;
+                let scope = match node_name {
+                    Some(name) => run::Scope::Resume {
+                        node: node_index(&plan, &name)?,
+                        input: input_data,
+                    },
+                    None => run::Scope::All,
+                };
+                let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
+                run.execute(scope, metadata).await
+            }
+            Request::ExecuteNode {
+                execution_id,
+                node_name,
+                input_data,
+                metadata,
+            } => {
+                let (plan, keys, state, version) = self.load(&execution_id).await?;
+                let scope = run::Scope::Only {
+                    node: node_index(&plan, &node_name)?,
+                    input: input_data,
+                };
+                let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
+                run.execute(scope, metadata).await
+            }
+        }
+    }
+
+    /// Stores `workflow` as `workflows/{id}.json`, replacing any previous definition.
+    /// Executions already started keep the definition they started with.
+    ///
+    /// # Errors
+    ///
+    /// When the workflow is invalid or the store fails.
+    pub async fn put_workflow(&self, workflow: &Workflow) -> Result<(), EngineError> {
+        Plan::new(workflow, self.registry)?;
+        let key = workflow_key(&workflow.id);
+        let bytes = to_json(workflow)?;
+        loop {
+            let condition = match self.store.get(&key).await? {
+                Some(stored) => Condition::Match(stored.version),
+                None => Condition::Create,
+            };
+            match self.store.put(&key, bytes.clone(), condition).await {
+                Err(StoreError::Conflict { .. } | StoreError::Missing { .. }) => {}
+                other => return other.map(drop).map_err(EngineError::from),
+            }
+        }
+    }
+
+    async fn stored_workflow(&self, id: &str) -> Result<Workflow, EngineError> {
+        let key = workflow_key(id);
+        let stored = self
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| EngineError::WorkflowNotFound(id.to_owned()))?;
+        from_json(&key, &stored.bytes)
+    }
+
+    async fn load(
+        &self,
+        execution_id: &str,
+    ) -> Result<(Plan, ExecutionKeys, ExecutionState, Version), EngineError> {
+        let keys = ExecutionKeys::new(execution_id);
+        let state = self
+            .store
+            .get(&keys.state())
+            .await?
+            .ok_or_else(|| EngineError::ExecutionNotFound(execution_id.to_owned()))?;
+        let version = state.version.clone();
+        let state: ExecutionState = from_json(&keys.state(), &state.bytes)?;
+        let workflow = self
+            .store
+            .get(&keys.workflow())
+            .await?
+            .ok_or_else(|| EngineError::Store(format!("`{}` is missing", keys.workflow())))?;
+        let workflow: Workflow = from_json(&keys.workflow(), &workflow.bytes)?;
+        let plan = Plan::new(&workflow, self.registry)?;
+        Ok((plan, keys, state, version))
+    }
+
+    async fn create(
+        &self,
+        key: &str,
+        value: &impl serde::Serialize,
+    ) -> Result<Version, EngineError> {
+        let bytes = to_json(value)?;
+        self.store
+            .put(key, bytes, Condition::Create)
+            .await
+            .map_err(EngineError::from)
+    }
+}
+
+fn node_index(plan: &Plan, name: &str) -> Result<usize, EngineError> {
+    plan.index_of(name).ok_or_else(|| {
+        EngineError::InvalidRequest(format!("the workflow has no node named `{name}`"))
+    })
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, EngineError> {
+    serde_json::to_vec(value)
+        .map_err(|error| EngineError::Store(format!("cannot serialize state: {error}")))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, EngineError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        EngineError::Store(format!(
+            "`{key}` does not parse: at `{}`: {}",
+            error.path(),
+            error.inner()
+        ))
+    })
+}

@@ -1,0 +1,784 @@
+//! One invocation: claim the execution, run ready nodes eagerly within the budget, persist,
+//! and answer with the next action.
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use super::{Engine, EngineError, Plan, from_json, to_json};
+use crate::model::{
+    ExecutionState, ExecutionStatus, ItemData, ItemSource, NextAction, NodeState, OnError, Response,
+};
+use crate::node::execute::failed_output;
+use crate::node::{BoxFuture, ErrorKind, Invocation as NodeCall, NodeError, NodeOutput, RunInfo};
+use crate::store::{Condition, ExecutionKeys, StoreError, Version};
+
+/// Which nodes an invocation may run.
+pub(super) enum Scope {
+    /// Every node that becomes ready.
+    All,
+    /// Every node, after resuming this waiting node now (with these items, if given).
+    Resume {
+        node: usize,
+        input: Option<Vec<ItemData>>,
+    },
+    /// This one node only (it must be ready or waiting).
+    Only {
+        node: usize,
+        input: Option<Vec<ItemData>>,
+    },
+}
+
+/// Where a node stands during an invocation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    /// Waiting for incoming connections.
+    Pending,
+    /// All inputs resolved; queued to start.
+    Ready,
+    Running,
+    /// Parked until a time.
+    Waiting(DateTime<Utc>),
+    /// Finished: succeeded, skipped, or failed.
+    Done,
+}
+
+/// A node run that ended: which node, its input (given back), and what it came to.
+type Finished = (usize, Arc<[ItemData]>, Outcome);
+
+/// What one node run came to.
+enum Outcome {
+    Succeeded {
+        attempt: u32,
+        output: NodeOutput,
+    },
+    Failed {
+        attempt: u32,
+        error: NodeError,
+    },
+    Parked {
+        attempt: u32,
+        until: DateTime<Utc>,
+        error: Option<String>,
+    },
+    /// The hard deadline came first: the node runs again, same attempt, next invocation.
+    Interrupted {
+        attempt: u32,
+    },
+}
+
+pub(super) struct Invocation<'a> {
+    engine: &'a Engine,
+    plan: &'a Plan,
+    keys: ExecutionKeys,
+    state: ExecutionState,
+    version: Version,
+    /// No node starts after this instant.
+    start_until: Option<Instant>,
+    /// Running nodes are interrupted at this instant.
+    hard_end: Option<Instant>,
+    phases: Vec<Phase>,
+    /// Unresolved incoming connections per node.
+    unresolved: Vec<usize>,
+    /// Items delivered, per node, per input index.
+    inputs: Vec<Vec<Vec<ItemData>>>,
+    attempts: Vec<u32>,
+    ready: VecDeque<usize>,
+    failure: Option<String>,
+}
+
+impl<'a> Invocation<'a> {
+    pub(super) fn new(
+        engine: &'a Engine,
+        plan: &'a Plan,
+        keys: ExecutionKeys,
+        state: ExecutionState,
+        version: Version,
+        deadline: Option<Instant>,
+    ) -> Self {
+        let now = Instant::now();
+        let options = &engine.options;
+        // A deadline already past (as some local emulators send) means "no deadline".
+        let deadline = deadline.filter(|deadline| *deadline > now).or_else(|| {
+            options
+                .max_invocation
+                .map(|budget| now + budget + options.safety_margin)
+        });
+        let count = plan.nodes().len();
+        Self {
+            engine,
+            plan,
+            keys,
+            state,
+            version,
+            start_until: deadline
+                .map(|deadline| deadline.checked_sub(options.safety_margin).unwrap_or(now)),
+            hard_end: deadline.map(|deadline| {
+                deadline
+                    .checked_sub(options.safety_margin / 2)
+                    .unwrap_or(now)
+            }),
+            phases: vec![Phase::Pending; count],
+            unresolved: plan.nodes().iter().map(|node| node.incoming).collect(),
+            inputs: vec![Vec::new(); count],
+            attempts: vec![1; count],
+            ready: VecDeque::new(),
+            failure: None,
+        }
+    }
+
+    pub(super) async fn execute(
+        mut self,
+        scope: Scope,
+        metadata: Map<String, Value>,
+    ) -> Result<Response, EngineError> {
+        if self.state.status.is_finished() {
+            // Nothing to do: answer with how it ended.
+            return Ok(self.response(metadata, None));
+        }
+        self.claim().await?;
+        self.restore().await?;
+        let only = match scope {
+            Scope::All => None,
+            Scope::Resume { node, input } => {
+                self.wake(node, input)?;
+                None
+            }
+            Scope::Only { node, input } => {
+                self.wake(node, input)?;
+                Some(node)
+            }
+        };
+        self.run(only).await?;
+        let output = self.finish().await?;
+        Ok(self.response(metadata, output))
+    }
+
+    /// Marks the execution as being advanced by this invocation, so that a racing invocation
+    /// loses before running anything.
+    async fn claim(&mut self) -> Result<(), EngineError> {
+        self.state.status = ExecutionStatus::Running;
+        self.persist_state().await
+    }
+
+    async fn persist_state(&mut self) -> Result<(), EngineError> {
+        self.state.updated_at = self.engine.clock.now();
+        let bytes = to_json(&self.state)?;
+        let condition = Condition::Match(self.version.clone());
+        self.version = self
+            .engine
+            .store
+            .put(&self.keys.state(), bytes, condition)
+            .await
+            .map_err(|error| match error {
+                StoreError::Missing { .. } => {
+                    EngineError::StateConflict(format!("`{}` disappeared", self.keys.state()))
+                }
+                other => other.into(),
+            })?;
+        Ok(())
+    }
+
+    /// Rebuilds the in-memory schedule from the stored state: finished nodes deliver their
+    /// outputs to nodes still to run, waiting nodes stay parked, a node that was running when
+    /// its process died runs again with the same attempt.
+    async fn restore(&mut self) -> Result<(), EngineError> {
+        self.adopt_orphan_outputs().await?;
+        let plan = self.plan;
+        let mut finished = Vec::new();
+        for (index, node) in plan.nodes().iter().enumerate() {
+            match self.state.nodes.get(&node.name) {
+                None => {}
+                Some(NodeState::Running { attempt, .. }) => self.attempts[index] = *attempt,
+                Some(NodeState::Waiting {
+                    attempt, resume_at, ..
+                }) => {
+                    self.attempts[index] = *attempt;
+                    self.phases[index] = Phase::Waiting(*resume_at);
+                }
+                Some(NodeState::Success { .. } | NodeState::Skipped) => finished.push(index),
+                Some(NodeState::Failed { error, .. }) => {
+                    self.phases[index] = Phase::Done;
+                    self.failure
+                        .get_or_insert_with(|| format!("node `{}` failed: {error}", node.name));
+                }
+            }
+        }
+        for index in finished {
+            self.phases[index] = Phase::Done;
+            let output = match self.state.nodes.get(&plan.nodes()[index].name) {
+                Some(NodeState::Success { output_key, .. }) if self.feeds_unfinished(index) => {
+                    let key = output_key.clone();
+                    let stored = self.engine.store.get(&key).await?.ok_or_else(|| {
+                        EngineError::Store(format!("`{key}` is recorded but missing"))
+                    })?;
+                    Some(NodeOutput {
+                        outputs: from_json(&key, &stored.bytes)?,
+                    })
+                }
+                _ => None,
+            };
+            self.resolve_outputs(index, output);
+        }
+        let starts_to_feed: Vec<usize> = plan
+            .starts()
+            .iter()
+            .copied()
+            .filter(|&index| self.phases[index] != Phase::Done)
+            .collect();
+        if !starts_to_feed.is_empty() {
+            let key = self.keys.input();
+            let stored = self.engine.store.get(&key).await?;
+            let input: Vec<ItemData> = match stored {
+                Some(stored) => from_json(&key, &stored.bytes)?,
+                None => return Err(EngineError::Store(format!("`{key}` is missing"))),
+            };
+            for index in starts_to_feed {
+                self.inputs[index] = vec![input.clone()];
+            }
+        }
+        for index in 0..plan.nodes().len() {
+            if self.phases[index] == Phase::Pending && self.unresolved[index] == 0 {
+                self.phases[index] = Phase::Ready;
+                self.ready.push_back(index);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adopts outputs written by an invocation that died before recording them in the state,
+    /// so that a node whose result is durably stored never runs again.
+    async fn adopt_orphan_outputs(&mut self) -> Result<(), EngineError> {
+        let prefix = self.keys.outputs();
+        let keys = self.engine.store.list(&prefix).await?;
+        for key in keys {
+            let Some((encoded, file)) = key[prefix.len()..].split_once('/') else {
+                continue;
+            };
+            let Some(attempt) = file
+                .strip_suffix(".json")
+                .and_then(|attempt| attempt.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Some(node) = self
+                .plan
+                .nodes()
+                .iter()
+                .find(|node| crate::store::encode_segment(&node.name) == encoded)
+            else {
+                continue;
+            };
+            if matches!(
+                self.state.nodes.get(&node.name),
+                Some(NodeState::Success { .. })
+            ) {
+                continue;
+            }
+            let Some(stored) = self.engine.store.get(&key).await? else {
+                continue;
+            };
+            let outputs: Vec<Vec<ItemData>> = from_json(&key, &stored.bytes)?;
+            let items = outputs.iter().map(|items| count(items.len())).collect();
+            self.state.nodes.insert(
+                node.name.clone(),
+                NodeState::Success {
+                    attempt,
+                    output_key: key,
+                    items,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether any successor of `index` still has to run.
+    fn feeds_unfinished(&self, index: usize) -> bool {
+        self.plan.nodes()[index]
+            .outputs
+            .iter()
+            .flatten()
+            .any(|edge| {
+                !matches!(
+                    self.state.nodes.get(&self.plan.nodes()[edge.node].name),
+                    Some(NodeState::Success { .. } | NodeState::Skipped | NodeState::Failed { .. })
+                )
+            })
+    }
+
+    /// Makes a waiting (or ready) node runnable now, optionally with new input.
+    fn wake(&mut self, index: usize, input: Option<Vec<ItemData>>) -> Result<(), EngineError> {
+        let name = &self.plan.nodes()[index].name;
+        match self.phases[index] {
+            Phase::Waiting(_) | Phase::Ready => {}
+            Phase::Done => {
+                return Err(EngineError::InvalidRequest(format!(
+                    "node `{name}` has already finished"
+                )));
+            }
+            Phase::Pending | Phase::Running => {
+                return Err(EngineError::InvalidRequest(format!(
+                    "node `{name}` is not ready: some of its inputs are unresolved"
+                )));
+            }
+        }
+        if let Some(input) = input {
+            self.inputs[index] = vec![input];
+        }
+        if self.phases[index] != Phase::Ready {
+            self.phases[index] = Phase::Ready;
+            self.ready.push_front(index);
+        }
+        Ok(())
+    }
+
+    /// The scheduling loop: starts ready nodes eagerly up to `max_concurrency` while the budget
+    /// lasts, and handles each outcome as it arrives.
+    async fn run(&mut self, only: Option<usize>) -> Result<(), EngineError> {
+        let max_concurrency = usize::try_from(self.plan.max_concurrency()).unwrap_or(usize::MAX);
+        let mut running: FuturesUnordered<BoxFuture<'static, Finished>> = FuturesUnordered::new();
+        loop {
+            while running.len() < max_concurrency && self.failure.is_none() && self.may_start() {
+                let Some(index) = self.next_ready(only) else {
+                    break;
+                };
+                if self.inputs[index].iter().all(Vec::is_empty) {
+                    self.skip(index);
+                    continue;
+                }
+                self.phases[index] = Phase::Running;
+                running.push(self.start(index));
+            }
+            if let Some(finished) = running.next().await {
+                self.settle(finished).await?;
+                continue;
+            }
+            // Nothing runs. A waiting node whose time comes soon is slept for.
+            let Some((index, until)) = self.earliest_wait(only) else {
+                break;
+            };
+            let delay = (until - self.engine.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO);
+            let fits = self
+                .start_until
+                .is_none_or(|end| Instant::now() + delay < end);
+            if self.failure.is_some() || delay > self.engine.options.max_inline_wait || !fits {
+                break;
+            }
+            tokio::time::sleep(delay).await;
+            self.phases[index] = Phase::Ready;
+            self.ready.push_back(index);
+        }
+        Ok(())
+    }
+
+    fn may_start(&self) -> bool {
+        self.start_until.is_none_or(|end| Instant::now() < end)
+    }
+
+    fn next_ready(&mut self, only: Option<usize>) -> Option<usize> {
+        match only {
+            None => self.ready.pop_front(),
+            Some(node) => {
+                let position = self.ready.iter().position(|&ready| ready == node)?;
+                self.ready.remove(position)
+            }
+        }
+    }
+
+    fn earliest_wait(&self, only: Option<usize>) -> Option<(usize, DateTime<Utc>)> {
+        self.phases
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| only.is_none_or(|node| node == *index))
+            .filter_map(|(index, phase)| match phase {
+                Phase::Waiting(until) => Some((index, *until)),
+                _ => None,
+            })
+            .min_by_key(|(_, until)| *until)
+    }
+
+    /// The future of one node run: attempts, in-process retry sleeps, timeout, panic capture,
+    /// and interruption at the hard deadline.
+    fn start(&mut self, index: usize) -> BoxFuture<'static, Finished> {
+        let node = &self.plan.nodes()[index];
+        let registration = node.registration;
+        let items: Arc<[ItemData]> = std::mem::take(&mut self.inputs[index])
+            .into_iter()
+            .flatten()
+            .collect();
+        let parameters = Arc::clone(&self.plan.parameters()[index]);
+        let (retry, timeout, on_error) = (node.retry, node.timeout, node.on_error);
+        let name = node.name.clone();
+        let execution_id = self.state.execution_id.clone();
+        let started_at = self.started_at(index);
+        let mut attempt = self.attempts[index];
+        let clock = Arc::clone(&self.engine.clock);
+        let random = Arc::clone(&self.engine.random);
+        let (start_until, hard_end) = (self.start_until, self.hard_end);
+        self.state.nodes.insert(
+            name.clone(),
+            NodeState::Running {
+                attempt,
+                started_at: clock.now(),
+            },
+        );
+        Box::pin(async move {
+            loop {
+                let span = tracing::info_span!("node", execution_id = %execution_id, node = %name, kind = registration.kind, attempt);
+                let call = NodeCall {
+                    parameters: Arc::clone(&parameters),
+                    items: Arc::clone(&items),
+                    run: Arc::new(RunInfo {
+                        execution_id: execution_id.clone(),
+                        node_name: name.clone(),
+                        attempt,
+                        deadline: hard_end,
+                        span,
+                        started_at,
+                        clock: Arc::clone(&clock),
+                    }),
+                    on_error,
+                };
+                let attempt_future = AssertUnwindSafe((registration.invoke)(call)).catch_unwind();
+                let bounded = async {
+                    match timeout {
+                        Some(limit) => tokio::time::timeout(limit, attempt_future)
+                            .await
+                            .map_err(|_| limit),
+                        None => Ok(attempt_future.await),
+                    }
+                };
+                let result = match hard_end {
+                    Some(end) => match tokio::time::timeout_at(end, bounded).await {
+                        Ok(result) => result,
+                        Err(_) => return (index, items, Outcome::Interrupted { attempt }),
+                    },
+                    None => bounded.await,
+                };
+                let error = match result {
+                    Ok(Ok(Ok(output))) => {
+                        return (index, items, Outcome::Succeeded { attempt, output });
+                    }
+                    Ok(Ok(Err(error))) => error,
+                    Ok(Err(panic)) => NodeError::terminal(format!(
+                        "the node panicked: {}",
+                        panic_message(&*panic)
+                    )),
+                    Err(limit) => NodeError::retryable(format!(
+                        "the node timed out after {} ms",
+                        limit.as_millis()
+                    )),
+                };
+                let delay = match error.kind() {
+                    ErrorKind::Wait { until } => {
+                        return (
+                            index,
+                            items,
+                            Outcome::Parked {
+                                attempt,
+                                until,
+                                error: None,
+                            },
+                        );
+                    }
+                    ErrorKind::Terminal => {
+                        return (index, items, Outcome::Failed { attempt, error });
+                    }
+                    _ if !retry.allows_retry_after(attempt) => {
+                        let error = error.context(format!(
+                            "gave up after {attempt} attempt{}",
+                            if attempt == 1 { "" } else { "s" }
+                        ));
+                        return (index, items, Outcome::Failed { attempt, error });
+                    }
+                    ErrorKind::RetryAfter { after_ms } => Duration::from_millis(after_ms),
+                    _ => retry.delay(attempt, random.unit()),
+                };
+                attempt += 1;
+                if start_until.is_some_and(|end| Instant::now() + delay >= end) {
+                    let until = clock.now()
+                        + chrono::TimeDelta::from_std(delay).unwrap_or(chrono::TimeDelta::MAX);
+                    return (
+                        index,
+                        items,
+                        Outcome::Parked {
+                            attempt,
+                            until,
+                            error: Some(error.to_string()),
+                        },
+                    );
+                }
+                tracing::debug!(node = %name, attempt, delay_ms = delay.as_millis(), "retrying: {error}");
+                tokio::time::sleep(delay).await;
+            }
+        })
+    }
+
+    fn started_at(&self, index: usize) -> DateTime<Utc> {
+        match self.state.nodes.get(&self.plan.nodes()[index].name) {
+            Some(NodeState::Waiting {
+                started_at: Some(started_at),
+                ..
+            }) => *started_at,
+            _ => self.engine.clock.now(),
+        }
+    }
+
+    /// Records what a node run came to; a success is written to the store before it counts.
+    async fn settle(&mut self, (index, items, outcome): Finished) -> Result<(), EngineError> {
+        let node = &self.plan.nodes()[index];
+        let name = node.name.clone();
+        match outcome {
+            Outcome::Succeeded { attempt, output } => self.succeed(index, attempt, output).await?,
+            Outcome::Failed { attempt, error } if node.on_error != OnError::Stop => {
+                // `continue` and `error_output` apply to the whole node too (a timeout, a panic,
+                // a failure outside the per-item loop): every input item passes on with it.
+                let output =
+                    failed_output(&items, node.on_error, node.registration.outputs, &error);
+                self.succeed(index, attempt, output).await?;
+            }
+            Outcome::Failed { attempt, error } => {
+                self.phases[index] = Phase::Done;
+                self.failure = Some(format!("node `{name}` failed: {error}"));
+                self.state.nodes.insert(
+                    name,
+                    NodeState::Failed {
+                        attempt,
+                        error: error.to_string(),
+                    },
+                );
+            }
+            Outcome::Parked {
+                attempt,
+                until,
+                error,
+            } => {
+                self.attempts[index] = attempt;
+                self.phases[index] = Phase::Waiting(until);
+                let started_at = Some(self.started_at_recorded(index));
+                self.state.nodes.insert(
+                    name,
+                    NodeState::Waiting {
+                        attempt,
+                        resume_at: until,
+                        last_error: error,
+                        started_at,
+                    },
+                );
+                self.inputs[index] = vec![items.to_vec()];
+            }
+            Outcome::Interrupted { attempt } => {
+                // Not an attempt of the node: it runs again with the same attempt number (and
+                // idempotency key) in the next invocation.
+                self.attempts[index] = attempt;
+                self.phases[index] = Phase::Ready;
+                self.ready.push_back(index);
+                self.state.nodes.remove(&name);
+                self.inputs[index] = vec![items.to_vec()];
+            }
+        }
+        Ok(())
+    }
+
+    fn started_at_recorded(&self, index: usize) -> DateTime<Utc> {
+        match self.state.nodes.get(&self.plan.nodes()[index].name) {
+            Some(NodeState::Running { started_at, .. }) => *started_at,
+            _ => self.started_at(index),
+        }
+    }
+
+    async fn succeed(
+        &mut self,
+        index: usize,
+        attempt: u32,
+        output: NodeOutput,
+    ) -> Result<(), EngineError> {
+        let name = self.plan.nodes()[index].name.clone();
+        let key = self.keys.output(&name, attempt);
+        let bytes = to_json(&output.outputs)?;
+        self.engine
+            .store
+            .put(&key, bytes, Condition::Create)
+            .await?;
+        let items = output
+            .outputs
+            .iter()
+            .map(|items| count(items.len()))
+            .collect();
+        self.state.nodes.insert(
+            name,
+            NodeState::Success {
+                attempt,
+                output_key: key,
+                items,
+            },
+        );
+        self.phases[index] = Phase::Done;
+        self.resolve_outputs(index, Some(output));
+        Ok(())
+    }
+
+    fn skip(&mut self, index: usize) {
+        self.phases[index] = Phase::Done;
+        self.state
+            .nodes
+            .insert(self.plan.nodes()[index].name.clone(), NodeState::Skipped);
+        self.resolve_outputs(index, None);
+    }
+
+    /// Resolves every connection leaving `index`, delivering `output`'s items (stamped with
+    /// their origin) and making targets whose inputs are all resolved ready.
+    fn resolve_outputs(&mut self, index: usize, output: Option<NodeOutput>) {
+        let plan = self.plan;
+        let node = &plan.nodes()[index];
+        let mut outputs = output.map(|output| output.outputs).unwrap_or_default();
+        for (output_index, edges) in node.outputs.iter().enumerate() {
+            let mut items = outputs
+                .get_mut(output_index)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            for (position, item) in items.iter_mut().enumerate() {
+                item.source = Some(ItemSource {
+                    node: node.name.clone(),
+                    output_index: count(output_index),
+                    item_index: count(position),
+                });
+            }
+            for (edge_position, edge) in edges.iter().enumerate() {
+                let target = edge.node;
+                if self.phases[target] != Phase::Done {
+                    let delivered = if edge_position + 1 == edges.len() {
+                        std::mem::take(&mut items)
+                    } else {
+                        items.clone()
+                    };
+                    let input = usize::try_from(edge.input).unwrap_or(usize::MAX);
+                    let slots = &mut self.inputs[target];
+                    if slots.len() <= input {
+                        slots.resize_with(input + 1, Vec::new);
+                    }
+                    slots[input].extend(delivered);
+                }
+                self.unresolved[target] = self.unresolved[target].saturating_sub(1);
+                if self.unresolved[target] == 0 && self.phases[target] == Phase::Pending {
+                    self.phases[target] = Phase::Ready;
+                    self.ready.push_back(target);
+                }
+            }
+        }
+    }
+
+    /// Sets the final status, persists the state and gathers the end nodes' output.
+    async fn finish(&mut self) -> Result<Option<Vec<ItemData>>, EngineError> {
+        let waiting = self
+            .phases
+            .iter()
+            .any(|phase| matches!(phase, Phase::Waiting(_)));
+        let unfinished = self
+            .phases
+            .iter()
+            .any(|phase| !matches!(phase, Phase::Done));
+        self.state.status = if self.failure.is_some() {
+            ExecutionStatus::Failed
+        } else if !unfinished {
+            ExecutionStatus::Success
+        } else if self.ready.is_empty() && waiting {
+            ExecutionStatus::Waiting
+        } else {
+            ExecutionStatus::Running
+        };
+        self.state.error.clone_from(&self.failure);
+        self.persist_state().await?;
+        if self.state.status != ExecutionStatus::Success {
+            return Ok(None);
+        }
+        self.end_output().await
+    }
+
+    /// The items of the nodes without outgoing connections that succeeded, when small enough.
+    async fn end_output(&self) -> Result<Option<Vec<ItemData>>, EngineError> {
+        let mut items = Vec::new();
+        let mut size = 0;
+        for node in self
+            .plan
+            .nodes()
+            .iter()
+            .filter(|node| node.outputs.iter().all(Vec::is_empty))
+        {
+            let Some(NodeState::Success { output_key, .. }) = self.state.nodes.get(&node.name)
+            else {
+                continue;
+            };
+            let Some(stored) = self.engine.store.get(output_key).await? else {
+                continue;
+            };
+            size += stored.bytes.len();
+            if size > self.engine.options.max_inline_output {
+                return Ok(None);
+            }
+            let outputs: Vec<Vec<ItemData>> = from_json(output_key, &stored.bytes)?;
+            items.extend(outputs.into_iter().flatten());
+        }
+        Ok(Some(items))
+    }
+
+    fn response(
+        &self,
+        metadata: Map<String, Value>,
+        output_data: Option<Vec<ItemData>>,
+    ) -> Response {
+        let next_action = match self.state.status {
+            ExecutionStatus::Success => NextAction::Complete,
+            ExecutionStatus::Failed => NextAction::Failed {
+                error: self
+                    .state
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "the execution failed".to_owned()),
+            },
+            ExecutionStatus::Waiting => NextAction::Wait {
+                resume_at: self
+                    .earliest_wait(None)
+                    .map_or_else(|| self.engine.clock.now(), |(_, until)| until),
+            },
+            ExecutionStatus::Running => NextAction::Continue {
+                next_nodes: self
+                    .ready
+                    .iter()
+                    .map(|&index| self.plan.nodes()[index].name.clone())
+                    .collect(),
+            },
+        };
+        Response {
+            success: self.state.status != ExecutionStatus::Failed,
+            execution_id: self.state.execution_id.clone(),
+            status: self.state.status,
+            next_action,
+            state_key: self.keys.state(),
+            output_data,
+            error: self.state.error.clone(),
+            metadata,
+        }
+    }
+}
+
+fn count(value: usize) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|message| (*message).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic payload".to_owned())
+}

@@ -1,0 +1,121 @@
+//! What an invocation is asked to do, and what it answers (DESIGN.md section 7).
+
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::{ExecutionStatus, ItemData, Workflow};
+
+/// A request to the engine, as sent by a direct invoke, Step Functions or the CLI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request_type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Start a new execution of a stored or inline workflow.
+    ExecuteWorkflow {
+        /// The stored workflow to run (`workflows/{id}.json`), unless `workflow` is given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workflow_id: Option<String>,
+        /// An inline workflow definition.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workflow: Option<Box<Workflow>>,
+        /// The execution's identifier; a UUID v7 is generated when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        execution_id: Option<String>,
+        /// The items the start nodes receive; one empty item when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input_data: Option<Vec<ItemData>>,
+        /// Free-form metadata, echoed in the response.
+        #[serde(default, skip_serializing_if = "Map::is_empty")]
+        metadata: Map<String, Value>,
+    },
+    /// Continue an execution; optionally deliver items to a waiting node, which then resumes.
+    ResumeExecution {
+        /// The execution to continue.
+        execution_id: String,
+        /// A waiting node to resume now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node_name: Option<String>,
+        /// Items for that node, replacing its input.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input_data: Option<Vec<ItemData>>,
+        /// Free-form metadata, echoed in the response.
+        #[serde(default, skip_serializing_if = "Map::is_empty")]
+        metadata: Map<String, Value>,
+    },
+    /// Run one ready node of an execution, for fan-out by an outside orchestrator.
+    ExecuteNode {
+        /// The execution.
+        execution_id: String,
+        /// The node to run.
+        node_name: String,
+        /// Items replacing the node's input, when given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input_data: Option<Vec<ItemData>>,
+        /// Free-form metadata, echoed in the response.
+        #[serde(default, skip_serializing_if = "Map::is_empty")]
+        metadata: Map<String, Value>,
+    },
+}
+
+/// The engine's answer: small, never the whole state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    /// Whether the execution has not failed.
+    pub success: bool,
+    /// The execution's identifier.
+    pub execution_id: String,
+    /// Where the execution stands.
+    pub status: ExecutionStatus,
+    /// What the caller should do next.
+    pub next_action: NextAction,
+    /// The store key of the execution's state.
+    pub state_key: String,
+    /// The items of the workflow's end nodes, when the execution completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_data: Option<Vec<ItemData>>,
+    /// Why the execution failed.
+    pub error: Option<String>,
+    /// The request's metadata.
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+}
+
+/// What the caller of an invocation should do next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NextAction {
+    /// Invoke again (resume) right away: the budget ran out with nodes ready.
+    Continue {
+        /// The nodes ready to run.
+        next_nodes: Vec<String>,
+    },
+    /// Invoke again (resume) at `resume_at`.
+    Wait {
+        /// When, in RFC 3339 UTC with whole seconds (`2026-11-28T12:00:00Z`), as the Step
+        /// Functions Wait state requires; rounded up so that a resume is never early.
+        #[serde(serialize_with = "whole_seconds")]
+        resume_at: DateTime<Utc>,
+    },
+    /// The execution succeeded.
+    Complete,
+    /// The execution failed.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// `at` rounded up to the next whole second.
+#[must_use]
+pub fn ceil_to_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    let floor = at.trunc_subsecs(0);
+    if floor == at {
+        at
+    } else {
+        floor + TimeDelta::seconds(1)
+    }
+}
+
+fn whole_seconds<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&ceil_to_second(*at).format("%Y-%m-%dT%H:%M:%SZ"))
+}

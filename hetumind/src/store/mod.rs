@@ -1,0 +1,154 @@
+//! State stores: where executions live. Small async interface, optimistic writes.
+
+mod mem;
+
+use std::fmt;
+
+pub use mem::MemStore;
+
+use crate::node::BoxFuture;
+
+/// A stored object's version, compared by conditional writes (an S3 ETag, a file's version
+/// counter, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Version(pub String);
+
+/// An object read from a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Its version, for a following conditional write.
+    pub version: Version,
+}
+
+/// The condition a write must meet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// The key must not exist (S3 `If-None-Match: *`).
+    Create,
+    /// The key must exist at this version (S3 `If-Match`).
+    Match(Version),
+}
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost a race: someone else wrote the key first.
+    #[error("state conflict on `{key}`: another invocation changed it first")]
+    Conflict {
+        /// The key.
+        key: String,
+    },
+    /// A conditional update found no object.
+    #[error("`{key}` does not exist")]
+    Missing {
+        /// The key.
+        key: String,
+    },
+    /// A transient failure: trying again later may work.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A permanent failure.
+    #[error("store error: {0}")]
+    Other(String),
+}
+
+/// Where execution state lives. Implementations: [`MemStore`] (`mem://`), and the durable
+/// file and S3 stores.
+///
+/// Keys are `/`-separated relative paths; every segment that comes from user input is encoded
+/// with [`encode_segment`] by the caller.
+pub trait StateStore: Send + Sync + fmt::Debug {
+    /// Reads `key`.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Stored>, StoreError>>;
+
+    /// Writes `key` if `condition` holds, returning the new version.
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        bytes: Vec<u8>,
+        condition: Condition,
+    ) -> BoxFuture<'a, Result<Version, StoreError>>;
+
+    /// Lists the keys starting with `prefix`, sorted.
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
+
+    /// Deletes `key`; deleting a missing key is not an error.
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// `segment` made safe as one key segment whatever it contains: ASCII letters, digits, `-` and
+/// `_` stay, every other byte becomes `%XX`, so `/`, `..`, NUL and unicode cannot change
+/// the key's structure. The empty string becomes `%`.
+#[must_use]
+pub fn encode_segment(segment: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_');
+    if segment.is_empty() {
+        return "%".to_owned();
+    }
+    percent_encoding::utf8_percent_encode(segment, KEEP).to_string()
+}
+
+/// The keys of one execution (DESIGN.md section 6).
+#[derive(Debug, Clone)]
+pub struct ExecutionKeys {
+    prefix: String,
+}
+
+impl ExecutionKeys {
+    /// The keys of execution `execution_id`.
+    #[must_use]
+    pub fn new(execution_id: &str) -> Self {
+        Self {
+            prefix: format!("executions/{}", encode_segment(execution_id)),
+        }
+    }
+
+    /// `executions/{id}/`: everything of the execution.
+    #[must_use]
+    pub fn prefix(&self) -> String {
+        format!("{}/", self.prefix)
+    }
+
+    /// `executions/{id}/workflow.json`: the definition the execution runs.
+    #[must_use]
+    pub fn workflow(&self) -> String {
+        format!("{}/workflow.json", self.prefix)
+    }
+
+    /// `executions/{id}/input.json`: the items the start nodes receive, written once.
+    #[must_use]
+    pub fn input(&self) -> String {
+        format!("{}/input.json", self.prefix)
+    }
+
+    /// `executions/{id}/nodes/`: every node output.
+    #[must_use]
+    pub fn outputs(&self) -> String {
+        format!("{}/nodes/", self.prefix)
+    }
+
+    /// `executions/{id}/state.json`: the header and node states.
+    #[must_use]
+    pub fn state(&self) -> String {
+        format!("{}/state.json", self.prefix)
+    }
+
+    /// `executions/{id}/nodes/{node}/{attempt}.json`: a node's output, written once.
+    #[must_use]
+    pub fn output(&self, node: &str, attempt: u32) -> String {
+        format!(
+            "{}/nodes/{}/{attempt}.json",
+            self.prefix,
+            encode_segment(node)
+        )
+    }
+}
+
+/// `workflows/{id}.json`: a stored workflow definition.
+#[must_use]
+pub fn workflow_key(workflow_id: &str) -> String {
+    format!("workflows/{}.json", encode_segment(workflow_id))
+}

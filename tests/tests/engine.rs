@@ -1,0 +1,532 @@
+//! The engine against the in-memory store: scheduling, routing, errors, retries, waits and
+//! budgets, with an injected clock and jitter so that time-dependent behaviour is exact.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use hetumind::engine::{Engine, EngineError, FixedRandom, TokioClock};
+use hetumind::model::{ExecutionStatus, NextAction, Request, Response, Workflow};
+use hetumind::prelude::*;
+use hetumind::store::MemStore;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Adds one.
+#[node(kind = "test.inc")]
+async fn inc(Item(n): Item<i64>) -> Result<i64, NodeError> {
+    Ok(n + 1)
+}
+
+/// Sums all items.
+#[node(kind = "test.sum")]
+async fn sum(Items(numbers): Items<i64>) -> Result<i64, NodeError> {
+    Ok(numbers.iter().sum())
+}
+
+/// Routes by sign.
+#[node(kind = "test.sign", outputs("positive", "negative"))]
+async fn sign(Item(n): Item<i64>) -> Result<Routed<i64>, NodeError> {
+    Ok(Routed::to(if n >= 0 { "positive" } else { "negative" }, n))
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct FlakyParams {
+    failures: u32,
+    key: String,
+}
+
+static FLAKY: std::sync::Mutex<Vec<(String, u32)>> = std::sync::Mutex::new(Vec::new());
+
+/// Fails `failures` times (retryably), then passes items on.
+#[node(
+    kind = "test.flaky",
+    retry(max_attempts = 3, initial = "1s", max = "10s", jitter = "none")
+)]
+async fn flaky(
+    Params(p): Params<FlakyParams>,
+    Item(v): Item<Value>,
+    ctx: Ctx,
+) -> Result<Value, NodeError> {
+    FLAKY.lock().unwrap().push((p.key.clone(), ctx.attempt()));
+    if ctx.attempt() <= p.failures {
+        Err(NodeError::retryable(format!(
+            "flaky failure {}",
+            ctx.attempt()
+        )))
+    } else {
+        Ok(v)
+    }
+}
+
+static TERMINAL_CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// Always fails for good.
+#[node(kind = "test.terminal")]
+async fn terminal(Item(_v): Item<Value>) -> Result<Value, NodeError> {
+    TERMINAL_CALLS.fetch_add(1, Ordering::SeqCst);
+    Err(NodeError::terminal("bad input"))
+}
+
+/// Panics.
+#[node(kind = "test.panic")]
+async fn panics(Item(_v): Item<Value>) -> Result<Value, NodeError> {
+    panic!("boom")
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct SleepParams {
+    ms: u64,
+}
+
+/// Sleeps, then passes items on.
+#[node(kind = "test.sleep")]
+async fn sleep(
+    Params(p): Params<SleepParams>,
+    Items(v): Items<Value>,
+) -> Result<Vec<Value>, NodeError> {
+    tokio::time::sleep(Duration::from_millis(p.ms)).await;
+    Ok(v)
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct WaitParams {
+    seconds: u64,
+}
+
+/// Waits, durably, then passes items on.
+#[node(kind = "test.wait")]
+async fn wait(
+    Params(p): Params<WaitParams>,
+    Items(v): Items<Value>,
+    ctx: &Ctx,
+) -> Result<Vec<Value>, NodeError> {
+    ctx.wait_for(Duration::from_secs(p.seconds))?;
+    Ok(v)
+}
+
+fn workflow(value: Value) -> Workflow {
+    serde_json::from_value(value).unwrap()
+}
+
+fn engine() -> Engine {
+    Engine::new(
+        hetumind::Registry::global().unwrap(),
+        Arc::new(MemStore::new()),
+    )
+    .with_clock(Arc::new(TokioClock::starting_at(
+        Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
+    )))
+    .with_random(Arc::new(FixedRandom(0.5)))
+}
+
+fn execute(workflow: Workflow, input: Value) -> Request {
+    Request::ExecuteWorkflow {
+        workflow_id: None,
+        workflow: Some(Box::new(workflow)),
+        execution_id: Some("exec-1".to_owned()),
+        input_data: Some(
+            input
+                .as_array()
+                .unwrap()
+                .iter()
+                .cloned()
+                .map(Into::into)
+                .collect(),
+        ),
+        metadata: Default::default(),
+    }
+}
+
+fn resume() -> Request {
+    Request::ResumeExecution {
+        execution_id: "exec-1".to_owned(),
+        node_name: None,
+        input_data: None,
+        metadata: Default::default(),
+    }
+}
+
+fn outputs(response: &Response) -> Vec<Value> {
+    response
+        .output_data
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|item| item.json.clone())
+        .collect()
+}
+
+fn chain(names: &[&str], kind: &str) -> Value {
+    let nodes: Vec<Value> = names
+        .iter()
+        .map(|name| json!({ "name": name, "kind": kind }))
+        .collect();
+    let mut connections = serde_json::Map::new();
+    for pair in names.windows(2) {
+        connections.insert(
+            pair[0].to_owned(),
+            json!({ "main": [[{ "node": pair[1] }]] }),
+        );
+    }
+    json!({ "id": "chain", "nodes": nodes, "connections": connections })
+}
+
+#[tokio::test]
+async fn linear_chain_completes_with_lineage() {
+    let response = engine()
+        .handle(
+            execute(
+                workflow(chain(&["A", "B", "C"], "test.inc")),
+                json!([1, 10]),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(response.status, ExecutionStatus::Success);
+    assert_eq!(outputs(&response), [json!(4), json!(13)]);
+    let source = response.output_data.unwrap()[1].source.clone().unwrap();
+    assert_eq!(
+        (source.node.as_str(), source.output_index, source.item_index),
+        ("B", 0, 1)
+    );
+}
+
+#[tokio::test]
+async fn diamond_merges_both_branches() {
+    let wf = workflow(json!({
+        "id": "diamond",
+        "nodes": [
+            { "name": "Start", "kind": "test.inc" },
+            { "name": "Left", "kind": "test.inc" },
+            { "name": "Right", "kind": "test.inc" },
+            { "name": "Sum", "kind": "test.sum" }
+        ],
+        "connections": {
+            "Start": { "main": [[{ "node": "Left" }, { "node": "Right" }]] },
+            "Left": { "main": [[{ "node": "Sum", "index": 0 }]] },
+            "Right": { "main": [[{ "node": "Sum", "index": 1 }]] }
+        }
+    }));
+    let response = engine()
+        .handle(execute(wf, json!([1])), None)
+        .await
+        .unwrap();
+    assert_eq!(outputs(&response), [json!(6)]);
+}
+
+#[tokio::test]
+async fn routing_skips_the_branch_not_taken() {
+    let wf = workflow(json!({
+        "id": "route",
+        "nodes": [
+            { "name": "Sign", "kind": "test.sign" },
+            { "name": "Pos", "kind": "test.inc" },
+            { "name": "Neg", "kind": "test.terminal" },
+            { "name": "NegNext", "kind": "test.inc" }
+        ],
+        "connections": {
+            "Sign": { "main": [[{ "node": "Pos" }], [{ "node": "Neg" }]] },
+            "Neg": { "main": [[{ "node": "NegNext" }]] }
+        }
+    }));
+    let before = TERMINAL_CALLS.load(Ordering::SeqCst);
+    let response = engine()
+        .handle(execute(wf, json!([5])), None)
+        .await
+        .unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(outputs(&response), [json!(6)]);
+    assert_eq!(
+        TERMINAL_CALLS.load(Ordering::SeqCst),
+        before,
+        "the skipped branch never ran"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_then_success_sleeps_the_backoff() {
+    let wf = workflow(json!({
+        "id": "retry",
+        "nodes": [{ "name": "F", "kind": "test.flaky", "parameters": { "failures": 2, "key": "retry-ok" } }]
+    }));
+    let started = tokio::time::Instant::now();
+    let response = engine()
+        .handle(execute(wf, json!([7])), None)
+        .await
+        .unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(outputs(&response), [json!(7)]);
+    // 1 s after attempt 1, 2 s after attempt 2 (no jitter).
+    assert_eq!(started.elapsed().as_secs(), 3);
+    let attempts: Vec<u32> = FLAKY
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(key, _)| key == "retry-ok")
+        .map(|(_, a)| *a)
+        .collect();
+    assert_eq!(attempts, [1, 2, 3]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_exhausted_fails_the_execution() {
+    let wf = workflow(json!({
+        "id": "retry",
+        "nodes": [{ "name": "F", "kind": "test.flaky", "parameters": { "failures": 9, "key": "retry-out" } }]
+    }));
+    let response = engine()
+        .handle(execute(wf, json!([7])), None)
+        .await
+        .unwrap();
+    assert_eq!(response.status, ExecutionStatus::Failed);
+    let NextAction::Failed { error } = response.next_action else {
+        panic!()
+    };
+    assert!(error.contains("gave up after 3 attempts"), "{error}");
+}
+
+#[tokio::test]
+async fn terminal_error_is_not_retried_and_continue_passes_items_on() {
+    let before = TERMINAL_CALLS.load(Ordering::SeqCst);
+    let wf = workflow(json!({ "id": "t", "nodes": [{ "name": "T", "kind": "test.terminal" }] }));
+    let response = engine()
+        .handle(execute(wf, json!([{}])), None)
+        .await
+        .unwrap();
+    assert_eq!(response.status, ExecutionStatus::Failed);
+    assert_eq!(TERMINAL_CALLS.load(Ordering::SeqCst), before + 1);
+
+    let wf = workflow(
+        json!({ "id": "t", "nodes": [{ "name": "T", "kind": "test.terminal", "on_error": "continue" }] }),
+    );
+    let response = engine()
+        .handle(execute(wf, json!([{ "a": 1 }])), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        outputs(&response),
+        [json!({ "a": 1, "error": "bad input" })]
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_node_fails_without_taking_the_process_down() {
+    let wf = workflow(json!({ "id": "p", "nodes": [{ "name": "P", "kind": "test.panic" }] }));
+    let response = engine()
+        .handle(execute(wf, json!([{}])), None)
+        .await
+        .unwrap();
+    let NextAction::Failed { error } = response.next_action else {
+        panic!()
+    };
+    assert!(error.contains("panicked: boom"), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn node_timeout_is_retried_then_fails() {
+    let wf = workflow(
+        json!({ "id": "s", "nodes": [{ "name": "S", "kind": "test.sleep", "parameters": { "ms": 5000 }, "timeout_ms": 100,
+        "retry": { "max_attempts": 2, "initial_interval_ms": 10, "jitter": "none" } }] }),
+    );
+    let response = engine()
+        .handle(execute(wf, json!([{}])), None)
+        .await
+        .unwrap();
+    let NextAction::Failed { error } = response.next_action else {
+        panic!("{response:?}")
+    };
+    assert!(error.contains("timed out after 100 ms"), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_then_resume() {
+    let engine = engine();
+    let wf = workflow(
+        json!({ "id": "w", "nodes": [{ "name": "W", "kind": "test.wait", "parameters": { "seconds": 3600 } }, { "name": "N", "kind": "test.inc" }],
+        "connections": { "W": { "main": [[{ "node": "N" }]] } } }),
+    );
+    let response = engine.handle(execute(wf, json!([1])), None).await.unwrap();
+    assert_eq!(response.status, ExecutionStatus::Waiting);
+    let NextAction::Wait { resume_at } = response.next_action else {
+        panic!()
+    };
+    assert_eq!(
+        resume_at,
+        Utc.with_ymd_and_hms(2026, 11, 28, 13, 0, 0).unwrap()
+    );
+    assert_eq!(
+        serde_json::to_value(&response).unwrap()["next_action"]["resume_at"],
+        "2026-11-28T13:00:00Z"
+    );
+
+    // Too early: still waiting.
+    let response = engine.handle(resume(), None).await.unwrap();
+    assert_eq!(response.status, ExecutionStatus::Waiting);
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    let response = engine.handle(resume(), None).await.unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(outputs(&response), [json!(2)]);
+    // Resuming a completed execution is a no-op with a clear answer.
+    let again = engine.handle(resume(), None).await.unwrap();
+    assert_eq!(again.next_action, NextAction::Complete);
+}
+
+#[tokio::test(start_paused = true)]
+async fn budget_exhaustion_returns_continue_then_finishes() {
+    let engine = engine().with_options(hetumind::engine::EngineOptions {
+        safety_margin: Duration::from_millis(100),
+        ..Default::default()
+    });
+    let mut wf = chain(&["A", "B", "C", "D"], "test.sleep");
+    for node in wf["nodes"].as_array_mut().unwrap() {
+        node["parameters"] = json!({ "ms": 1000 });
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(2500);
+    let response = engine
+        .handle(execute(workflow(wf), json!([1])), Some(deadline))
+        .await
+        .unwrap();
+    assert_eq!(response.status, ExecutionStatus::Running);
+    assert_eq!(
+        response.next_action,
+        NextAction::Continue {
+            next_nodes: vec!["C".to_owned()]
+        }
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let response = engine.handle(resume(), Some(deadline)).await.unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(outputs(&response), [json!(1)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn eager_scheduling_follows_the_critical_path() {
+    // 4 chains of 10 nodes sleeping 50 ms: eager scheduling takes 10 x 50 ms, not more.
+    let mut nodes = vec![json!({ "name": "Start", "kind": "test.inc" })];
+    let mut connections = serde_json::Map::new();
+    let mut firsts = Vec::new();
+    for lane in 0..4 {
+        for depth in 0..10 {
+            let name = format!("L{lane}D{depth}");
+            nodes.push(json!({ "name": name, "kind": "test.sleep", "parameters": { "ms": 50 } }));
+            if depth == 0 {
+                firsts.push(json!({ "node": name }));
+            } else {
+                connections.insert(
+                    format!("L{lane}D{}", depth - 1),
+                    json!({ "main": [[{ "node": name }]] }),
+                );
+            }
+        }
+    }
+    connections.insert("Start".to_owned(), json!({ "main": [firsts] }));
+    let wf = workflow(
+        json!({ "id": "grid", "settings": { "max_concurrency": 4 }, "nodes": nodes, "connections": connections }),
+    );
+    let started = tokio::time::Instant::now();
+    let response = engine()
+        .handle(execute(wf, json!([1])), None)
+        .await
+        .unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(started.elapsed(), Duration::from_millis(500));
+}
+
+#[tokio::test]
+async fn execute_node_runs_exactly_one_node() {
+    let engine = engine().with_options(hetumind::engine::EngineOptions {
+        max_invocation: Some(Duration::ZERO),
+        safety_margin: Duration::ZERO,
+        ..Default::default()
+    });
+    let response = engine
+        .handle(
+            execute(workflow(chain(&["A", "B"], "test.inc")), json!([1])),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        response.next_action,
+        NextAction::Continue {
+            next_nodes: vec!["A".to_owned()]
+        }
+    );
+    let engine = engine.with_options(Default::default());
+    let step = |node: &str| Request::ExecuteNode {
+        execution_id: "exec-1".to_owned(),
+        node_name: node.to_owned(),
+        input_data: None,
+        metadata: Default::default(),
+    };
+    let error = engine.handle(step("B"), None).await.unwrap_err();
+    assert!(
+        error.to_string().contains("node `B` is not ready"),
+        "{error}"
+    );
+    let response = engine.handle(step("A"), None).await.unwrap();
+    assert_eq!(
+        response.next_action,
+        NextAction::Continue {
+            next_nodes: vec!["B".to_owned()]
+        }
+    );
+    let response = engine.handle(step("B"), None).await.unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(outputs(&response), [json!(3)]);
+}
+
+#[tokio::test]
+async fn validation_reports_every_problem_with_its_path() {
+    let wf = workflow(json!({
+        "id": "bad",
+        "nodes": [
+            { "name": "A", "kind": "test.inc" },
+            { "name": "A", "kind": "test.nope" },
+            { "name": "F", "kind": "test.flaky", "parameters": { "failures": "x", "key": "k" } },
+            { "name": "B", "kind": "test.inc", "version": 9 }
+        ],
+        "connections": {
+            "A": { "main": [[{ "node": "Ghost" }], [{ "node": "B" }]] },
+            "Nobody": { "main": [[{ "node": "A" }]] },
+            "B": { "main": [[{ "node": "F" }]] },
+            "F": { "main": [[{ "node": "B" }]] }
+        }
+    }));
+    let EngineError::WorkflowInvalid(error) = engine()
+        .handle(execute(wf, json!([1])), None)
+        .await
+        .unwrap_err()
+    else {
+        panic!()
+    };
+    let paths: Vec<&str> = error
+        .problems
+        .iter()
+        .map(|problem| problem.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "nodes[1].name",
+            "nodes[1].kind",
+            "nodes[2].parameters",
+            "nodes[3].kind",
+            "connections.A.main[0][0].node",
+            "connections.A.main[1]",
+            "connections.Nobody",
+            "connections",
+        ],
+        "{error}"
+    );
+    assert!(error.to_string().contains("cycle: F -> B -> F"), "{error}");
+    assert!(
+        error.problems[2].message.contains("at `failures`"),
+        "{error}"
+    );
+}
