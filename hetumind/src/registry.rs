@@ -62,24 +62,35 @@ impl Registry {
     pub fn new(
         registrations: impl IntoIterator<Item = &'static NodeRegistration>,
     ) -> Result<Self, RegistryError> {
+        let mut groups: BTreeMap<(&'static str, u32), Vec<&'static NodeRegistration>> =
+            BTreeMap::new();
+        for registration in registrations {
+            groups
+                .entry((registration.kind, registration.version))
+                .or_default()
+                .push(registration);
+        }
         let mut nodes = BTreeMap::new();
         let mut duplicates = Vec::new();
-        for registration in registrations {
-            let key = (registration.kind, registration.version);
-            if let Some(first) = nodes.insert(key, registration) {
-                let (first, second) = ordered(first.location, registration.location);
-                duplicates.push(Duplicate {
-                    kind: registration.kind,
-                    version: registration.version,
-                    first,
-                    second,
-                });
-            }
+        for (key, mut group) in groups {
+            // Whatever order the linker chose, report each extra definition against the first
+            // one in source order.
+            group.sort_by_key(|registration| {
+                let location = registration.location;
+                (location.file, location.line, location.module)
+            });
+            let first = group[0];
+            duplicates.extend(group[1..].iter().map(|second| Duplicate {
+                kind: key.0,
+                version: key.1,
+                first: first.location,
+                second: second.location,
+            }));
+            nodes.insert(key, first);
         }
         if duplicates.is_empty() {
             Ok(Self { nodes })
         } else {
-            duplicates.sort_by_key(|duplicate| (duplicate.kind, duplicate.version));
             Err(RegistryError { duplicates })
         }
     }
@@ -129,15 +140,6 @@ impl Registry {
     #[must_use]
     pub fn catalog(&self) -> Vec<CatalogEntry> {
         self.iter().map(CatalogEntry::of).collect()
-    }
-}
-
-/// Duplicate locations in a stable order, whatever order the linker chose.
-fn ordered(a: SourceLocation, b: SourceLocation) -> (SourceLocation, SourceLocation) {
-    if (a.file, a.line) <= (b.file, b.line) {
-        (a, b)
-    } else {
-        (b, a)
     }
 }
 

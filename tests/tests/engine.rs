@@ -1,6 +1,9 @@
 //! The engine against the in-memory store: scheduling, routing, errors, retries, waits and
 //! budgets, with an injected clock and jitter so that time-dependent behaviour is exact.
 
+// Tests state their expectations with unwrap and panics.
+#![allow(clippy::unwrap_used, clippy::needless_pass_by_value)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;

@@ -203,7 +203,7 @@ impl<'a> Invocation<'a> {
                     self.attempts[index] = *attempt;
                     self.phases[index] = Phase::Waiting(*resume_at);
                 }
-                Some(NodeState::Success { .. } | NodeState::Skipped) => finished.push(index),
+                Some(NodeState::Success { .. } | NodeState::Skipped {}) => finished.push(index),
                 Some(NodeState::Failed { error, .. }) => {
                     self.phases[index] = Phase::Done;
                     self.failure
@@ -308,7 +308,7 @@ impl<'a> Invocation<'a> {
             .any(|edge| {
                 !matches!(
                     self.state.nodes.get(&self.plan.nodes()[edge.node].name),
-                    Some(NodeState::Success { .. } | NodeState::Skipped | NodeState::Failed { .. })
+                    Some(NodeState::Success { .. } | NodeState::Skipped {} | NodeState::Failed { .. })
                 )
             })
     }
@@ -631,7 +631,7 @@ impl<'a> Invocation<'a> {
         self.phases[index] = Phase::Done;
         self.state
             .nodes
-            .insert(self.plan.nodes()[index].name.clone(), NodeState::Skipped);
+            .insert(self.plan.nodes()[index].name.clone(), NodeState::Skipped {});
         self.resolve_outputs(index, None);
     }
 

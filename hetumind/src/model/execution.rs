@@ -84,8 +84,9 @@ pub enum NodeState {
         /// How many items left on each output.
         items: Vec<u32>,
     },
-    /// No input of the node carried items: a branch not taken.
-    Skipped,
+    /// No input of the node carried items: a branch not taken. (A struct variant so that
+    /// unknown fields are rejected like everywhere else.)
+    Skipped {},
     /// The node failed for good.
     Failed {
         /// The last attempt.

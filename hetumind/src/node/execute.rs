@@ -13,38 +13,95 @@ use serde_json::Value;
 use super::{BoxFuture, Ctx, Invocation, NodeError, NodeOutput, OutputSink, Routed};
 use crate::model::{ItemData, OnError};
 
-/// A type usable as a node's parameters (`Params<T>`).
+// The checking traits below state what they need as methods, not as supertraits: a type lacking
+// a supertrait is reported as that missing supertrait (and through the generated code's names),
+// while a type failing a blanket impl marked `do_not_recommend` is reported with the trait's own
+// `on_unimplemented` message, on the user's type, which says what to derive.
+
+/// A type usable as a node's parameters (`Params<T>`): every
+/// `T: DeserializeOwned + JsonSchema + Send + 'static`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a node's parameters",
     label = "not usable as `Params<{Self}>`",
     note = "node parameters are deserialized from JSON and described by a JSON Schema: add `#[derive(serde::Deserialize, schemars::JsonSchema)]` to `{Self}`"
 )]
-pub trait NodeParams: DeserializeOwned + JsonSchema + Send + 'static {}
+pub trait NodeParams: Sized + Send + 'static {
+    /// Deserializes the node's `parameters`; the error names the JSON path of the bad field.
+    fn from_parameters(parameters: &Value) -> Result<Self, NodeError>;
+
+    /// The JSON Schema of the parameters.
+    fn params_schema() -> schemars::Schema;
+}
 
 #[diagnostic::do_not_recommend]
-impl<T: DeserializeOwned + JsonSchema + Send + 'static> NodeParams for T {}
+impl<T: DeserializeOwned + JsonSchema + Send + 'static> NodeParams for T {
+    fn from_parameters(parameters: &Value) -> Result<Self, NodeError> {
+        from_json(parameters, Subject::Parameters)
+    }
 
-/// A type usable as a node's input items (`Item<T>` or `Items<T>`).
+    fn params_schema() -> schemars::Schema {
+        schema::<T>()
+    }
+}
+
+/// A type usable as a node's input items (`Item<T>` or `Items<T>`): every
+/// `T: DeserializeOwned + JsonSchema + Send + 'static`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a node's input item",
     label = "not usable as an input item",
     note = "input items are deserialized from JSON and described by a JSON Schema: add `#[derive(serde::Deserialize, schemars::JsonSchema)]` to `{Self}`"
 )]
-pub trait NodeInput: DeserializeOwned + JsonSchema + Send + 'static {}
+pub trait NodeInput: Sized + Send + 'static {
+    /// Deserializes the `json` of input item `index`; the error names the JSON path of the bad
+    /// field.
+    fn from_item(json: &Value, index: usize) -> Result<Self, NodeError>;
+
+    /// The JSON Schema of one input item.
+    fn input_schema() -> schemars::Schema;
+}
 
 #[diagnostic::do_not_recommend]
-impl<T: DeserializeOwned + JsonSchema + Send + 'static> NodeInput for T {}
+impl<T: DeserializeOwned + JsonSchema + Send + 'static> NodeInput for T {
+    fn from_item(json: &Value, index: usize) -> Result<Self, NodeError> {
+        from_json(json, Subject::InputItem(index))
+    }
 
-/// A type usable as a node's output items.
+    fn input_schema() -> schemars::Schema {
+        schema::<T>()
+    }
+}
+
+/// A type usable as a node's output items: every `T: Serialize + JsonSchema + Send + 'static`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a node's output item",
     label = "not usable as an output item",
     note = "output items are serialized to JSON and described by a JSON Schema: add `#[derive(serde::Serialize, schemars::JsonSchema)]` to `{Self}`"
 )]
-pub trait NodeOutputValue: Serialize + JsonSchema + Send + 'static {}
+pub trait NodeOutputValue: Sized + Send + 'static {
+    /// Emits the value on the node's first output.
+    fn push_to(&self, sink: &mut OutputSink) -> Result<(), NodeError>;
+
+    /// Emits the value on the output it is routed to.
+    fn push_routed_to(routed: &Routed<Self>, sink: &mut OutputSink) -> Result<(), NodeError>;
+
+    /// The JSON Schema of one output item.
+    fn output_schema() -> schemars::Schema;
+}
 
 #[diagnostic::do_not_recommend]
-impl<T: Serialize + JsonSchema + Send + 'static> NodeOutputValue for T {}
+impl<T: Serialize + JsonSchema + Send + 'static> NodeOutputValue for T {
+    fn push_to(&self, sink: &mut OutputSink) -> Result<(), NodeError> {
+        sink.push(0, self)
+    }
+
+    fn push_routed_to(routed: &Routed<Self>, sink: &mut OutputSink) -> Result<(), NodeError> {
+        sink.push_routed(routed)
+    }
+
+    fn output_schema() -> schemars::Schema {
+        schema::<T>()
+    }
+}
 
 /// An error type a node may return.
 #[diagnostic::on_unimplemented(
@@ -91,6 +148,10 @@ impl JsonSchema for NoInput {
 }
 
 /// The types of a node, as `#[node]` describes them.
+///
+/// Everything done with those types is a provided function, checked once here for any node,
+/// so that generated code holds no use of the user's types that could fail a second time (away
+/// from the user's tokens) when one of them lacks a trait.
 pub trait NodeTypes: 'static {
     /// `T` of `Params<T>`, or [`NoParams`].
     type Params: NodeParams;
@@ -99,12 +160,34 @@ pub trait NodeTypes: 'static {
     /// The type of one output item's `json`.
     type Output: NodeOutputValue;
     /// What the function returns on success.
-    type Returned: Send;
+    type Returned: NodeReturn<Self::Output> + Send;
     /// The names of the node's outputs, in index order.
     const OUTPUTS: &'static [&'static str];
 
     /// Sends what the function returned to the node's outputs.
-    fn emit(returned: Self::Returned, sink: &mut OutputSink) -> Result<(), NodeError>;
+    fn emit(returned: Self::Returned, sink: &mut OutputSink) -> Result<(), NodeError> {
+        returned.emit(sink)
+    }
+
+    /// Checks parameters without running anything.
+    fn check_params(parameters: &Value) -> Result<(), NodeError> {
+        check_params::<Self::Params>(parameters)
+    }
+
+    /// The JSON Schema of the parameters.
+    fn params_schema() -> schemars::Schema {
+        Self::Params::params_schema()
+    }
+
+    /// The JSON Schema of one input item.
+    fn input_schema() -> schemars::Schema {
+        Self::Input::input_schema()
+    }
+
+    /// The JSON Schema of one output item.
+    fn output_schema() -> schemars::Schema {
+        Self::Output::output_schema()
+    }
 }
 
 /// A node function called once per input item.
@@ -127,6 +210,72 @@ pub trait AllItemsNode: NodeTypes {
     ) -> impl Future<Output = Result<Self::Returned, NodeError>> + Send;
 }
 
+/// What a node function returns on success, for output items of type `T`: `T`, `Vec<T>`,
+/// `Option<T>`, or the same of `Routed<T>`.
+///
+/// The implementations ask nothing of `T`: whether it can be an output item is checked once,
+/// as [`NodeTypes::Output`], and reported there.
+pub trait NodeReturn<T> {
+    /// Sends the value(s) to the node's outputs.
+    fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError>
+    where
+        T: NodeOutputValue;
+}
+
+impl<T> NodeReturn<T> for T {
+    fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError>
+    where
+        T: NodeOutputValue,
+    {
+        emit_one(sink, self)
+    }
+}
+
+impl<T> NodeReturn<T> for Vec<T> {
+    fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError>
+    where
+        T: NodeOutputValue,
+    {
+        emit_many(sink, self)
+    }
+}
+
+impl<T> NodeReturn<T> for Option<T> {
+    fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError>
+    where
+        T: NodeOutputValue,
+    {
+        emit_maybe(sink, self)
+    }
+}
+
+impl<T> NodeReturn<T> for Routed<T> {
+    fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError>
+    where
+        T: NodeOutputValue,
+    {
+        emit_one(sink, self)
+    }
+}
+
+impl<T> NodeReturn<T> for Vec<Routed<T>> {
+    fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError>
+    where
+        T: NodeOutputValue,
+    {
+        emit_many(sink, self)
+    }
+}
+
+impl<T> NodeReturn<T> for Option<Routed<T>> {
+    fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError>
+    where
+        T: NodeOutputValue,
+    {
+        emit_maybe(sink, self)
+    }
+}
+
 /// One output value: a plain value goes to the first output, a [`Routed`] one to the output
 /// it names.
 pub trait Element {
@@ -134,15 +283,15 @@ pub trait Element {
     fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError>;
 }
 
-impl<T: Serialize> Element for T {
+impl<T: NodeOutputValue> Element for T {
     fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError> {
-        sink.push(0, &self)
+        self.push_to(sink)
     }
 }
 
-impl<T: Serialize> Element for Routed<T> {
+impl<T: NodeOutputValue> Element for Routed<T> {
     fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError> {
-        sink.push_routed(&self)
+        T::push_routed_to(&self, sink)
     }
 }
 
@@ -207,7 +356,7 @@ pub(crate) fn from_json<T: DeserializeOwned>(
 
 /// Checks parameters against `P` without running anything.
 pub fn check_params<P: NodeParams>(parameters: &Value) -> Result<(), NodeError> {
-    from_json::<P>(parameters, Subject::Parameters).map(drop)
+    P::from_parameters(parameters).map(drop)
 }
 
 /// The JSON Schema (draft 2020-12) of `T`.
@@ -234,9 +383,10 @@ pub fn invoke_each_item<N: EachItemNode>(
                 Ok((params, input)) => N::call(params, input, ctx).await,
                 Err(error) => Err(error),
             };
-            match result.and_then(|returned| N::emit(returned, &mut sink)) {
-                Ok(()) => {}
-                Err(error) => fail_item(&mut sink, on_error, item, error)?,
+            let mark = sink.mark();
+            if let Err(error) = result.and_then(|returned| N::emit(returned, &mut sink)) {
+                sink.rollback(mark);
+                fail_item(&mut sink, on_error, item, error)?;
             }
         }
         Ok(NodeOutput {
@@ -250,8 +400,8 @@ fn prepare<N: NodeTypes>(
     item: &ItemData,
     index: usize,
 ) -> Result<(N::Params, N::Input), NodeError> {
-    let params = from_json(parameters, Subject::Parameters)?;
-    let input = from_json(&item.json, Subject::InputItem(index))?;
+    let params = N::Params::from_parameters(parameters)?;
+    let input = N::Input::from_item(&item.json, index)?;
     Ok((params, input))
 }
 
@@ -308,9 +458,9 @@ pub fn invoke_all_items<N: AllItemsNode>(
         let inputs = items
             .iter()
             .enumerate()
-            .map(|(index, item)| from_json(&item.json, Subject::InputItem(index)))
+            .map(|(index, item)| N::Input::from_item(&item.json, index))
             .collect::<Result<Vec<N::Input>, NodeError>>();
-        let result = match (from_json(&parameters, Subject::Parameters), inputs) {
+        let result = match (N::Params::from_parameters(&parameters), inputs) {
             (Ok(params), Ok(inputs)) => {
                 let ctx = Ctx::new(Arc::clone(&run), Arc::clone(&items), None);
                 N::call(params, inputs, ctx).await

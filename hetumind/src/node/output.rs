@@ -45,6 +45,8 @@ impl<T> Routed<T> {
 pub struct OutputSink {
     names: &'static [&'static str],
     outputs: Vec<Vec<ItemData>>,
+    /// The output index of every item, in emission order.
+    order: Vec<u32>,
     source: Option<ItemSource>,
 }
 
@@ -56,6 +58,7 @@ impl OutputSink {
         Self {
             names,
             outputs: vec![Vec::new(); count],
+            order: Vec::new(),
             source: None,
         }
     }
@@ -77,8 +80,24 @@ impl OutputSink {
     /// Emits a ready-made item on output `index`, stamped with the current lineage.
     pub(crate) fn push_item(&mut self, index: usize, mut item: ItemData) {
         item.source.clone_from(&self.source);
-        if let Some(output) = self.outputs.get_mut(index) {
+        if let (Some(output), Ok(position)) = (self.outputs.get_mut(index), u32::try_from(index)) {
             output.push(item);
+            self.order.push(position);
+        }
+    }
+
+    /// A point to [`roll back`](Self::rollback) to.
+    pub(crate) fn mark(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Removes every item emitted since `mark`: an item whose processing failed halfway
+    /// leaves nothing behind.
+    pub(crate) fn rollback(&mut self, mark: usize) {
+        while self.order.len() > mark {
+            if let Some(index) = self.order.pop() {
+                self.outputs[index as usize].pop();
+            }
         }
     }
 
@@ -113,7 +132,7 @@ impl OutputSink {
 
     /// How many items were emitted so far, on all outputs.
     pub(crate) fn len(&self) -> usize {
-        self.outputs.iter().map(Vec::len).sum()
+        self.order.len()
     }
 
     /// Stamps lineage on items emitted in all mode, where a node returns a list for a list:
@@ -126,12 +145,11 @@ impl OutputSink {
             _ if inputs.len() == emitted => inputs[k].source.clone(),
             _ => None,
         };
-        let mut k = 0;
-        for output in &mut self.outputs {
-            for item in output {
-                item.source = source_of(k);
-                k += 1;
-            }
+        let mut next = vec![0usize; self.outputs.len()];
+        for (k, &index) in self.order.iter().enumerate() {
+            let index = index as usize;
+            self.outputs[index][next[index]].source = source_of(k);
+            next[index] += 1;
         }
     }
 }
