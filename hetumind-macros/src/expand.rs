@@ -89,6 +89,8 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
         ),
     };
     let call = quote_spanned! {fn_span=>
+        // The future must be `Send`, which `async fn` in a trait impl cannot promise.
+        #[allow(clippy::manual_async_fn)]
         fn call(
             #params_pat: Self::Params,
             #input_pat: #input_arg,
@@ -179,5 +181,10 @@ fn retry_policy(retry: &attr::Retry, private: &TokenStream) -> TokenStream {
         };
         fields.push(quote!(jitter: #private::Jitter::#variant));
     }
-    quote!(#private::RetryPolicy { #(#fields,)* ..#private::RetryPolicy::DEFAULT })
+    // `..DEFAULT` is needless when every field is given; keep one shape for all cases.
+    quote!({
+        #[allow(clippy::needless_update)]
+        let policy = #private::RetryPolicy { #(#fields,)* ..#private::RetryPolicy::DEFAULT };
+        policy
+    })
 }

@@ -308,7 +308,11 @@ impl<'a> Invocation<'a> {
             .any(|edge| {
                 !matches!(
                     self.state.nodes.get(&self.plan.nodes()[edge.node].name),
-                    Some(NodeState::Success { .. } | NodeState::Skipped {} | NodeState::Failed { .. })
+                    Some(
+                        NodeState::Success { .. }
+                            | NodeState::Skipped {}
+                            | NodeState::Failed { .. }
+                    )
                 )
             })
     }
