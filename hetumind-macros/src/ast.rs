@@ -48,26 +48,17 @@ impl Role<'_> {
     }
 }
 
-/// The `Ok` type of the returned `Result`, classified.
+/// The returned `Result`, its `Ok` type classified.
 #[derive(Clone, Copy)]
 pub(crate) struct Return<'a> {
-    /// The whole `Ok` type.
+    /// The whole `Ok` type: `T`, `Vec<T>` or `Option<T>`, of plain or `Routed` values.
     pub(crate) ok: &'a Type,
-    pub(crate) form: Form,
     /// Whether the values are `Routed<T>`.
     pub(crate) routed: bool,
     /// `T`: the type of one output item.
     pub(crate) element: &'a Type,
-}
-
-#[derive(Clone, Copy)]
-pub(crate) enum Form {
-    /// `T`: one item out per call.
-    One,
-    /// `Vec<T>`: any number.
-    Many,
-    /// `Option<T>`: one or none.
-    Maybe,
+    /// `E`, unless the `Result` is an alias naming only `O`.
+    pub(crate) error: Option<&'a Type>,
 }
 
 impl<'a> NodeFn<'a> {
@@ -154,13 +145,15 @@ fn return_of(output: &ReturnType) -> Option<Return<'_>> {
     let PathArguments::AngleBracketed(args) = &segment.arguments else {
         return None;
     };
-    let GenericArgument::Type(ok) = args.args.first()? else {
-        return None;
-    };
-    let (form, value) = match last_segment(ok) {
-        Some((name, Some(inner))) if name == "Vec" => (Form::Many, inner),
-        Some((name, Some(inner))) if name == "Option" => (Form::Maybe, inner),
-        _ => (Form::One, ok),
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    });
+    let ok = types.next()?;
+    let error = types.next();
+    let value = match last_segment(ok) {
+        Some((name, Some(inner))) if name == "Vec" || name == "Option" => inner,
+        _ => ok,
     };
     let (routed, element) = match last_segment(value) {
         Some((name, Some(inner))) if name == "Routed" => (true, inner),
@@ -168,9 +161,9 @@ fn return_of(output: &ReturnType) -> Option<Return<'_>> {
     };
     Some(Return {
         ok,
-        form,
         routed,
         element,
+        error,
     })
 }
 

@@ -1,20 +1,24 @@
 //! The arguments of `#[node(...)]`.
 
 use proc_macro2::TokenStream;
+use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Lit, LitStr, Path, Token};
+use syn::{Expr, Lit, LitStr, Path, Token};
 
 use crate::ctxt::Ctxt;
 
-const KEYS: &str = "`kind`, `version`, `outputs`, `retry`, `crate`";
-const RETRY_KEYS: &str = "`max_attempts`, `initial`, `max`, `backoff_rate`, `jitter`";
+const KEYS: [&str; 5] = ["kind", "version", "outputs", "retry", "crate"];
+const RETRY_KEYS: [&str; 5] = ["max_attempts", "initial", "max", "backoff_rate", "jitter"];
 
 /// What the attribute says; every part is optional until validated.
 #[derive(Default)]
 pub(crate) struct Attrs {
     pub(crate) kind: Option<LitStr>,
+    /// Whether an error already concerns the kind (a bad `kind` value, a misspelled `kind` key,
+    /// or arguments that stopped parsing), so that it is not reported missing on top.
+    pub(crate) kind_reported: bool,
     pub(crate) version: Option<u32>,
     pub(crate) outputs: Option<Vec<LitStr>>,
     pub(crate) retry: Retry,
@@ -45,6 +49,7 @@ pub(crate) fn parse(args: TokenStream, cx: &mut Ctxt) -> Attrs {
     let parser = syn::meta::parser(|meta| parse_arg(&meta, &mut attrs, cx));
     if let Err(error) = parser.parse2(args) {
         cx.push(error);
+        attrs.kind_reported = true;
     }
     attrs
 }
@@ -52,19 +57,63 @@ pub(crate) fn parse(args: TokenStream, cx: &mut Ctxt) -> Attrs {
 fn parse_arg(meta: &ParseNestedMeta<'_>, attrs: &mut Attrs, cx: &mut Ctxt) -> syn::Result<()> {
     let key = &meta.path;
     if key.is_ident("kind") {
-        let lit: LitStr = meta.value()?.parse()?;
-        set_once(cx, key, &mut attrs.kind, lit);
+        attrs.kind_reported = true;
+        match value(meta, "kind = \"acme.send_mail\"")? {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(lit), ..
+            }) => {
+                attrs.kind_reported = false;
+                set_once(cx, key, &mut attrs.kind, lit);
+            }
+            other => cx.error_spanned_by(
+                &other,
+                "`kind` must be a string literal, like `kind = \"acme.send_mail\"`",
+            ),
+        }
     } else if key.is_ident("version") {
-        let lit: Lit = meta.value()?.parse()?;
-        if let Some(version) = parse_version(&lit, cx) {
+        let expr = value(meta, "version = 2")?;
+        if let Some(version) = parse_version(&expr, cx) {
             set_once(cx, key, &mut attrs.version, version);
         }
     } else if key.is_ident("outputs") {
+        if !meta.input.peek(syn::token::Paren) {
+            cx.error_spanned_by(
+                key,
+                "`outputs` takes a list of names: write `outputs(\"true\", \"false\")`",
+            );
+            return skip_value(meta);
+        }
         let content;
         syn::parenthesized!(content in meta.input);
-        let names = Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?;
-        set_once(cx, key, &mut attrs.outputs, names.into_iter().collect());
+        let names = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
+        let names_given = !names.is_empty();
+        let mut lits = Vec::new();
+        for name in names {
+            match name {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(lit), ..
+                }) => lits.push(lit),
+                other => cx.error_spanned_by(
+                    &other,
+                    "an output name must be a string literal, like `outputs(\"true\", \"false\")`",
+                ),
+            }
+        }
+        if lits.is_empty() && !names_given {
+            cx.error_spanned_by(
+                key,
+                "`outputs()` is empty: name at least one output, like `outputs(\"true\", \"false\")`, or remove it for the single output `main`",
+            );
+        }
+        set_once(cx, key, &mut attrs.outputs, lits);
     } else if key.is_ident("retry") {
+        if !meta.input.peek(syn::token::Paren) {
+            cx.error_spanned_by(
+                key,
+                "`retry` takes a list of settings: write `retry(max_attempts = 5, initial = \"200ms\")`",
+            );
+            return skip_value(meta);
+        }
         meta.parse_nested_meta(|retry| parse_retry(&retry, &mut attrs.retry, cx))?;
     } else if key.is_ident("crate") {
         let value = meta.value()?;
@@ -75,13 +124,12 @@ fn parse_arg(meta: &ParseNestedMeta<'_>, attrs: &mut Attrs, cx: &mut Ctxt) -> sy
         };
         set_once(cx, key, &mut attrs.krate, path);
     } else {
-        cx.error_spanned_by(
-            key,
-            format!(
-                "unknown `#[node]` argument `{}`; expected one of {KEYS}",
-                path_name(key)
-            ),
-        );
+        let name = path_name(key);
+        let suggestion = closest(&name, &KEYS);
+        if suggestion == Some("kind") {
+            attrs.kind_reported = true;
+        }
+        cx.error_spanned_by(key, unknown("`#[node]` argument", &name, &KEYS, suggestion));
         skip_value(meta)?;
     }
     Ok(())
@@ -90,32 +138,45 @@ fn parse_arg(meta: &ParseNestedMeta<'_>, attrs: &mut Attrs, cx: &mut Ctxt) -> sy
 fn parse_retry(meta: &ParseNestedMeta<'_>, retry: &mut Retry, cx: &mut Ctxt) -> syn::Result<()> {
     let key = &meta.path;
     if key.is_ident("max_attempts") {
-        let lit: Lit = meta.value()?.parse()?;
-        match &lit {
-            Lit::Int(int) => match int.base10_parse::<u32>() {
-                Ok(attempts) if attempts >= 1 => set_once(cx, key, &mut retry.max_attempts, attempts),
-                _ => cx.error_spanned_by(&lit, "`max_attempts` must be a whole number from 1 to 4294967295 (attempts in all, the first included)"),
-            },
-            _ => cx.error_spanned_by(&lit, "`max_attempts` must be a whole number, like `max_attempts = 5`"),
+        let expr = value(meta, "max_attempts = 5")?;
+        match int_literal(&expr).map(syn::LitInt::base10_parse::<u32>) {
+            Some(Ok(attempts)) if attempts >= 1 => {
+                set_once(cx, key, &mut retry.max_attempts, attempts);
+            }
+            _ => cx.error_spanned_by(
+                &expr,
+                "`max_attempts` must be a whole number from 1 to 4294967295 (attempts in all, the first included), like `max_attempts = 5`",
+            ),
         }
     } else if key.is_ident("initial") || key.is_ident("max") {
-        let lit: LitStr = meta.value()?.parse()?;
-        match parse_duration_ms(&lit.value()) {
-            Some(ms) if key.is_ident("initial") => set_once(cx, key, &mut retry.initial_ms, ms),
-            Some(ms) => set_once(cx, key, &mut retry.max_ms, ms),
-            None => cx.error_spanned_by(
-                &lit,
+        let name = path_name(key);
+        let expr = value(meta, &format!("{name} = \"30s\""))?;
+        let ms = match str_literal(&expr) {
+            Some(lit) => parse_duration_ms(&lit.value()).ok_or_else(|| {
                 format!(
                     "invalid duration `{}`: expected a whole number followed by `ms`, `s`, `m` or `h`, like \"200ms\" or \"30s\"",
                     lit.value()
-                ),
-            ),
+                )
+            }),
+            None => Err(format!(
+                "`{name}` is a duration in a string, with its unit, like `{name} = \"200ms\"` or `{name} = \"30s\"`"
+            )),
+        };
+        match ms {
+            Ok(ms) if name == "initial" => set_once(cx, key, &mut retry.initial_ms, ms),
+            Ok(ms) => set_once(cx, key, &mut retry.max_ms, ms),
+            Err(message) => cx.error_spanned_by(&expr, message),
         }
     } else if key.is_ident("backoff_rate") {
-        let lit: Lit = meta.value()?.parse()?;
-        let rate = match &lit {
-            Lit::Float(float) => float.base10_parse::<f64>().ok(),
-            Lit::Int(int) => int.base10_parse::<u32>().ok().map(f64::from),
+        let expr = value(meta, "backoff_rate = 2.0")?;
+        let rate = match &expr {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Float(float),
+                ..
+            }) => float.base10_parse::<f64>().ok(),
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Int(int), ..
+            }) => int.base10_parse::<u32>().ok().map(f64::from),
             _ => None,
         };
         match rate {
@@ -123,31 +184,64 @@ fn parse_retry(meta: &ParseNestedMeta<'_>, retry: &mut Retry, cx: &mut Ctxt) -> 
                 set_once(cx, key, &mut retry.backoff_rate, rate);
             }
             _ => cx.error_spanned_by(
-                &lit,
-                "`backoff_rate` must be a number of at least 1.0, like `backoff_rate = 2.0`",
+                &expr,
+                "`backoff_rate` must be a number of at least 1.0 (the factor between two successive intervals), like `backoff_rate = 2.0`",
             ),
         }
     } else if key.is_ident("jitter") {
-        let lit: LitStr = meta.value()?.parse()?;
-        match lit.value().as_str() {
-            "full" => set_once(cx, key, &mut retry.jitter, Jitter::Full),
-            "none" => set_once(cx, key, &mut retry.jitter, Jitter::None),
-            other => cx.error_spanned_by(
-                &lit,
+        let expr = value(meta, "jitter = \"full\"")?;
+        match str_literal(&expr).map(LitStr::value).as_deref() {
+            Some("full") => set_once(cx, key, &mut retry.jitter, Jitter::Full),
+            Some("none") => set_once(cx, key, &mut retry.jitter, Jitter::None),
+            Some(other) => cx.error_spanned_by(
+                &expr,
                 format!("unknown jitter `{other}`; expected \"full\" or \"none\""),
+            ),
+            None => cx.error_spanned_by(
+                &expr,
+                "`jitter` must be \"full\" or \"none\", like `jitter = \"full\"`",
             ),
         }
     } else {
+        let name = path_name(key);
+        let suggestion = closest(&name, &RETRY_KEYS);
         cx.error_spanned_by(
             key,
-            format!(
-                "unknown `retry` argument `{}`; expected one of {RETRY_KEYS}",
-                path_name(key)
-            ),
+            unknown("`retry` argument", &name, &RETRY_KEYS, suggestion),
         );
         skip_value(meta)?;
     }
     Ok(())
+}
+
+/// The value of a `key = value` argument, as an expression so that a value of the wrong kind
+/// gets a message naming the argument instead of a bare parse error.
+fn value(meta: &ParseNestedMeta<'_>, example: &str) -> syn::Result<Expr> {
+    if !meta.input.peek(Token![=]) {
+        return Err(meta.error(format!(
+            "`{}` takes a value: write `{example}`",
+            path_name(&meta.path)
+        )));
+    }
+    meta.value()?.parse()
+}
+
+fn str_literal(expr: &Expr) -> Option<&LitStr> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Some(lit),
+        _ => None,
+    }
+}
+
+fn int_literal(expr: &Expr) -> Option<&syn::LitInt> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(int), ..
+        }) if int.suffix().is_empty() => Some(int),
+        _ => None,
+    }
 }
 
 /// Milliseconds in `text`: a whole number followed by `ms`, `s`, `m` or `h`.
@@ -165,25 +259,41 @@ fn parse_duration_ms(text: &str) -> Option<u64> {
     number.checked_mul(factor)
 }
 
-fn parse_version(lit: &Lit, cx: &mut Ctxt) -> Option<u32> {
-    let parsed = match lit {
-        Lit::Int(int) if int.suffix().is_empty() => {
-            int.base10_parse::<u32>().ok().filter(|v| *v >= 1)
-        }
-        _ => None,
-    };
-    if parsed.is_none() {
-        cx.error_spanned_by(
-            lit,
-            "`version` must be a whole number from 1 to 4294967295, like `version = 2`",
-        );
+fn parse_version(expr: &Expr, cx: &mut Ctxt) -> Option<u32> {
+    if let Some(int) = int_literal(expr)
+        && let Ok(version) = int.base10_parse::<u32>()
+        && version >= 1
+    {
+        return Some(version);
     }
-    parsed
+    let message = match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => match lit.value().trim().parse::<u32>() {
+            Ok(number) => {
+                format!("`version` is a number, not a string: write `version = {number}`")
+            }
+            Err(_) => "`version` is a number, not a string, like `version = 2`".to_owned(),
+        },
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            ..
+        }) => "`version` cannot be negative: versions count from 1, like `version = 2`".to_owned(),
+        _ if int_literal(expr).is_some_and(|int| int.base10_digits() == "0") => {
+            "`version` cannot be 0: versions count from 1, like `version = 1`".to_owned()
+        }
+        _ => "`version` must be a whole number from 1 to 4294967295, like `version = 2`".to_owned(),
+    };
+    cx.error_spanned_by(expr, message);
+    None
 }
 
 fn set_once<T>(cx: &mut Ctxt, key: &Path, slot: &mut Option<T>, value: T) {
     if slot.is_some() {
-        cx.error_spanned_by(key, format!("duplicate `{}` argument", path_name(key)));
+        cx.error_spanned_by(
+            key,
+            format!("duplicate `{}` argument: give it once", path_name(key)),
+        );
     } else {
         *slot = Some(value);
     }
@@ -192,7 +302,7 @@ fn set_once<T>(cx: &mut Ctxt, key: &Path, slot: &mut Option<T>, value: T) {
 /// Consumes the value of an argument being rejected, so that parsing goes on after it.
 fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     if meta.input.peek(Token![=]) {
-        meta.value()?.parse::<syn::Expr>()?;
+        meta.value()?.parse::<Expr>()?;
     } else if meta.input.peek(syn::token::Paren) {
         let _content;
         syn::parenthesized!(_content in meta.input);
@@ -201,16 +311,55 @@ fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
 }
 
 fn path_name(path: &Path) -> String {
-    path.segments
+    path.to_token_stream().to_string().replace(' ', "")
+}
+
+/// "unknown `what` `name`; expected one of `a`, `b` (did you mean `a`?)"
+fn unknown(what: &str, name: &str, expected: &[&str], suggestion: Option<&str>) -> String {
+    let expected = expected
         .iter()
-        .map(|segment| segment.ident.to_string())
+        .map(|key| format!("`{key}`"))
         .collect::<Vec<_>>()
-        .join("::")
+        .join(", ");
+    match suggestion {
+        Some(key) => {
+            format!("unknown {what} `{name}`: did you mean `{key}`? expected one of {expected}")
+        }
+        None => format!("unknown {what} `{name}`; expected one of {expected}"),
+    }
+}
+
+/// The key `name` was most likely meant to be: one a typo or two away, or one containing it or
+/// contained in it.
+fn closest<'k>(name: &str, keys: &[&'k str]) -> Option<&'k str> {
+    keys.iter()
+        .map(|key| (edit_distance(name, key), *key))
+        .filter(|(distance, key)| {
+            *distance <= 2.min(key.len() / 2)
+                || (name.len() >= 3 && (key.contains(name) || name.contains(key)))
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, key)| key)
+}
+
+/// The number of single-character insertions, deletions and substitutions from `a` to `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration_ms;
+    use super::{KEYS, RETRY_KEYS, closest, parse_duration_ms};
 
     #[test]
     fn durations() {
@@ -230,5 +379,21 @@ mod tests {
         ] {
             assert_eq!(parse_duration_ms(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(closest("knd", &KEYS), Some("kind"));
+        assert_eq!(closest("kinds", &KEYS), Some("kind"));
+        assert_eq!(closest("versoin", &KEYS), Some("version"));
+        assert_eq!(closest("output", &KEYS), Some("outputs"));
+        assert_eq!(closest("krate", &KEYS), Some("crate"));
+        assert_eq!(closest("name", &KEYS), None);
+        assert_eq!(closest("timeout", &KEYS), None);
+        assert_eq!(closest("attempts", &RETRY_KEYS), Some("max_attempts"));
+        assert_eq!(closest("initial_interval", &RETRY_KEYS), Some("initial"));
+        assert_eq!(closest("backoff", &RETRY_KEYS), Some("backoff_rate"));
+        assert_eq!(closest("max_interval", &RETRY_KEYS), Some("max"));
+        assert_eq!(closest("delay", &RETRY_KEYS), None);
     }
 }

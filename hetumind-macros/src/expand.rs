@@ -1,12 +1,12 @@
 //! The code `#[node]` generates: the function as written, a description of its types for the
 //! runtime's generic executor, and a registration submitted with `inventory`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 use syn::ItemFn;
 use syn::spanned::Spanned;
 
-use crate::ast::{Form, NodeFn, Role};
+use crate::ast::{NodeFn, Role};
 use crate::attr::{self, Jitter};
 use crate::ctxt::Ctxt;
 use crate::fallback;
@@ -15,19 +15,22 @@ use crate::valid::{self, Input, Node};
 pub(crate) fn node(args: TokenStream, input: TokenStream) -> TokenStream {
     let item: ItemFn = match syn::parse2(input.clone()) {
         Ok(item) => item,
-        Err(error) => return fallback::expand(input, &error),
+        Err(error) => return fallback::expand_unparsed(input, &error),
     };
     let mut cx = Ctxt::new();
     let attrs = attr::parse(args, &mut cx);
-    let checked = valid::check(NodeFn::from_item(&item), attrs, &mut cx);
-    match (cx.check(), checked) {
-        (Ok(()), Some(node)) => expand(&item, &node),
-        (Err(error), _) => fallback::expand(input, &error),
-        (Ok(()), None) => fallback::expand(
-            input,
-            &syn::Error::new(Span::call_site(), "invalid `#[node]` function"),
-        ),
-    }
+    let krate = attrs
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::hetumind));
+    let node_fn = NodeFn::from_item(&item);
+    let checked = valid::check(&node_fn, attrs, &mut cx);
+    let error = match (cx.check(), checked) {
+        (Ok(()), Some(node)) => return expand(&item, &node),
+        (Err(error), _) => error,
+        (Ok(()), None) => syn::Error::new(Span::call_site(), "invalid `#[node]` function"),
+    };
+    fallback::expand(input, &valid::checkable_types(&node_fn), &krate, &error)
 }
 
 fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
@@ -36,23 +39,19 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
     let fn_ident = node.fn_ident;
     let fn_span = item.sig.span();
 
-    let params_ty = node.params.map_or_else(
-        || quote!(#private::NoParams),
-        |ty| quote_spanned!(ty.span()=> #ty),
-    );
+    // The user's types keep their tokens, so that a type lacking a trait is reported there by
+    // the bounds of `NodeTypes`, which say what to derive; nothing else in the generated code
+    // uses them concretely (the runtime does, through `NodeTypes`), so nothing reports it twice.
+    let params_ty = node
+        .params
+        .map_or_else(|| quote!(#private::NoParams), |ty| quote!(#ty));
     let input_ty = match node.input {
-        Input::Item(ty) | Input::Items(ty) => quote_spanned!(ty.span()=> #ty),
+        Input::Item(ty) | Input::Items(ty) => quote!(#ty),
         Input::None => quote!(#private::NoInput),
     };
     let ret = &node.ret;
     let output_ty = ret.element;
-    let output_ty = quote_spanned!(output_ty.span()=> #output_ty);
     let returned_ty = ret.ok;
-    let emit = match ret.form {
-        Form::One => quote!(emit_one),
-        Form::Many => quote!(emit_many),
-        Form::Maybe => quote!(emit_maybe),
-    };
     let outputs = &node.outputs;
 
     let call_args = node.order.iter().map(|role| match role {
@@ -88,6 +87,12 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
             quote!(invoke_all_items),
         ),
     };
+    // An error type that does not convert into `NodeError` is reported on that type.
+    let error_span = ret.error.map_or(fn_span, Spanned::span);
+    let result = located_at(
+        quote!(#private::into_result(#fn_ident(#(#call_args),*).await)),
+        error_span,
+    );
     let call = quote_spanned! {fn_span=>
         // The future must be `Send`, which `async fn` in a trait impl cannot promise.
         #[allow(clippy::manual_async_fn)]
@@ -98,7 +103,7 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
         ) -> impl #private::Future<
             Output = #private::Result<Self::Returned, #private::NodeError>,
         > + ::core::marker::Send {
-            async move { #private::into_result(#fn_ident(#(#call_args),*).await) }
+            async move { #result }
         }
     };
 
@@ -106,8 +111,11 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
     let version = node.version;
     let description = &node.description;
     let retry = retry_policy(&node.retry, &private);
+    let types = quote!(<__hetumind_node as #private::NodeTypes>);
 
     quote! {
+        // `#[node]` requires `async` even of a function that awaits nothing.
+        #[allow(clippy::unused_async)]
         #item
 
         const _: () = {
@@ -121,13 +129,6 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
                 type Output = #output_ty;
                 type Returned = #returned_ty;
                 const OUTPUTS: &'static [&'static str] = &[#(#outputs),*];
-
-                fn emit(
-                    returned: Self::Returned,
-                    sink: &mut #private::OutputSink,
-                ) -> #private::Result<(), #private::NodeError> {
-                    #private::#emit(sink, returned)
-                }
             }
 
             #[automatically_derived]
@@ -140,7 +141,7 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
                     kind: #kind,
                     version: #version,
                     description: #description,
-                    outputs: <__hetumind_node as #private::NodeTypes>::OUTPUTS,
+                    outputs: #types::OUTPUTS,
                     mode: #private::ExecuteMode::#mode,
                     retry: #retry,
                     location: #private::SourceLocation {
@@ -148,15 +149,32 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
                         line: ::core::line!(),
                         module: ::core::module_path!(),
                     },
-                    params_schema: #private::schema::<<__hetumind_node as #private::NodeTypes>::Params>,
-                    input_schema: #private::schema::<<__hetumind_node as #private::NodeTypes>::Input>,
-                    output_schema: #private::schema::<<__hetumind_node as #private::NodeTypes>::Output>,
-                    check_params: #private::check_params::<<__hetumind_node as #private::NodeTypes>::Params>,
+                    params_schema: #types::params_schema,
+                    input_schema: #types::input_schema,
+                    output_schema: #types::output_schema,
+                    check_params: #types::check_params,
                     invoke: #private::#invoke::<__hetumind_node>,
                 }
             }
         };
     }
+}
+
+/// `tokens`, shown at `span` in messages; names resolve as before.
+pub(crate) fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut respanned = Group::new(group.delimiter(), located_at(group.stream(), span));
+                respanned.set_span(group.span().located_at(span));
+                token = TokenTree::Group(respanned);
+            } else {
+                token.set_span(token.span().located_at(span));
+            }
+            token
+        })
+        .collect()
 }
 
 /// The default retry policy, as a constant expression.

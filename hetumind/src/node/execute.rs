@@ -13,17 +13,17 @@ use serde_json::Value;
 use super::{BoxFuture, Ctx, Invocation, NodeError, NodeOutput, OutputSink, Routed};
 use crate::model::{ItemData, OnError};
 
-// The checking traits below state what they need as methods, not as supertraits: a type lacking
-// a supertrait is reported as that missing supertrait (and through the generated code's names),
-// while a type failing a blanket impl marked `do_not_recommend` is reported with the trait's own
-// `on_unimplemented` message, on the user's type, which says what to derive.
+// The checking traits below ask for what the executor needs through methods, not supertraits:
+// a type lacking a supertrait of a bound is reported as lacking that supertrait, named through
+// the generated code, while a type failing a blanket impl marked `do_not_recommend` is reported
+// with the trait's own `on_unimplemented` message, on the user's type, saying what to derive.
 
 /// A type usable as a node's parameters (`Params<T>`): every
 /// `T: DeserializeOwned + JsonSchema + Send + 'static`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a node's parameters",
     label = "not usable as `Params<{Self}>`",
-    note = "node parameters are deserialized from JSON and described by a JSON Schema: add `#[derive(serde::Deserialize, schemars::JsonSchema)]` to `{Self}`"
+    note = "node parameters are deserialized from JSON and described by a JSON Schema: add `#[derive(serde::Deserialize, schemars::JsonSchema)]` to `{Self}`, or use a type that implements both"
 )]
 pub trait NodeParams: Sized + Send + 'static {
     /// Deserializes the node's `parameters`; the error names the JSON path of the bad field.
@@ -49,7 +49,7 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> NodeParams for T {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a node's input item",
     label = "not usable as an input item",
-    note = "input items are deserialized from JSON and described by a JSON Schema: add `#[derive(serde::Deserialize, schemars::JsonSchema)]` to `{Self}`"
+    note = "input items are deserialized from JSON and described by a JSON Schema: add `#[derive(serde::Deserialize, schemars::JsonSchema)]` to `{Self}`, or use a type that implements both"
 )]
 pub trait NodeInput: Sized + Send + 'static {
     /// Deserializes the `json` of input item `index`; the error names the JSON path of the bad
@@ -75,7 +75,7 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> NodeInput for T {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a node's output item",
     label = "not usable as an output item",
-    note = "output items are serialized to JSON and described by a JSON Schema: add `#[derive(serde::Serialize, schemars::JsonSchema)]` to `{Self}`"
+    note = "output items are serialized to JSON and described by a JSON Schema: add `#[derive(serde::Serialize, schemars::JsonSchema)]` to `{Self}`, or use a type that implements both"
 )]
 pub trait NodeOutputValue: Sized + Send + 'static {
     /// Emits the value on the node's first output.
