@@ -2,8 +2,7 @@
 
 pub use crate::node::execute::{
     AllItemsNode, EachItemNode, IntoNodeError, NoInput, NoParams, NodeInput, NodeOutputValue,
-    NodeParams, NodeTypes, check_params, emit_many, emit_maybe, emit_one, into_result,
-    invoke_all_items, invoke_each_item, schema,
+    NodeParams, NodeReturn, NodeTypes, into_result, invoke_all_items, invoke_each_item,
 };
 pub use crate::node::{
     BoxFuture, Ctx, ExecuteMode, Item, Items, NodeError, NodeRegistration, OutputSink, Params,

@@ -171,7 +171,7 @@ pub trait NodeTypes: 'static {
 
     /// Checks parameters without running anything.
     fn check_params(parameters: &Value) -> Result<(), NodeError> {
-        check_params::<Self::Params>(parameters)
+        Self::Params::from_parameters(parameters).map(drop)
     }
 
     /// The JSON Schema of the parameters.
@@ -278,7 +278,7 @@ impl<T> NodeReturn<T> for Option<Routed<T>> {
 
 /// One output value: a plain value goes to the first output, a [`Routed`] one to the output
 /// it names.
-pub trait Element {
+trait Element {
     /// Sends the value to its output.
     fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError>;
 }
@@ -296,17 +296,17 @@ impl<T: NodeOutputValue> Element for Routed<T> {
 }
 
 /// Emits a node's `T` return: one item.
-pub fn emit_one<E: Element>(sink: &mut OutputSink, value: E) -> Result<(), NodeError> {
+fn emit_one<E: Element>(sink: &mut OutputSink, value: E) -> Result<(), NodeError> {
     value.emit(sink)
 }
 
 /// Emits a node's `Vec<T>` return: any number of items.
-pub fn emit_many<E: Element>(sink: &mut OutputSink, values: Vec<E>) -> Result<(), NodeError> {
+fn emit_many<E: Element>(sink: &mut OutputSink, values: Vec<E>) -> Result<(), NodeError> {
     values.into_iter().try_for_each(|value| value.emit(sink))
 }
 
 /// Emits a node's `Option<T>` return: an item or none (a filter).
-pub fn emit_maybe<E: Element>(sink: &mut OutputSink, value: Option<E>) -> Result<(), NodeError> {
+fn emit_maybe<E: Element>(sink: &mut OutputSink, value: Option<E>) -> Result<(), NodeError> {
     value.map_or(Ok(()), |value| value.emit(sink))
 }
 
@@ -354,13 +354,8 @@ pub(crate) fn from_json<T: DeserializeOwned>(
     })
 }
 
-/// Checks parameters against `P` without running anything.
-pub fn check_params<P: NodeParams>(parameters: &Value) -> Result<(), NodeError> {
-    P::from_parameters(parameters).map(drop)
-}
-
 /// The JSON Schema (draft 2020-12) of `T`.
-pub fn schema<T: JsonSchema>() -> schemars::Schema {
+fn schema<T: JsonSchema>() -> schemars::Schema {
     schemars::SchemaGenerator::default().into_root_schema_for::<T>()
 }
 
