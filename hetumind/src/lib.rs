@@ -64,7 +64,93 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
-pub use hetumind_macros::{link_node_crates, node};
+/// Makes an async function a workflow node: `#[node(kind = "...", ...)]`.
+///
+/// # Arguments of the attribute
+///
+/// | argument | meaning |
+/// |---|---|
+/// | `kind = "acme.send_mail"` | required; lowercase letters, digits, `.`, `_`, `-` |
+/// | `version = 2` | from 1; default 1. `kind` and `version` identify the node |
+/// | `outputs("true", "false")` | named outputs (default one, `main`); the node then returns `Routed<T>` |
+/// | `retry(max_attempts = 5, initial = "200ms", max = "30s", backoff_rate = 2.0, jitter = "full")` | the default retry policy, any subset |
+/// | `crate = path` | where `hetumind` is, when it is not `::hetumind` |
+///
+/// The function's doc comment becomes the node's description. Its arguments are roles
+/// ([`Params`], [`Item`] or [`Items`], [`Ctx`]) and it returns `Result<O, E>` with
+/// `E: Into<NodeError>` and `O` one of `T`, `Vec<T>`, `Option<T>`, `Routed<T>`,
+/// `Vec<Routed<T>>`, `Option<Routed<T>>`. See the crate documentation and the README.
+///
+/// # What it generates
+///
+/// The function is left exactly as written, so it can be called directly in tests. Beside it,
+/// in an anonymous `const` block, the macro describes the node to the runtime and registers it.
+/// For `async fn greet(Params(p): Params<GreetParams>, Item(person): Item<Person>, ctx: Ctx)
+/// -> Result<Greeting, NodeError>` that is, in substance:
+///
+/// ```text
+/// const _: () = {
+///     struct __hetumind_node;
+///     impl NodeTypes for __hetumind_node {
+///         type Params = GreetParams;   // checked here: Deserialize + JsonSchema
+///         type Input = Person;         // checked here: Deserialize + JsonSchema
+///         type Output = Greeting;      // checked here: Serialize + JsonSchema
+///         type Returned = Greeting;
+///         const OUTPUTS: &'static [&'static str] = &["main"];
+///     }
+///     impl EachItemNode for __hetumind_node {
+///         fn call(params: GreetParams, input: Person, ctx: Ctx) -> impl Future<..> + Send {
+///             async move { into_result(greet(Params(params), Item(input), ctx).await) }
+///         }
+///     }
+///     inventory::submit! {
+///         NodeRegistration {
+///             kind: "example.greet", version: 1, description: "Greets ...",
+///             outputs: &["main"], mode: ExecuteMode::EachItem,
+///             retry: RetryPolicy { max_attempts: 5, ..RetryPolicy::DEFAULT },
+///             location: SourceLocation { file: file!(), line: line!(), module: module_path!() },
+///             params_schema: <__hetumind_node as NodeTypes>::params_schema,   // lazy
+///             input_schema: ..., output_schema: ..., check_params: ...,
+///             invoke: invoke_each_item::<__hetumind_node>,
+///         }
+///     }
+/// };
+/// ```
+///
+/// Everything else (conversion, the per-item loop, `on_error`, lineage, schemas) is generic
+/// code of this crate. Mistakes are compile errors on your token:
+///
+/// ```compile_fail
+/// use hetumind::prelude::*;
+///
+/// /// Not async: "a `#[node]` function must be async".
+/// #[node(kind = "doc.sync")]
+/// fn sync(Item(n): Item<u32>) -> Result<u32, NodeError> {
+///     Ok(n)
+/// }
+/// ```
+///
+/// ```compile_fail
+/// use hetumind::prelude::*;
+///
+/// /// "this node has no output named `maybe`; its outputs are `yes`, `no`".
+/// #[node(kind = "doc.route", outputs("yes", "no"))]
+/// async fn route(Item(n): Item<u32>) -> Result<Routed<u32>, NodeError> {
+///     Ok(Routed::to("maybe", n))
+/// }
+/// ```
+pub use hetumind_macros::node;
+
+/// Names every dependency of the calling package so that the linker keeps the nodes they
+/// register: `hetumind::link_node_crates!();` at the root of a binary.
+///
+/// A crate that a binary never names is not linked, and the nodes it registers silently
+/// disappear from the [`Registry`]. This macro reads the binary's `Cargo.toml` at compile time
+/// and emits `use dep as _;` for each `[dependencies]` entry, `[target.'cfg(..)'.dependencies]`
+/// under their `cfg`, and optional dependencies under `feature = "dep"`. It cannot see a
+/// dependency whose library name differs from its key, nor one under a target-triple key: name
+/// those yourself with `use the_crate as _;`.
+pub use hetumind_macros::link_node_crates;
 pub use model::{ItemData, Workflow};
 pub use node::{
     BoxFuture, Ctx, ErrorKind, ExecuteMode, Invocation, Item, Items, NodeError, NodeOutput,
