@@ -684,7 +684,12 @@ fn the_workflow_schema_is_draft_2020_12_and_describes_the_format() {
     }
 
     let connection = &definitions["Connection"];
-    assert_eq!(sorted_names(&connection["required"]), ["node"]);
+    // Exactly one of the two spellings the parser accepts.
+    assert_eq!(
+        connection["oneOf"],
+        json!([{ "required": ["node"] }, { "required": ["node_name"] }])
+    );
+    assert!(connection["properties"].get("node_name").is_some());
     assert_eq!(connection["properties"]["kind"]["default"], json!("main"));
     assert_eq!(connection["properties"]["index"]["default"], json!(0));
 

@@ -116,7 +116,7 @@ fn empty_object() -> Value {
 }
 
 /// A connection target: an input of another node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Connection {
     /// The target node's name (also accepted as `node_name`).
@@ -128,6 +128,31 @@ pub struct Connection {
     /// The target input index.
     #[serde(default)]
     pub index: u32,
+}
+
+// Written by hand because the schema must accept the `node_name` spelling the parser accepts
+// (schemars does not describe serde aliases): exactly one of `node` and `node_name`.
+impl JsonSchema for Connection {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Connection".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let name =
+            serde_json::json!({ "type": "string", "description": "The target node's name." });
+        schemars::json_schema!({
+            "description": "A connection target: an input of another node.",
+            "type": "object",
+            "properties": {
+                "node": name,
+                "node_name": name,
+                "kind": { "type": "string", "default": "main", "description": "The target input kind; `main` for data." },
+                "index": { "type": "integer", "format": "uint32", "minimum": 0, "default": 0, "description": "The target input index." }
+            },
+            "oneOf": [ { "required": ["node"] }, { "required": ["node_name"] } ],
+            "additionalProperties": false
+        })
+    }
 }
 
 fn main_kind() -> String {
