@@ -2,10 +2,6 @@
 //! output forms (`T`, `Vec<T>`, `Option<T>`, `Routed<T>`), lineage, `on_error`, the context a
 //! node sees, parameter checking, and what the registration says about a node.
 
-// The code `#[node]` generates trips `clippy::manual_async_fn` (and `clippy::needless_update`
-// when `retry(...)` sets every field) in the crate using it; see the test report.
-#![allow(clippy::manual_async_fn, clippy::needless_update)]
-
 use std::time::Duration;
 
 use hetumind::model::{ItemData, ItemSource, OnError};
@@ -84,6 +80,15 @@ async fn parity_all(Items(numbers): Items<i64>) -> Result<Vec<Routed<i64>>, Node
             }
         })
         .collect())
+}
+
+/// Sends every number to `yes`, then to the output named by its parameters.
+#[node(kind = "nt.yes_then", outputs("yes", "no"))]
+async fn yes_then(
+    Params(params): Params<RouteParams>,
+    Item(n): Item<i64>,
+) -> Result<Vec<Routed<i64>>, NodeError> {
+    Ok(vec![Routed::to("yes", n), Routed::to(params.target, n)])
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -1039,4 +1044,45 @@ fn registrations_describe_outputs_and_schemas() {
     }
     assert_eq!(registration("nt.versioned").version, 3);
     assert_eq!(registration("nt.both").outputs, ["plus", "minus"]);
+}
+
+#[test]
+fn all_mode_lineage_follows_emission_order_across_routed_outputs() {
+    let output = NodeTest::new("nt.parity_all")
+        .raw_items(from_up([json!(1), json!(2), json!(3)]))
+        .run_blocking()
+        .expect("runs");
+    assert_eq!(output.named("even"), [json!(2)]);
+    assert_eq!(output.named("odd"), [json!(1), json!(3)]);
+    assert_eq!(sources(output.items(0)), [Some(1)]);
+    assert_eq!(sources(output.items(1)), [Some(0), Some(2)]);
+}
+
+#[test]
+fn an_item_that_fails_halfway_leaves_only_its_failure_behind() {
+    let params = json!({ "target": "nowhere" });
+    let continued = NodeTest::new("nt.yes_then")
+        .params(params.clone())
+        .on_error(OnError::Continue)
+        .items([json!(7)])
+        .run_blocking()
+        .expect("continues");
+    // Nothing of the half-emitted item reached `yes` except the failed item itself.
+    let yes = continued.named("yes");
+    assert_eq!(yes.len(), 1, "{yes:?}");
+    assert!(
+        yes[0]["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("`nowhere`"))
+    );
+    assert!(continued.named("no").is_empty());
+
+    let routed = NodeTest::new("nt.yes_then")
+        .params(params)
+        .on_error(OnError::ErrorOutput)
+        .items([json!(7)])
+        .run_blocking()
+        .expect("routes the error");
+    assert!(routed.named("yes").is_empty());
+    assert_eq!(routed.named("error").len(), 1);
 }

@@ -2,10 +2,6 @@
 //! iteration is sorted by kind then version, the highest version wins when none is asked for,
 //! and catalog entries serialize with everything a node publishes.
 
-// The code `#[node]` generates trips `clippy::manual_async_fn` (and `clippy::needless_update`
-// when `retry(...)` sets every field) in the crate using it; see the test report.
-#![allow(clippy::manual_async_fn, clippy::needless_update)]
-
 use std::time::Duration;
 
 use hetumind::prelude::*;
@@ -72,6 +68,7 @@ static UPPER: NodeRegistration = registration("Zeta", 1, "src/zeta.rs", 7);
 /// `alpha` version 2 again, in another file.
 static ALPHA_2_AGAIN: NodeRegistration = registration("alpha", 2, "src/other.rs", 99);
 /// `beta` version 3 again, in the same file as the first.
+static ALPHA_2_THIRD: NodeRegistration = registration("alpha", 2, "src/third.rs", 1);
 static BETA_3_AGAIN: NodeRegistration = registration("beta", 3, "src/beta.rs", 105);
 
 fn ids(registry: &Registry) -> Vec<String> {
@@ -492,4 +489,22 @@ fn catalog_entries_of_hand_made_registrations_call_their_schema_functions() {
     assert_eq!(entry.outputs, ["a", "b"]);
     assert_eq!(entry.source, STRINGS.location);
     assert_eq!(entry.execute_mode, ExecuteMode::EachItem);
+}
+
+#[test]
+fn three_copies_are_each_reported_against_the_first_in_source_order() {
+    let orders: [[&'static NodeRegistration; 3]; 3] = [
+        [&ALPHA_2, &ALPHA_2_AGAIN, &ALPHA_2_THIRD],
+        [&ALPHA_2_THIRD, &ALPHA_2, &ALPHA_2_AGAIN],
+        [&ALPHA_2_AGAIN, &ALPHA_2_THIRD, &ALPHA_2],
+    ];
+    for order in orders {
+        let error = Registry::new(order).expect_err("duplicates");
+        let pairs: Vec<(u32, &str)> = error
+            .duplicates
+            .iter()
+            .map(|duplicate| (duplicate.first.line, duplicate.second.file))
+            .collect();
+        assert_eq!(pairs, [(20, "src/other.rs"), (20, "src/third.rs")]);
+    }
 }
