@@ -110,6 +110,35 @@ async fn wait(
     Ok(v)
 }
 
+static RATE_LIMITED: AtomicU32 = AtomicU32::new(0);
+
+/// Fails once asking to be retried after 7 s, then passes items on.
+#[node(kind = "test.rate_limited", retry(initial = "1s", jitter = "none"))]
+async fn rate_limited(Item(v): Item<Value>, ctx: Ctx) -> Result<Value, NodeError> {
+    RATE_LIMITED.fetch_add(1, Ordering::SeqCst);
+    if ctx.attempt() == 1 {
+        Err(NodeError::retry_after(Duration::from_secs(7), "slow down"))
+    } else {
+        Ok(v)
+    }
+}
+
+/// Passes all items on, whatever they are.
+#[node(kind = "test.collect")]
+async fn collect(Items(values): Items<Value>) -> Result<Vec<Value>, NodeError> {
+    Ok(values)
+}
+
+/// Fails the items that are negative numbers.
+#[node(kind = "test.positive")]
+async fn positive(Item(n): Item<i64>) -> Result<i64, NodeError> {
+    if n < 0 {
+        Err(NodeError::terminal(format!("{n} is negative")))
+    } else {
+        Ok(n)
+    }
+}
+
 fn workflow(value: Value) -> Workflow {
     serde_json::from_value(value).unwrap()
 }
@@ -409,14 +438,17 @@ async fn budget_exhaustion_returns_continue_then_finishes() {
 
 #[tokio::test(start_paused = true)]
 async fn eager_scheduling_follows_the_critical_path() {
-    // 4 chains of 10 nodes sleeping 50 ms: eager scheduling takes 10 x 50 ms, not more.
+    // 4 chains of 10 nodes whose sleeps alternate out of phase (50, 10, 50, ... and 10, 50,
+    // ...): each chain takes 300 ms, the critical path. Waves that wait for their slowest node
+    // would take 10 x 50 = 500 ms.
     let mut nodes = vec![json!({ "name": "Start", "kind": "test.inc" })];
     let mut connections = serde_json::Map::new();
     let mut firsts = Vec::new();
     for lane in 0..4 {
         for depth in 0..10 {
             let name = format!("L{lane}D{depth}");
-            nodes.push(json!({ "name": name, "kind": "test.sleep", "parameters": { "ms": 50 } }));
+            let ms = if (lane + depth) % 2 == 0 { 50 } else { 10 };
+            nodes.push(json!({ "name": name, "kind": "test.sleep", "parameters": { "ms": ms } }));
             if depth == 0 {
                 firsts.push(json!({ "node": name }));
             } else {
@@ -437,7 +469,7 @@ async fn eager_scheduling_follows_the_critical_path() {
         .await
         .unwrap();
     assert_eq!(response.next_action, NextAction::Complete);
-    assert_eq!(started.elapsed(), Duration::from_millis(500));
+    assert_eq!(started.elapsed(), Duration::from_millis(300));
 }
 
 #[tokio::test]
@@ -532,4 +564,140 @@ async fn validation_reports_every_problem_with_its_path() {
         error.problems[2].message.contains("at `failures`"),
         "{error}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_honoured_instead_of_the_policy_delay() {
+    let wf =
+        workflow(json!({ "id": "r", "nodes": [{ "name": "R", "kind": "test.rate_limited" }] }));
+    let started = tokio::time::Instant::now();
+    let response = engine()
+        .handle(execute(wf, json!([1])), None)
+        .await
+        .unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(started.elapsed(), Duration::from_secs(7));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_delay_beyond_the_budget_is_persisted_as_a_wait() {
+    let engine = engine().with_options(hetumind::engine::EngineOptions {
+        safety_margin: Duration::from_millis(100),
+        ..Default::default()
+    });
+    let wf =
+        workflow(json!({ "id": "r", "nodes": [{ "name": "R", "kind": "test.rate_limited" }] }));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    let response = engine
+        .handle(execute(wf, json!([1])), Some(deadline))
+        .await
+        .unwrap();
+    assert_eq!(response.status, ExecutionStatus::Waiting);
+    assert_eq!(
+        response.next_action,
+        NextAction::Wait {
+            resume_at: Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 7).unwrap()
+        }
+    );
+    tokio::time::advance(Duration::from_secs(7)).await;
+    let response = engine.handle(resume(), None).await.unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(outputs(&response), [json!(1)]);
+}
+
+#[tokio::test]
+async fn error_output_routes_failed_items_to_their_own_branch() {
+    let wf = workflow(json!({
+        "id": "e",
+        "nodes": [
+            { "name": "P", "kind": "test.positive", "on_error": "error_output" },
+            { "name": "Ok", "kind": "test.inc" },
+            { "name": "Failed", "kind": "test.collect" }
+        ],
+        "connections": { "P": { "main": [[{ "node": "Ok" }], [{ "node": "Failed" }]] } }
+    }));
+    let response = engine()
+        .handle(execute(wf, json!([1, -1, 2])), None)
+        .await
+        .unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    // End nodes in workflow order: `Ok` got 1 and 2, `Failed` got the failed item.
+    assert_eq!(
+        outputs(&response),
+        [
+            json!(2),
+            json!(3),
+            json!({ "value": -1, "error": "-1 is negative" })
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_merge_runs_with_the_inputs_that_carry_items() {
+    // Sign routes 5 to `positive` only; Neg never runs, so Sum sees only Pos's items.
+    let wf = workflow(json!({
+        "id": "m",
+        "nodes": [
+            { "name": "Sign", "kind": "test.sign" },
+            { "name": "Pos", "kind": "test.inc" },
+            { "name": "Neg", "kind": "test.inc" },
+            { "name": "Sum", "kind": "test.sum" }
+        ],
+        "connections": {
+            "Sign": { "main": [[{ "node": "Pos" }], [{ "node": "Neg" }]] },
+            "Pos": { "main": [[{ "node": "Sum", "index": 0 }]] },
+            "Neg": { "main": [[{ "node": "Sum", "index": 1 }]] }
+        }
+    }));
+    let response = engine()
+        .handle(execute(wf, json!([5, 6])), None)
+        .await
+        .unwrap();
+    assert_eq!(outputs(&response), [json!(13)]);
+    // With no items at all on either input, the merge is skipped too.
+    let wf_all_negative = json!([-5]);
+    let wf = workflow(json!({
+        "id": "m2",
+        "nodes": [
+            { "name": "Sign", "kind": "test.sign" },
+            { "name": "Pos", "kind": "test.inc" },
+            { "name": "Sum", "kind": "test.sum" }
+        ],
+        "connections": {
+            "Sign": { "main": [[{ "node": "Pos" }]] },
+            "Pos": { "main": [[{ "node": "Sum" }]] }
+        }
+    }));
+    let response = engine()
+        .handle(execute(wf, wf_all_negative), None)
+        .await
+        .unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(outputs(&response), Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn fan_out_delivers_every_item_to_every_target_and_fan_in_collects_them() {
+    let wf = workflow(json!({
+        "id": "f",
+        "nodes": [
+            { "name": "Start", "kind": "test.inc" },
+            { "name": "A", "kind": "test.inc" },
+            { "name": "B", "kind": "test.inc" },
+            { "name": "C", "kind": "test.inc" },
+            { "name": "Sum", "kind": "test.sum" }
+        ],
+        "connections": {
+            "Start": { "main": [[{ "node": "A" }, { "node": "B" }, { "node": "C" }]] },
+            "A": { "main": [[{ "node": "Sum" }]] },
+            "B": { "main": [[{ "node": "Sum" }]] },
+            "C": { "main": [[{ "node": "Sum" }]] }
+        }
+    }));
+    // Start: 1, 2 -> 2, 3; each branch: 3, 4 -> Sum of three branches: 3 x 7 = 21.
+    let response = engine()
+        .handle(execute(wf, json!([1, 2])), None)
+        .await
+        .unwrap();
+    assert_eq!(outputs(&response), [json!(21)]);
 }

@@ -90,6 +90,8 @@ pub(super) struct Invocation<'a> {
     /// Items delivered, per node, per input index.
     inputs: Vec<Vec<Vec<ItemData>>>,
     attempts: Vec<u32>,
+    /// When each node first started, once it has.
+    started: Vec<Option<DateTime<Utc>>>,
     ready: VecDeque<usize>,
     failure: Option<String>,
 }
@@ -129,6 +131,7 @@ impl<'a> Invocation<'a> {
             unresolved: plan.nodes().iter().map(|node| node.incoming).collect(),
             inputs: vec![Vec::new(); count],
             attempts: vec![1; count],
+            started: vec![None; count],
             ready: VecDeque::new(),
             failure: None,
         }
@@ -428,13 +431,7 @@ impl<'a> Invocation<'a> {
         let clock = Arc::clone(&self.engine.clock);
         let random = Arc::clone(&self.engine.random);
         let (start_until, hard_end) = (self.start_until, self.hard_end);
-        self.state.nodes.insert(
-            name.clone(),
-            NodeState::Running {
-                attempt,
-                started_at: clock.now(),
-            },
-        );
+        self.started[index] = Some(started_at);
         Box::pin(async move {
             loop {
                 let span = tracing::info_span!("node", execution_id = %execution_id, node = %name, kind = registration.kind, attempt);
@@ -568,7 +565,7 @@ impl<'a> Invocation<'a> {
             } => {
                 self.attempts[index] = attempt;
                 self.phases[index] = Phase::Waiting(until);
-                let started_at = Some(self.started_at_recorded(index));
+                let started_at = self.started[index];
                 self.state.nodes.insert(
                     name,
                     NodeState::Waiting {
@@ -591,13 +588,6 @@ impl<'a> Invocation<'a> {
             }
         }
         Ok(())
-    }
-
-    fn started_at_recorded(&self, index: usize) -> DateTime<Utc> {
-        match self.state.nodes.get(&self.plan.nodes()[index].name) {
-            Some(NodeState::Running { started_at, .. }) => *started_at,
-            _ => self.started_at(index),
-        }
     }
 
     async fn succeed(

@@ -1,6 +1,6 @@
 //! `mem://`: an in-memory store for tests and benchmarks.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{Condition, StateStore, StoreError, Stored, Version};
@@ -9,7 +9,7 @@ use crate::node::BoxFuture;
 /// An in-memory [`StateStore`] with the same conditional-write semantics as the durable ones.
 #[derive(Debug, Default)]
 pub struct MemStore {
-    objects: Mutex<BTreeMap<String, (Vec<u8>, u64)>>,
+    objects: Mutex<HashMap<String, (Vec<u8>, u64)>>,
 }
 
 impl MemStore {
@@ -25,7 +25,7 @@ impl MemStore {
         self.lock().values().map(|(bytes, _)| bytes.len()).sum()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, (Vec<u8>, u64)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<u8>, u64)>> {
         // A panic while holding the lock cannot leave the map half-updated: every operation
         // is a single insert or remove.
         self.objects
@@ -74,12 +74,13 @@ impl StateStore for MemStore {
     }
 
     fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-        let keys = self
+        let mut keys: Vec<String> = self
             .lock()
-            .range(prefix.to_owned()..)
-            .take_while(|(key, _)| key.starts_with(prefix))
-            .map(|(key, _)| key.clone())
+            .keys()
+            .filter(|key| key.starts_with(prefix))
+            .cloned()
             .collect();
+        keys.sort_unstable();
         Box::pin(std::future::ready(Ok(keys)))
     }
 
