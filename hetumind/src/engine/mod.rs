@@ -347,7 +347,9 @@ fn node_index(plan: &Plan, name: &str) -> Result<usize, EngineError> {
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, EngineError> {
-    serde_json::to_vec(value)
+    let mut bytes = Vec::with_capacity(256);
+    serde_json::to_writer(&mut bytes, value)
+        .map(|()| bytes)
         .map_err(|error| EngineError::Store(format!("cannot serialize state: {error}")))
 }
 

@@ -27,7 +27,7 @@ pub struct Plan {
 #[derive(Debug)]
 pub struct PlannedNode {
     /// The node's name.
-    pub name: String,
+    pub name: Arc<str>,
     /// The registered node it runs.
     pub registration: &'static NodeRegistration,
     /// The retry policy in force (the node's default with the instance's overrides).
@@ -143,7 +143,7 @@ impl Plan {
             let output_count =
                 registration.outputs.len() + usize::from(instance.on_error == OnError::ErrorOutput);
             nodes.push(Some(PlannedNode {
-                name: instance.name.clone(),
+                name: Arc::from(instance.name.as_str()),
                 registration,
                 retry: instance.retry_policy(&registration.retry),
                 timeout: instance.timeout(),
@@ -297,10 +297,11 @@ fn connect(
                     continue;
                 }
                 for (position, target) in targets.iter().enumerate() {
-                    let path = format!("connections.{source}.main[{output}][{position}]");
+                    // Built only for a problem: this loop runs once per connection.
+                    let path = || format!("connections.{source}.main[{output}][{position}]");
                     if target.kind != "main" {
                         problems.push(problem(
-                            format!("{path}.kind"),
+                            format!("{}.kind", path()),
                             format!(
                                 "unsupported input kind `{}`; only `main` is supported",
                                 target.kind
@@ -316,7 +317,7 @@ fn connect(
                             },
                         )),
                         None => problems.push(problem(
-                            format!("{path}.node"),
+                            format!("{}.node", path()),
                             format!(
                                 "connection to `{}`, which is not a node of this workflow",
                                 target.node

@@ -90,6 +90,8 @@ pub(super) struct Invocation<'a> {
     /// Items delivered, per node, per input index.
     inputs: Vec<Vec<Vec<ItemData>>>,
     attempts: Vec<u32>,
+    /// The execution's identifier, shared by every node run.
+    execution_id: Arc<str>,
     /// When each node first started, once it has.
     started: Vec<Option<DateTime<Utc>>>,
     ready: VecDeque<usize>,
@@ -114,6 +116,7 @@ impl<'a> Invocation<'a> {
                 .map(|budget| now + budget + options.safety_margin)
         });
         let count = plan.nodes().len();
+        let execution_id = Arc::from(state.execution_id.as_str());
         Self {
             engine,
             plan,
@@ -131,6 +134,7 @@ impl<'a> Invocation<'a> {
             unresolved: plan.nodes().iter().map(|node| node.incoming).collect(),
             inputs: vec![Vec::new(); count],
             attempts: vec![1; count],
+            execution_id,
             started: vec![None; count],
             ready: VecDeque::new(),
             failure: None,
@@ -197,7 +201,7 @@ impl<'a> Invocation<'a> {
         let plan = self.plan;
         let mut finished = Vec::new();
         for (index, node) in plan.nodes().iter().enumerate() {
-            match self.state.nodes.get(&node.name) {
+            match self.state.nodes.get(&*node.name) {
                 None => {}
                 Some(NodeState::Running { attempt, .. }) => self.attempts[index] = *attempt,
                 Some(NodeState::Waiting {
@@ -216,7 +220,7 @@ impl<'a> Invocation<'a> {
         }
         for index in finished {
             self.phases[index] = Phase::Done;
-            let output = match self.state.nodes.get(&plan.nodes()[index].name) {
+            let output = match self.state.nodes.get(&*plan.nodes()[index].name) {
                 Some(NodeState::Success { output_key, .. }) if self.feeds_unfinished(index) => {
                     let key = output_key.clone();
                     let stored = self.engine.store.get(&key).await?.ok_or_else(|| {
@@ -280,7 +284,7 @@ impl<'a> Invocation<'a> {
                 continue;
             };
             if matches!(
-                self.state.nodes.get(&node.name),
+                self.state.nodes.get(&*node.name),
                 Some(NodeState::Success { .. })
             ) {
                 continue;
@@ -291,7 +295,7 @@ impl<'a> Invocation<'a> {
             let outputs: Vec<Vec<ItemData>> = from_json(&key, &stored.bytes)?;
             let items = outputs.iter().map(|items| count(items.len())).collect();
             self.state.nodes.insert(
-                node.name.clone(),
+                node.name.to_string(),
                 NodeState::Success {
                     attempt,
                     output_key: key,
@@ -310,7 +314,7 @@ impl<'a> Invocation<'a> {
             .flatten()
             .any(|edge| {
                 !matches!(
-                    self.state.nodes.get(&self.plan.nodes()[edge.node].name),
+                    self.state.nodes.get(&*self.plan.nodes()[edge.node].name),
                     Some(
                         NodeState::Success { .. }
                             | NodeState::Skipped {}
@@ -425,7 +429,7 @@ impl<'a> Invocation<'a> {
         let parameters = Arc::clone(&self.plan.parameters()[index]);
         let (retry, timeout, on_error) = (node.retry, node.timeout, node.on_error);
         let name = node.name.clone();
-        let execution_id = self.state.execution_id.clone();
+        let execution_id = Arc::clone(&self.execution_id);
         let started_at = self.started_at(index);
         let mut attempt = self.attempts[index];
         let clock = Arc::clone(&self.engine.clock);
@@ -439,8 +443,8 @@ impl<'a> Invocation<'a> {
                     parameters: Arc::clone(&parameters),
                     items: Arc::clone(&items),
                     run: Arc::new(RunInfo {
-                        execution_id: execution_id.clone(),
-                        node_name: name.clone(),
+                        execution_id: Arc::clone(&execution_id),
+                        node_name: Arc::clone(&name),
                         attempt,
                         deadline: hard_end,
                         span,
@@ -525,7 +529,7 @@ impl<'a> Invocation<'a> {
     }
 
     fn started_at(&self, index: usize) -> DateTime<Utc> {
-        match self.state.nodes.get(&self.plan.nodes()[index].name) {
+        match self.state.nodes.get(&*self.plan.nodes()[index].name) {
             Some(NodeState::Waiting {
                 started_at: Some(started_at),
                 ..
@@ -551,7 +555,7 @@ impl<'a> Invocation<'a> {
                 self.phases[index] = Phase::Done;
                 self.failure = Some(format!("node `{name}` failed: {error}"));
                 self.state.nodes.insert(
-                    name,
+                    name.to_string(),
                     NodeState::Failed {
                         attempt,
                         error: error.to_string(),
@@ -567,7 +571,7 @@ impl<'a> Invocation<'a> {
                 self.phases[index] = Phase::Waiting(until);
                 let started_at = self.started[index];
                 self.state.nodes.insert(
-                    name,
+                    name.to_string(),
                     NodeState::Waiting {
                         attempt,
                         resume_at: until,
@@ -583,7 +587,7 @@ impl<'a> Invocation<'a> {
                 self.attempts[index] = attempt;
                 self.phases[index] = Phase::Ready;
                 self.ready.push_back(index);
-                self.state.nodes.remove(&name);
+                self.state.nodes.remove(&*name);
                 self.inputs[index] = vec![items.to_vec()];
             }
         }
@@ -609,7 +613,7 @@ impl<'a> Invocation<'a> {
             .map(|items| count(items.len()))
             .collect();
         self.state.nodes.insert(
-            name,
+            name.to_string(),
             NodeState::Success {
                 attempt,
                 output_key: key,
@@ -623,9 +627,10 @@ impl<'a> Invocation<'a> {
 
     fn skip(&mut self, index: usize) {
         self.phases[index] = Phase::Done;
-        self.state
-            .nodes
-            .insert(self.plan.nodes()[index].name.clone(), NodeState::Skipped {});
+        self.state.nodes.insert(
+            self.plan.nodes()[index].name.to_string(),
+            NodeState::Skipped {},
+        );
         self.resolve_outputs(index, None);
     }
 
@@ -642,7 +647,7 @@ impl<'a> Invocation<'a> {
                 .unwrap_or_default();
             for (position, item) in items.iter_mut().enumerate() {
                 item.source = Some(ItemSource {
-                    node: node.name.clone(),
+                    node: node.name.to_string(),
                     output_index: count(output_index),
                     item_index: count(position),
                 });
@@ -708,7 +713,7 @@ impl<'a> Invocation<'a> {
             .iter()
             .filter(|node| node.outputs.iter().all(Vec::is_empty))
         {
-            let Some(NodeState::Success { output_key, .. }) = self.state.nodes.get(&node.name)
+            let Some(NodeState::Success { output_key, .. }) = self.state.nodes.get(&*node.name)
             else {
                 continue;
             };
@@ -748,7 +753,7 @@ impl<'a> Invocation<'a> {
                 next_nodes: self
                     .ready
                     .iter()
-                    .map(|&index| self.plan.nodes()[index].name.clone())
+                    .map(|&index| self.plan.nodes()[index].name.to_string())
                     .collect(),
             },
         };

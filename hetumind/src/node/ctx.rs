@@ -26,9 +26,9 @@ pub struct Ctx {
 #[derive(Debug)]
 pub struct RunInfo {
     /// The execution's identifier.
-    pub execution_id: String,
+    pub execution_id: Arc<str>,
     /// The node instance's name in the workflow.
-    pub node_name: String,
+    pub node_name: Arc<str>,
     /// The attempt number, from 1.
     pub attempt: u32,
     /// When the invocation must have persisted its results, if there is a deadline.
@@ -46,8 +46,8 @@ impl RunInfo {
     /// system clock, without deadline.
     #[must_use]
     pub fn new(
-        execution_id: impl Into<String>,
-        node_name: impl Into<String>,
+        execution_id: impl Into<Arc<str>>,
+        node_name: impl Into<Arc<str>>,
         attempt: u32,
     ) -> Self {
         Self {

@@ -83,12 +83,30 @@ pub trait StateStore: Send + Sync + fmt::Debug {
 /// the key's structure. The empty string becomes `%`.
 #[must_use]
 pub fn encode_segment(segment: &str) -> String {
-    const KEEP: &percent_encoding::AsciiSet =
-        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_');
-    if segment.is_empty() {
-        return "%".to_owned();
+    Segment(segment).to_string()
+}
+
+/// Whether `segment` is its own encoding.
+fn is_plain(segment: &str) -> bool {
+    !segment.is_empty()
+        && segment
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+}
+
+/// A key segment, encoded as it is written (see [`encode_segment`]).
+struct Segment<'a>(&'a str);
+
+impl fmt::Display for Segment<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const KEEP: &percent_encoding::AsciiSet =
+            &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_');
+        if self.0.is_empty() {
+            f.write_str("%")
+        } else {
+            percent_encoding::utf8_percent_encode(self.0, KEEP).fmt(f)
+        }
     }
-    percent_encoding::utf8_percent_encode(segment, KEEP).to_string()
 }
 
 /// The keys of one execution (DESIGN.md section 6).
@@ -102,7 +120,7 @@ impl ExecutionKeys {
     #[must_use]
     pub fn new(execution_id: &str) -> Self {
         Self {
-            prefix: format!("executions/{}", encode_segment(execution_id)),
+            prefix: format!("executions/{}", Segment(execution_id)),
         }
     }
 
@@ -139,16 +157,71 @@ impl ExecutionKeys {
     /// `executions/{id}/nodes/{node}/{attempt}.json`: a node's output, written once.
     #[must_use]
     pub fn output(&self, node: &str, attempt: u32) -> String {
-        format!(
-            "{}/nodes/{}/{attempt}.json",
-            self.prefix,
-            encode_segment(node)
-        )
+        use std::fmt::Write as _;
+        let mut key = String::with_capacity(self.prefix.len() + node.len() + 20);
+        key.push_str(&self.prefix);
+        key.push_str("/nodes/");
+        if is_plain(node) {
+            // The common case, without the percent-encoder's per-chunk formatting.
+            key.push_str(node);
+        } else {
+            let _ = write!(key, "{}", Segment(node));
+        }
+        let _ = write!(key, "/{attempt}.json");
+        key
     }
 }
 
 /// `workflows/{id}.json`: a stored workflow definition.
 #[must_use]
 pub fn workflow_key(workflow_id: &str) -> String {
-    format!("workflows/{}.json", encode_segment(workflow_id))
+    format!("workflows/{}.json", Segment(workflow_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_segments_stay_one_segment() {
+        for hostile in [
+            "..",
+            ".",
+            "../../etc/passwd",
+            "/abs",
+            "a/b",
+            "nul\0byte",
+            "",
+            "é🙂",
+            "%2F",
+        ] {
+            let encoded = encode_segment(hostile);
+            assert!(!encoded.is_empty());
+            assert!(
+                encoded
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_%".contains(&b)),
+                "{hostile:?} -> {encoded}"
+            );
+            let key = ExecutionKeys::new(hostile).output(hostile, 1);
+            assert_eq!(key.matches('/').count(), 4, "{key}");
+        }
+        assert_eq!(encode_segment("plain-Name_1"), "plain-Name_1");
+        assert_ne!(encode_segment("a b"), encode_segment("a%20b"));
+    }
+
+    #[test]
+    fn output_keys_follow_the_layout() {
+        let keys = ExecutionKeys::new("exec 1");
+        assert_eq!(
+            keys.output("Send Mail", 2),
+            "executions/exec%201/nodes/Send%20Mail/2.json"
+        );
+        assert_eq!(
+            keys.output("plain", 1),
+            "executions/exec%201/nodes/plain/1.json"
+        );
+        assert_eq!(keys.state(), "executions/exec%201/state.json");
+        assert_eq!(workflow_key("orders"), "workflows/orders.json");
+    }
 }
