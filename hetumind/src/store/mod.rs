@@ -1,9 +1,11 @@
 //! State stores: where executions live. Small async interface, optimistic writes.
 
+mod fs;
 mod mem;
 
 use std::fmt;
 
+pub use fs::FsStore;
 pub use mem::MemStore;
 
 use crate::node::BoxFuture;

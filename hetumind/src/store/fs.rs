@@ -1,0 +1,230 @@
+//! `file://DIR`: the embedded store, a directory of JSON files.
+//!
+//! Writes are atomic (temporary file, fsync, rename, fsync of the directory) and conditional
+//! across processes: a writer holds an exclusive lock on the key's lock file while it compares
+//! versions and renames. A version is a hash of the object's bytes, so it changes whenever the
+//! content does, whoever wrote it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::{Condition, StateStore, StoreError, Stored, Version};
+use crate::node::BoxFuture;
+
+/// A [`StateStore`] in a local directory.
+#[derive(Debug, Clone)]
+pub struct FsStore {
+    root: PathBuf,
+}
+
+impl FsStore {
+    /// A store in `root`, created on the first write.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The directory the store lives in.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path of `key`. Keys are relative, `/`-separated, and every segment is made of
+    /// letters, digits and `-_.%` (what [`encode_segment`](super::encode_segment) produces and
+    /// the fixed file names use); anything else could escape the directory and is refused.
+    fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        let valid = !key.is_empty()
+            && key.split('/').all(|segment| {
+                !segment.is_empty()
+                    && !segment.starts_with('.')
+                    && segment
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.%".contains(&b))
+            });
+        if valid {
+            Ok(self.root.join(key))
+        } else {
+            Err(StoreError::Other(format!(
+                "invalid store key `{}`",
+                key.escape_debug()
+            )))
+        }
+    }
+}
+
+/// The version of an object: a hash of its bytes.
+fn version_of(bytes: &[u8]) -> Version {
+    Version(format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes)))
+}
+
+fn io_error(path: &Path, error: &io::Error) -> StoreError {
+    StoreError::Unavailable(format!("{}: {error}", path.display()))
+}
+
+fn read(path: &Path) -> Result<Option<Stored>, StoreError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(Stored {
+            version: version_of(&bytes),
+            bytes,
+        })),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(io_error(path, &error)),
+    }
+}
+
+/// A sibling of `path` whose name starts with `.`, which keys never do.
+fn hidden_sibling(path: &Path, suffix: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{suffix}"))
+}
+
+fn write(
+    key: &str,
+    path: &Path,
+    bytes: &[u8],
+    condition: &Condition,
+) -> Result<Version, StoreError> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| StoreError::Other(format!("invalid store key `{key}`")))?;
+    fs::create_dir_all(dir).map_err(|error| io_error(dir, &error))?;
+    let lock_path = hidden_sibling(path, "lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|error| io_error(&lock_path, &error))?;
+    // Held until `lock` is dropped: other processes writing this key wait here.
+    lock.lock().map_err(|error| io_error(&lock_path, &error))?;
+    let current = read(path)?;
+    match (condition, current) {
+        (Condition::Create, Some(_)) => {
+            return Err(StoreError::Conflict {
+                key: key.to_owned(),
+            });
+        }
+        (Condition::Match(_), None) => {
+            return Err(StoreError::Missing {
+                key: key.to_owned(),
+            });
+        }
+        (Condition::Match(expected), Some(current)) if *expected != current.version => {
+            return Err(StoreError::Conflict {
+                key: key.to_owned(),
+            });
+        }
+        _ => {}
+    }
+    let temp = hidden_sibling(path, &format!("{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if let Err(error) = result {
+        let _ = fs::remove_file(&temp);
+        return Err(io_error(path, &error));
+    }
+    Ok(version_of(bytes))
+}
+
+/// Every key under `dir` (which is `prefix_dir` of the store), recursively, skipping the
+/// store's own hidden files.
+fn walk(root: &Path, dir: &Path, keys: &mut Vec<String>) -> Result<(), StoreError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(io_error(dir, &error)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|error| io_error(dir, &error))?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let kind = entry.file_type().map_err(|error| io_error(&path, &error))?;
+        if kind.is_dir() {
+            walk(root, &path, keys)?;
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            keys.push(
+                relative
+                    .to_string_lossy()
+                    .replace(std::path::MAIN_SEPARATOR, "/"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs blocking file work off the async threads.
+fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> BoxFuture<'static, Result<T, StoreError>> {
+    Box::pin(async move {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|error| StoreError::Other(format!("store task failed: {error}")))?
+    })
+}
+
+impl StateStore for FsStore {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Stored>, StoreError>> {
+        match self.path(key) {
+            Ok(path) => blocking(move || read(&path)),
+            Err(error) => Box::pin(std::future::ready(Err(error))),
+        }
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        bytes: Vec<u8>,
+        condition: Condition,
+    ) -> BoxFuture<'a, Result<Version, StoreError>> {
+        match self.path(key) {
+            Ok(path) => {
+                let key = key.to_owned();
+                blocking(move || write(&key, &path, &bytes, &condition))
+            }
+            Err(error) => Box::pin(std::future::ready(Err(error))),
+        }
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        let root = self.root.clone();
+        let prefix = prefix.to_owned();
+        blocking(move || {
+            // Walk only the deepest directory the prefix names.
+            let dir = prefix.rsplit_once('/').map_or("", |(dir, _)| dir);
+            let mut keys = Vec::new();
+            walk(&root, &root.join(dir), &mut keys)?;
+            keys.retain(|key| key.starts_with(&prefix));
+            keys.sort_unstable();
+            Ok(keys)
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        match self.path(key) {
+            Ok(path) => blocking(move || {
+                for path in [hidden_sibling(&path, "lock"), path] {
+                    match fs::remove_file(&path) {
+                        Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                            return Err(io_error(&path, &error));
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }),
+            Err(error) => Box::pin(std::future::ready(Err(error))),
+        }
+    }
+}
