@@ -52,6 +52,9 @@ fn linked_dependencies() -> Result<(PathBuf, Vec<Link>), String> {
         .parse()
         .map_err(|error| format!("cannot parse {}: {error}", manifest.display()))?;
     let mut links = Vec::new();
+    if let Some(name) = own_library(&table, &manifest) {
+        links.push(Link { name, cfg: None });
+    }
     if let Some(deps) = table.get("dependencies").and_then(toml::Value::as_table) {
         collect(deps, None, &mut links);
     }
@@ -72,6 +75,26 @@ fn linked_dependencies() -> Result<(PathBuf, Vec<Link>), String> {
         }
     }
     Ok((manifest, links))
+}
+
+/// The package's own library, when the crate being built is another target of the package
+/// (a binary, a test, an example, a bench) that would otherwise not link it.
+fn own_library(table: &toml::Table, manifest: &std::path::Path) -> Option<String> {
+    let lib = table.get("lib");
+    let has_lib = lib.is_some() || manifest.with_file_name("src").join("lib.rs").is_file();
+    if !has_lib {
+        return None;
+    }
+    let package = table.get("package")?.get("name")?.as_str()?;
+    let name = lib
+        .and_then(|lib| lib.get("name"))
+        .and_then(toml::Value::as_str)
+        .unwrap_or(package)
+        .replace('-', "_");
+    // A binary may share the library's crate name; only the library itself must be skipped.
+    let is_binary = std::env::var_os("CARGO_BIN_NAME").is_some();
+    let building = std::env::var("CARGO_CRATE_NAME").ok()?;
+    (is_binary || building != name).then_some(name)
 }
 
 fn collect(deps: &toml::Table, target_cfg: Option<&TokenStream>, links: &mut Vec<Link>) {

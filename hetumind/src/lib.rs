@@ -53,6 +53,7 @@
 #[allow(unused_extern_crates)]
 extern crate self as hetumind;
 
+pub mod cli;
 pub mod engine;
 pub mod model;
 mod node;
@@ -158,6 +159,25 @@ pub use node::{
 };
 pub use registry::Registry;
 pub use retry::RetryPolicy;
+
+/// Makes this binary a Hetumind runner: `hetumind::lambda_main!();` at the root of `main.rs`.
+///
+/// It links every node crate the binary depends on ([`link_node_crates!`]) and defines `main`,
+/// which sets up logging (`RUST_LOG`) and runs the command line ([`cli`]).
+///
+/// ```no_run
+/// hetumind::lambda_main!();
+/// ```
+#[macro_export]
+macro_rules! lambda_main {
+    () => {
+        $crate::link_node_crates!();
+
+        fn main() -> ::std::process::ExitCode {
+            $crate::__private::main()
+        }
+    };
+}
 
 /// The README's examples, compiled as doctests so that they cannot rot.
 #[doc = include_str!("../../README.md")]

@@ -701,3 +701,48 @@ async fn fan_out_delivers_every_item_to_every_target_and_fan_in_collects_them() 
         .unwrap();
     assert_eq!(outputs(&response), [json!(21)]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_held_lease_turns_a_concurrent_invocation_away_until_it_expires() {
+    let engine = engine();
+    let wf = workflow(json!({ "id": "l", "nodes": [
+        { "name": "Slow", "kind": "test.sleep", "parameters": { "ms": 3_600_000 } },
+        { "name": "After", "kind": "test.inc" }
+    ], "connections": { "Slow": { "main": [[{ "node": "After" }]] } } }));
+    // The first invocation dies in the middle of `Slow` (its future is dropped), holding the
+    // lease it took (30 s by default).
+    let died = tokio::time::timeout(
+        Duration::from_secs(1),
+        engine.handle(execute(wf.clone(), json!([1])), None),
+    )
+    .await;
+    assert!(died.is_err());
+    let error = engine.handle(resume(), None).await.unwrap_err();
+    assert_eq!(error.error_type(), "Hetumind.StateConflict");
+    assert!(
+        error
+            .to_string()
+            .contains("is being advanced by invocation"),
+        "{error}"
+    );
+    // Starting it again is refused too, with a clear message.
+    let error = engine
+        .handle(execute(wf, json!([1])), None)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("already exists"), "{error}");
+
+    // Once the lease has expired, a resume takes over and runs `Slow` again.
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let resumed = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.handle(resume(), None).await }
+    });
+    // While it runs, it renews its lease: a concurrent resume is still turned away.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let error = engine.handle(resume(), None).await.unwrap_err();
+    assert_eq!(error.error_type(), "Hetumind.StateConflict");
+    let response = resumed.await.unwrap().unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(outputs(&response), [json!(2)]);
+}

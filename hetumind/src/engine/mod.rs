@@ -62,6 +62,45 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
     options: EngineOptions,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+/// Watches node runs as they end: progress displays, metrics.
+pub trait Observer: Send + Sync + std::fmt::Debug {
+    /// A node run ended (or the node was skipped).
+    fn node_finished(&self, event: &NodeEvent<'_>);
+}
+
+/// How one node run ended.
+#[derive(Debug, Clone)]
+pub struct NodeEvent<'a> {
+    /// The execution.
+    pub execution_id: &'a str,
+    /// The node's name.
+    pub node: &'a str,
+    /// The node's kind.
+    pub kind: &'static str,
+    /// The attempt that ended.
+    pub attempt: u32,
+    /// How it ended.
+    pub outcome: NodeOutcome,
+    /// How long it ran, retries slept in-process included.
+    pub duration: Duration,
+}
+
+/// How a node run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeOutcome {
+    /// It produced its output.
+    Succeeded,
+    /// It failed for good.
+    Failed,
+    /// It waits for a time (a wait, or a retry beyond the budget).
+    Waiting,
+    /// The invocation's deadline stopped it; it runs again next time.
+    Interrupted,
+    /// None of its inputs carried items.
+    Skipped,
 }
 
 /// Limits of an invocation.
@@ -74,6 +113,10 @@ pub struct EngineOptions {
     /// The longest wait (of a waiting node, when nothing else can run) slept in-process
     /// instead of being answered with `wait`.
     pub max_inline_wait: Duration,
+    /// How long an invocation without a deadline holds an execution before renewing its
+    /// lease; another invocation can take over this long after a crash. Under a deadline the
+    /// lease lasts until the deadline.
+    pub lease: Duration,
     /// The largest `output_data` inlined in a response, in bytes of JSON; larger outputs are
     /// left in the store (see `state_key`).
     pub max_inline_output: usize,
@@ -85,6 +128,7 @@ impl Default for EngineOptions {
             safety_margin: Duration::from_secs(2),
             max_invocation: None,
             max_inline_wait: Duration::from_secs(5),
+            lease: Duration::from_secs(30),
             max_inline_output: 256 * 1024,
         }
     }
@@ -153,7 +197,15 @@ impl Engine {
             clock: Arc::new(SystemClock),
             random: Arc::new(FastRandom),
             options: EngineOptions::default(),
+            observer: None,
         }
+    }
+
+    /// This engine, reporting node runs to `observer`.
+    #[must_use]
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// This engine on another clock.
@@ -223,8 +275,10 @@ impl Engine {
                 }
                 let keys = ExecutionKeys::new(&execution_id);
                 let input = input_data.unwrap_or_else(|| vec![ItemData::default()]);
-                self.create(&keys.workflow(), &workflow).await?;
-                self.create(&keys.input(), &input).await?;
+                // Written once; the same bytes again are fine, so that a start interrupted
+                // before its state was written can simply be repeated.
+                self.create_once(&keys.workflow(), &workflow).await?;
+                self.create_once(&keys.input(), &input).await?;
                 let now = self.clock.now();
                 let state = ExecutionState {
                     execution_id,
@@ -234,8 +288,19 @@ impl Engine {
                     updated_at: now,
                     nodes: std::collections::BTreeMap::new(),
                     error: None,
+                    lease: None,
                 };
-                let version = self.create(&keys.state(), &state).await?;
+                let version = self
+                    .store
+                    .put(&keys.state(), to_json(&state)?, Condition::Create)
+                    .await
+                    .map_err(|error| match error {
+                        StoreError::Conflict { .. } => EngineError::StateConflict(format!(
+                            "execution `{}` already exists: resume it instead",
+                            state.execution_id
+                        )),
+                        other => other.into(),
+                    })?;
                 let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
                 run.execute(run::Scope::All, metadata).await
             }
@@ -327,16 +392,24 @@ impl Engine {
         Ok((plan, keys, state, version))
     }
 
-    async fn create(
+    /// Writes `key` once; the same bytes again are fine (a repeated start), other bytes are a
+    /// conflict.
+    async fn create_once(
         &self,
         key: &str,
         value: &impl serde::Serialize,
-    ) -> Result<Version, EngineError> {
+    ) -> Result<(), EngineError> {
         let bytes = to_json(value)?;
-        self.store
-            .put(key, bytes, Condition::Create)
-            .await
-            .map_err(EngineError::from)
+        match self.store.put(key, bytes.clone(), Condition::Create).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict { .. }) => match self.store.get(key).await? {
+                Some(stored) if stored.bytes == bytes => Ok(()),
+                _ => Err(EngineError::StateConflict(format!(
+                    "`{key}` already exists with other content: this execution id is taken"
+                ))),
+            },
+            Err(error) => Err(error.into()),
+        }
     }
 }
 

@@ -12,9 +12,10 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use super::{Engine, EngineError, Plan, from_json, to_json};
+use super::{Engine, EngineError, NodeEvent, NodeOutcome, Plan, from_json, to_json};
 use crate::model::{
-    ExecutionState, ExecutionStatus, ItemData, ItemSource, NextAction, NodeState, OnError, Response,
+    ExecutionState, ExecutionStatus, ItemData, ItemSource, Lease, NextAction, NodeState, OnError,
+    Response,
 };
 use crate::node::execute::failed_output;
 use crate::node::{BoxFuture, ErrorKind, Invocation as NodeCall, NodeError, NodeOutput, RunInfo};
@@ -51,7 +52,7 @@ enum Phase {
 }
 
 /// A node run that ended: which node, its input (given back), and what it came to.
-type Finished = (usize, Arc<[ItemData]>, Outcome);
+type Finished = (usize, Arc<[ItemData]>, Outcome, Duration);
 
 /// What one node run came to.
 enum Outcome {
@@ -92,6 +93,10 @@ pub(super) struct Invocation<'a> {
     attempts: Vec<u32>,
     /// The execution's identifier, shared by every node run.
     execution_id: Arc<str>,
+    /// This invocation's identity in leases.
+    owner: String,
+    /// When to renew the lease, for an invocation without a deadline.
+    renew_at: Option<Instant>,
     /// When each node first started, once it has.
     started: Vec<Option<DateTime<Utc>>>,
     ready: VecDeque<usize>,
@@ -135,6 +140,8 @@ impl<'a> Invocation<'a> {
             inputs: vec![Vec::new(); count],
             attempts: vec![1; count],
             execution_id,
+            owner: uuid::Uuid::now_v7().to_string(),
+            renew_at: None,
             started: vec![None; count],
             ready: VecDeque::new(),
             failure: None,
@@ -150,7 +157,8 @@ impl<'a> Invocation<'a> {
             // Nothing to do: answer with how it ended.
             return Ok(self.response(metadata, None));
         }
-        self.claim().await?;
+        // Reading and checking first, so that a request that cannot be carried out changes
+        // nothing; the claim then fails if anyone else wrote the state meanwhile.
         self.restore().await?;
         let only = match scope {
             Scope::All => None,
@@ -163,6 +171,7 @@ impl<'a> Invocation<'a> {
                 Some(node)
             }
         };
+        self.claim().await?;
         self.run(only).await?;
         let output = self.finish().await?;
         Ok(self.response(metadata, output))
@@ -170,9 +179,38 @@ impl<'a> Invocation<'a> {
 
     /// Marks the execution as being advanced by this invocation, so that a racing invocation
     /// loses before running anything.
+    ///
+    /// A lease held by another live invocation is a conflict too: that invocation is advancing
+    /// the execution now, and would lose its work if this one went ahead.
     async fn claim(&mut self) -> Result<(), EngineError> {
+        let now = self.engine.clock.now();
+        if let Some(lease) = self.state.lease.as_ref().filter(|lease| lease.until > now) {
+            return Err(EngineError::StateConflict(format!(
+                "execution `{}` is being advanced by invocation {} until {}",
+                self.state.execution_id, lease.owner, lease.until
+            )));
+        }
         self.state.status = ExecutionStatus::Running;
+        self.renew_lease();
         self.persist_state().await
+    }
+
+    /// Extends this invocation's lease: to the hard end when there is a deadline, else by
+    /// `options.lease` from now (renewed as the invocation goes on).
+    fn renew_lease(&mut self) {
+        let now = self.engine.clock.now();
+        let hold = match self.hard_end {
+            Some(end) => end.saturating_duration_since(Instant::now()),
+            None => self.engine.options.lease,
+        };
+        self.state.lease = Some(Lease {
+            owner: self.owner.clone(),
+            until: now + chrono::TimeDelta::from_std(hold).unwrap_or(chrono::TimeDelta::MAX),
+        });
+        self.renew_at = self
+            .hard_end
+            .is_none()
+            .then(|| Instant::now() + self.engine.options.lease / 3);
     }
 
     async fn persist_state(&mut self) -> Result<(), EngineError> {
@@ -367,7 +405,23 @@ impl<'a> Invocation<'a> {
                 self.phases[index] = Phase::Running;
                 running.push(self.start(index));
             }
-            if let Some(finished) = running.next().await {
+            let renewal = async {
+                match self.renew_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let finished = tokio::select! {
+                finished = running.next() => finished,
+                () = renewal => {
+                    // A long invocation without a deadline keeps its hold, and its progress
+                    // so far becomes durable.
+                    self.renew_lease();
+                    self.persist_state().await?;
+                    continue;
+                }
+            };
+            if let Some(finished) = finished {
                 self.settle(finished).await?;
                 continue;
             }
@@ -437,7 +491,8 @@ impl<'a> Invocation<'a> {
         let (start_until, hard_end) = (self.start_until, self.hard_end);
         self.started[index] = Some(started_at);
         Box::pin(async move {
-            loop {
+            let timer = Instant::now();
+            let (index, items, outcome) = async move { loop {
                 let span = tracing::info_span!("node", execution_id = %execution_id, node = %name, kind = registration.kind, attempt);
                 let call = NodeCall {
                     parameters: Arc::clone(&parameters),
@@ -524,7 +579,8 @@ impl<'a> Invocation<'a> {
                 }
                 tracing::debug!(node = %name, attempt, delay_ms = delay.as_millis(), "retrying: {error}");
                 tokio::time::sleep(delay).await;
-            }
+            } }.await;
+            (index, items, outcome, timer.elapsed())
         })
     }
 
@@ -539,9 +595,28 @@ impl<'a> Invocation<'a> {
     }
 
     /// Records what a node run came to; a success is written to the store before it counts.
-    async fn settle(&mut self, (index, items, outcome): Finished) -> Result<(), EngineError> {
+    async fn settle(
+        &mut self,
+        (index, items, outcome, duration): Finished,
+    ) -> Result<(), EngineError> {
         let node = &self.plan.nodes()[index];
         let name = node.name.clone();
+        if let Some(observer) = &self.engine.observer {
+            let (attempt, what) = match &outcome {
+                Outcome::Succeeded { attempt, .. } => (*attempt, NodeOutcome::Succeeded),
+                Outcome::Failed { attempt, .. } => (*attempt, NodeOutcome::Failed),
+                Outcome::Parked { attempt, .. } => (*attempt, NodeOutcome::Waiting),
+                Outcome::Interrupted { attempt } => (*attempt, NodeOutcome::Interrupted),
+            };
+            observer.node_finished(&NodeEvent {
+                execution_id: &self.state.execution_id,
+                node: &name,
+                kind: node.registration.kind,
+                attempt,
+                outcome: what,
+                duration,
+            });
+        }
         match outcome {
             Outcome::Succeeded { attempt, output } => self.succeed(index, attempt, output).await?,
             Outcome::Failed { attempt, error } if node.on_error != OnError::Stop => {
@@ -626,6 +701,17 @@ impl<'a> Invocation<'a> {
     }
 
     fn skip(&mut self, index: usize) {
+        if let Some(observer) = &self.engine.observer {
+            let node = &self.plan.nodes()[index];
+            observer.node_finished(&NodeEvent {
+                execution_id: &self.state.execution_id,
+                node: &node.name,
+                kind: node.registration.kind,
+                attempt: self.attempts[index],
+                outcome: NodeOutcome::Skipped,
+                duration: Duration::ZERO,
+            });
+        }
         self.phases[index] = Phase::Done;
         self.state.nodes.insert(
             self.plan.nodes()[index].name.to_string(),
@@ -696,6 +782,7 @@ impl<'a> Invocation<'a> {
             ExecutionStatus::Running
         };
         self.state.error.clone_from(&self.failure);
+        self.state.lease = None;
         self.persist_state().await?;
         if self.state.status != ExecutionStatus::Success {
             return Ok(None);

@@ -49,6 +49,20 @@ pub struct ExecutionState {
     /// Why the execution failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The invocation advancing the execution now, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+}
+
+/// An invocation's hold on an execution: no other invocation advances it before `until`,
+/// unless the holder releases it first. A holder that dies leaves the lease to expire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lease {
+    /// The holding invocation.
+    pub owner: String,
+    /// When the hold ends unless renewed.
+    pub until: DateTime<Utc>,
 }
 
 /// Where one node of an execution stands.

@@ -5,7 +5,7 @@ mod item;
 mod request;
 mod workflow;
 
-pub use execution::{ExecutionState, ExecutionStatus, NodeState};
+pub use execution::{ExecutionState, ExecutionStatus, Lease, NodeState};
 pub use item::{BinaryRef, ItemData, ItemSource};
 pub use request::{NextAction, Request, Response, ceil_to_second};
 pub use workflow::{Connection, NodeInstance, OnError, RetryOverride, Workflow, WorkflowSettings};

@@ -4,6 +4,7 @@ mod fs;
 mod mem;
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use fs::FsStore;
 pub use mem::MemStore;
@@ -108,6 +109,29 @@ impl fmt::Display for Segment<'_> {
         } else {
             percent_encoding::utf8_percent_encode(self.0, KEEP).fmt(f)
         }
+    }
+}
+
+/// Opens the store a URL names: `file://DIR` (relative or absolute), `mem://`, or
+/// `s3://BUCKET/PREFIX`.
+///
+/// # Errors
+///
+/// When the URL is malformed or names a store this build cannot open.
+pub fn open(url: &str) -> Result<Arc<dyn StateStore>, StoreError> {
+    if let Some(dir) = url.strip_prefix("file://") {
+        if dir.is_empty() {
+            return Err(StoreError::Other(format!(
+                "`{url}`: a file store needs a directory, like `file://./.hetumind`"
+            )));
+        }
+        Ok(Arc::new(FsStore::new(dir)))
+    } else if url == "mem://" {
+        Ok(Arc::new(MemStore::new()))
+    } else {
+        Err(StoreError::Other(format!(
+            "`{url}` is not a state store URL: use `file://DIR` or `mem://`"
+        )))
     }
 }
 

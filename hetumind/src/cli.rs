@@ -1,0 +1,342 @@
+//! The command line of every `lambda_main!()` binary, run when it is not under Lambda.
+//!
+//! Exit codes: 0 the execution succeeded (or the command did), 1 it failed, 2 the input was
+//! invalid (a bad file, an invalid workflow, an unknown execution), 3 it was left waiting.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::de::DeserializeOwned;
+
+use crate::engine::{Engine, EngineError, NodeEvent, NodeOutcome, Observer, Plan};
+use crate::model::{ItemData, NextAction, Request, Response, Workflow};
+use crate::registry::Registry;
+
+const SUCCESS: u8 = 0;
+const FAILED: u8 = 1;
+const INVALID: u8 = 2;
+const WAITING: u8 = 3;
+
+/// The environment variable naming the state store.
+pub const STATE_VAR: &str = "HETUMIND_STATE";
+/// The state store used locally when none is named.
+pub const DEFAULT_STATE: &str = "file://./.hetumind";
+
+#[derive(Debug, Parser)]
+#[command(
+    about = "Runs Hetumind workflows with the nodes linked into this binary.",
+    version
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs a workflow to its end, continuing and sleeping through short waits as an
+    /// orchestrator would.
+    Run {
+        /// The workflow definition (JSON).
+        workflow: PathBuf,
+        /// The input items: a JSON array of `{"json": ...}` items (default: one empty item).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        #[command(flatten)]
+        options: RunOptions,
+        /// The execution's identifier (default: a new UUID v7).
+        #[arg(long)]
+        execution_id: Option<String>,
+    },
+    /// Continues an execution left running or waiting.
+    Resume {
+        /// The execution to continue.
+        execution_id: String,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Lists the nodes linked into this binary.
+    Nodes {
+        /// The whole catalog as JSON: schemas, outputs, retry policies.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Checks a workflow and reports every problem with its JSON path.
+    Validate {
+        /// The workflow definition (JSON).
+        workflow: PathBuf,
+    },
+    /// Prints a JSON Schema.
+    Schema {
+        /// Which schema.
+        #[arg(value_enum)]
+        what: SchemaKind,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct RunOptions {
+    /// The state store URL (`file://DIR`, `mem://`); default `$HETUMIND_STATE`, else
+    /// `file://./.hetumind`.
+    #[arg(long)]
+    state: Option<String>,
+    /// Prints the final response object as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The longest wait slept through; a longer one ends the command with exit code 3.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    max_sleep: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SchemaKind {
+    /// The workflow format.
+    Workflow,
+}
+
+/// Why a command could not do its work, and the exit code that says so.
+#[derive(Debug)]
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            code: INVALID,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<EngineError> for Failure {
+    fn from(error: EngineError) -> Self {
+        let code = match error {
+            EngineError::InvalidRequest(_)
+            | EngineError::WorkflowInvalid(_)
+            | EngineError::ExecutionNotFound(_)
+            | EngineError::WorkflowNotFound(_) => INVALID,
+            _ => FAILED,
+        };
+        Self {
+            code,
+            message: error.to_string(),
+        }
+    }
+}
+
+/// Runs the command line `args` (program name first).
+pub async fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { INVALID } else { SUCCESS });
+        }
+    };
+    match execute(cli.command).await {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+async fn execute(command: Command) -> Result<u8, Failure> {
+    let registry = Registry::global().map_err(|error| Failure::invalid(error.to_string()))?;
+    match command {
+        Command::Run {
+            workflow,
+            input,
+            options,
+            execution_id,
+        } => {
+            let workflow: Workflow = read_json(&workflow)?;
+            let input_data = input
+                .map(|path| read_json::<Vec<ItemData>>(&path))
+                .transpose()?;
+            let request = Request::ExecuteWorkflow {
+                workflow_id: None,
+                workflow: Some(Box::new(workflow)),
+                execution_id,
+                input_data: Some(input_data.unwrap_or_else(|| vec![ItemData::default()])),
+                metadata: serde_json::Map::new(),
+            };
+            drive(registry, request, &options).await
+        }
+        Command::Resume {
+            execution_id,
+            options,
+        } => {
+            let request = resume(execution_id);
+            drive(registry, request, &options).await
+        }
+        Command::Nodes { json } => {
+            if json {
+                print_json(&registry.catalog());
+            } else {
+                for node in registry.iter() {
+                    let summary = node.description.lines().next().unwrap_or_default();
+                    println!("{:<32} {}", node.id(), summary);
+                }
+            }
+            Ok(SUCCESS)
+        }
+        Command::Validate { workflow: path } => {
+            let workflow: Workflow = read_json(&path)?;
+            match Plan::new(&workflow, registry) {
+                Ok(plan) => {
+                    println!("{}: valid ({} nodes)", path.display(), plan.nodes().len());
+                    Ok(SUCCESS)
+                }
+                Err(error) => Err(Failure::invalid(format!("{}: {error}", path.display()))),
+            }
+        }
+        Command::Schema {
+            what: SchemaKind::Workflow,
+        } => {
+            print_json(&Workflow::json_schema());
+            Ok(SUCCESS)
+        }
+    }
+}
+
+fn resume(execution_id: String) -> Request {
+    Request::ResumeExecution {
+        execution_id,
+        node_name: None,
+        input_data: None,
+        metadata: serde_json::Map::new(),
+    }
+}
+
+/// Drives an execution as an orchestrator would: invokes again on `continue`, sleeps through
+/// waits up to `max_sleep`, and stops at the end or at a longer wait.
+async fn drive(
+    registry: &'static Registry,
+    mut request: Request,
+    options: &RunOptions,
+) -> Result<u8, Failure> {
+    let url = options
+        .state
+        .clone()
+        .or_else(|| std::env::var(STATE_VAR).ok())
+        .unwrap_or_else(|| DEFAULT_STATE.to_owned());
+    let store = crate::store::open(&url).map_err(|error| Failure::invalid(error.to_string()))?;
+    let mut engine = Engine::new(registry, store);
+    if std::io::stderr().is_terminal() {
+        engine = engine.with_observer(Arc::new(Progress));
+    }
+    let max_sleep = Duration::from_secs(options.max_sleep);
+    loop {
+        let response = engine.handle(request, None).await?;
+        let code = match &response.next_action {
+            NextAction::Continue { .. } => None,
+            NextAction::Wait { resume_at } => {
+                let delay = (*resume_at - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO);
+                if delay <= max_sleep {
+                    eprintln!("waiting until {resume_at} ({} s)", delay.as_secs());
+                    tokio::time::sleep(delay).await;
+                    None
+                } else {
+                    Some(WAITING)
+                }
+            }
+            NextAction::Complete => Some(SUCCESS),
+            NextAction::Failed { .. } => Some(FAILED),
+        };
+        match code {
+            Some(code) => {
+                report(&response, options.json);
+                return Ok(code);
+            }
+            None => request = resume(response.execution_id),
+        }
+    }
+}
+
+fn report(response: &Response, json: bool) {
+    if json {
+        print_json(response);
+        return;
+    }
+    match &response.next_action {
+        NextAction::Complete => {
+            let items = response.output_data.as_deref().unwrap_or_default();
+            eprintln!(
+                "execution {}: success, {} item(s)",
+                response.execution_id,
+                items.len()
+            );
+            let values: Vec<&serde_json::Value> = items.iter().map(|item| &item.json).collect();
+            print_json(&values);
+        }
+        NextAction::Failed { error } => {
+            eprintln!("execution {}: failed: {error}", response.execution_id);
+        }
+        NextAction::Wait { resume_at } => eprintln!(
+            "execution {}: waiting until {resume_at}; continue it with `resume {}`",
+            response.execution_id, response.execution_id
+        ),
+        NextAction::Continue { .. } => {}
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(error) => eprintln!("error: cannot print JSON: {error}"),
+    }
+}
+
+/// Reads a JSON file; the error names the file, the JSON path of the problem and its line.
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, Failure> {
+    let bytes = std::fs::read(path)
+        .map_err(|error| Failure::invalid(format!("cannot read {}: {error}", path.display())))?;
+    let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let at = error.path().to_string();
+        let inner = error.into_inner();
+        if at == "." {
+            Failure::invalid(format!("{}: {inner}", path.display()))
+        } else {
+            Failure::invalid(format!("{}: at `{at}`: {inner}", path.display()))
+        }
+    })
+}
+
+/// Node-by-node progress on a terminal.
+#[derive(Debug)]
+struct Progress;
+
+impl Observer for Progress {
+    fn node_finished(&self, event: &NodeEvent<'_>) {
+        let mark = match event.outcome {
+            NodeOutcome::Succeeded => "✓",
+            NodeOutcome::Failed => "✗",
+            NodeOutcome::Waiting => "⏸",
+            NodeOutcome::Interrupted => "…",
+            NodeOutcome::Skipped => "-",
+        };
+        let attempt = if event.attempt > 1 {
+            format!(" (attempt {})", event.attempt)
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "  {mark} {} [{}] {} ms{attempt}",
+            event.node,
+            event.kind,
+            event.duration.as_millis()
+        );
+    }
+}
