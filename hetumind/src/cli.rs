@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::de::DeserializeOwned;
 
-use crate::engine::{Engine, EngineError, NodeEvent, NodeOutcome, Observer, Plan};
+use crate::engine::{Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan};
 use crate::model::{ItemData, NextAction, Request, Response, Workflow};
 use crate::registry::Registry;
 
@@ -26,6 +26,22 @@ const WAITING: u8 = 3;
 pub const STATE_VAR: &str = "HETUMIND_STATE";
 /// The state store used locally when none is named.
 pub const DEFAULT_STATE: &str = "file://./.hetumind";
+/// The environment variable setting [`EngineOptions::lease`] in milliseconds.
+pub const LEASE_VAR: &str = "HETUMIND_LEASE_MS";
+
+/// Engine options from the environment.
+fn engine_options() -> Result<EngineOptions, Failure> {
+    let mut options = EngineOptions::default();
+    if let Ok(value) = std::env::var(LEASE_VAR) {
+        let ms: u64 = value.parse().map_err(|_| {
+            Failure::invalid(format!(
+                "{LEASE_VAR}=`{value}`: expected a whole number of milliseconds"
+            ))
+        })?;
+        options.lease = Duration::from_millis(ms.max(1));
+    }
+    Ok(options)
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -230,7 +246,7 @@ async fn drive(
         .or_else(|| std::env::var(STATE_VAR).ok())
         .unwrap_or_else(|| DEFAULT_STATE.to_owned());
     let store = crate::store::open(&url).map_err(|error| Failure::invalid(error.to_string()))?;
-    let mut engine = Engine::new(registry, store);
+    let mut engine = Engine::new(registry, store).with_options(engine_options()?);
     if std::io::stderr().is_terminal() {
         engine = engine.with_observer(Arc::new(Progress));
     }

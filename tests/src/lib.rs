@@ -1,1 +1,57 @@
-//! placeholder
+//! Nodes used by the process-level tests (crash and race), linked into the test binaries in
+//! `src/bin`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use hetumind::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The parameters of `test.record`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RecordParams {
+    /// The file every run appends a line to.
+    pub log: String,
+    /// The longest random pause before recording, in milliseconds.
+    #[serde(default)]
+    pub pause_ms: u64,
+}
+
+/// What `test.record` emits.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Record {
+    /// The token of the run that produced this item.
+    pub token: String,
+}
+
+/// Pauses a random while, then appends `{node} {token}` to a log file and emits the token: a
+/// run of a node whose result is later stored is the one whose token the store holds.
+#[node(kind = "test.record")]
+pub async fn record(
+    Params(p): Params<RecordParams>,
+    Items(_inputs): Items<serde_json::Value>,
+    ctx: Ctx,
+) -> Result<Record, NodeError> {
+    let pause = if p.pause_ms == 0 {
+        0
+    } else {
+        fastrand_u64(p.pause_ms)
+    };
+    tokio::time::sleep(Duration::from_millis(pause)).await;
+    let token = format!("{}-{}", ctx.idempotency_key(), std::process::id());
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&p.log)?;
+    writeln!(log, "{} {token}", ctx.node_name())?;
+    Ok(Record { token })
+}
+
+/// A pseudo-random number below `bound`, from the clock: good enough to scatter pauses.
+fn fastrand_u64(bound: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    u64::from(nanos) % bound
+}

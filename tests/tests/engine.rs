@@ -434,6 +434,24 @@ async fn budget_exhaustion_returns_continue_then_finishes() {
     let response = engine.handle(resume(), Some(deadline)).await.unwrap();
     assert_eq!(response.next_action, NextAction::Complete);
     assert_eq!(outputs(&response), [json!(1)]);
+    // Nodes finished by the first invocation stay finished: none was rerun or skipped.
+    let stored = engine
+        .store()
+        .get("executions/exec-1/state.json")
+        .await
+        .unwrap()
+        .unwrap();
+    let state: hetumind::model::ExecutionState = serde_json::from_slice(&stored.bytes).unwrap();
+    for node in ["A", "B", "C", "D"] {
+        assert!(
+            matches!(
+                state.nodes[node],
+                hetumind::model::NodeState::Success { attempt: 1, .. }
+            ),
+            "{node}: {:?}",
+            state.nodes[node]
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -256,8 +256,12 @@ impl<'a> Invocation<'a> {
                 }
             }
         }
-        for index in finished {
+        // Every finished node is done before any delivers: a delivery must never make a
+        // finished successor ready again.
+        for &index in &finished {
             self.phases[index] = Phase::Done;
+        }
+        for index in finished {
             let output = match self.state.nodes.get(&*plan.nodes()[index].name) {
                 Some(NodeState::Success { output_key, .. }) if self.feeds_unfinished(index) => {
                     let key = output_key.clone();

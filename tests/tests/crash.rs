@@ -1,0 +1,181 @@
+//! Crash safety with real processes: a runner is killed with SIGKILL at random points, then
+//! the execution is resumed, 50 times. Every execution completes, no node whose result was
+//! stored ever runs again, and every file of the store parses at every moment we look.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const RUNNER: &str = env!("CARGO_BIN_EXE_hetumind-test");
+const ROUNDS: u32 = 50;
+
+/// A diamond with a tail: A -> (B, C, D) -> E -> F -> G, every node recording its runs.
+fn workflow(log: &Path) -> Value {
+    let node = |name: &str| {
+        json!({ "name": name, "kind": "test.record",
+                "parameters": { "log": log, "pause_ms": 40 } })
+    };
+    let nodes = ["A", "B", "C", "D", "E", "F", "G"].map(node);
+    json!({
+        "id": "crash",
+        "nodes": nodes,
+        "connections": {
+            "A": { "main": [[{ "node": "B" }, { "node": "C" }, { "node": "D" }]] },
+            "B": { "main": [[{ "node": "E" }]] },
+            "C": { "main": [[{ "node": "E" }]] },
+            "D": { "main": [[{ "node": "E" }]] },
+            "E": { "main": [[{ "node": "F" }]] },
+            "F": { "main": [[{ "node": "G" }]] }
+        }
+    })
+}
+
+fn runner(args: &[&str], state: &str) -> Command {
+    let mut command = Command::new(RUNNER);
+    command
+        .args(args)
+        .args(["--state", state, "--json"])
+        .env("HETUMIND_LEASE_MS", "300")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Every file of the store parses as JSON (temporary and lock files are hidden, starting with
+/// `.`, and are not part of the store).
+fn assert_store_readable(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            assert_store_readable(&path);
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                serde_json::from_slice::<Value>(&bytes).is_ok(),
+                "{} does not parse: {:?}",
+                path.display(),
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+}
+
+/// Resumes (or, when the start itself was cut short, starts again) until the execution
+/// completes; a live lease of the killed runner is waited out.
+fn finish(workflow: &Path, id: &str, state: &str) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let resumed = runner(&["resume", id], state).output().unwrap();
+        let stderr = String::from_utf8_lossy(&resumed.stderr).into_owned();
+        let output = if resumed.status.code() == Some(2) && stderr.contains("not found") {
+            runner(
+                &["run", workflow.to_str().unwrap(), "--execution-id", id],
+                state,
+            )
+            .output()
+            .unwrap()
+        } else {
+            resumed
+        };
+        if output.status.success() {
+            return output;
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("is being advanced by invocation"),
+            "unexpected failure: {stderr}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the execution never completed: {stderr}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn killed_runners_lose_nothing_and_never_rerun_a_stored_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("runs.log");
+    let store_dir = dir.path().join("state");
+    let state = format!("file://{}", store_dir.display());
+    let workflow_path = dir.path().join("workflow.json");
+    std::fs::write(&workflow_path, workflow(&log).to_string()).unwrap();
+    let mut killed_mid_run = 0;
+
+    for round in 0..ROUNDS {
+        let id = format!("crash-{round}");
+        let mut child = runner(
+            &[
+                "run",
+                workflow_path.to_str().unwrap(),
+                "--execution-id",
+                &id,
+            ],
+            &state,
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+        // The whole run takes about 7 x 20 ms on average; kill anywhere in it, or just after.
+        std::thread::sleep(Duration::from_millis(u64::from(round * 37 % 230)));
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_run += 1;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_store_readable(&store_dir);
+
+        let output = finish(&workflow_path, &id, &state);
+        let response: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(response["status"], "success", "{response}");
+        assert_store_readable(&store_dir);
+
+        // The token each node's stored output holds is the last run of that node in the log:
+        // no node ran again once its result was stored.
+        let state_json: Value = serde_json::from_slice(
+            &std::fs::read(store_dir.join(format!("executions/{id}/state.json"))).unwrap(),
+        )
+        .unwrap();
+        let mut last_run: HashMap<String, String> = HashMap::new();
+        let prefix = format!("{id}:");
+        for line in std::fs::read_to_string(&log).unwrap().lines() {
+            let (node, token) = line.split_once(' ').unwrap();
+            if token.starts_with(&prefix) {
+                last_run.insert(node.to_owned(), token.to_owned());
+            }
+        }
+        for node in ["A", "B", "C", "D", "E", "F", "G"] {
+            let key = state_json["nodes"][node]["output_key"]
+                .as_str()
+                .unwrap_or_else(|| {
+                    panic!("round {round}: node {node} has no output: {state_json}")
+                });
+            let stored: Value =
+                serde_json::from_slice(&std::fs::read(store_dir.join(key)).unwrap()).unwrap();
+            let token = stored[0][0]["json"]["token"].as_str().unwrap();
+            assert_eq!(
+                last_run.get(node).map(String::as_str),
+                Some(token),
+                "round {round}: node {node} ran again after its result {token} was stored"
+            );
+        }
+    }
+    // The kill points must actually fall inside runs, not only after them.
+    assert!(
+        killed_mid_run >= ROUNDS / 2,
+        "only {killed_mid_run} kills landed mid-run"
+    );
+}
