@@ -16,6 +16,9 @@ pub struct RecordParams {
     /// The longest random pause before recording, in milliseconds.
     #[serde(default)]
     pub pause_ms: u64,
+    /// A fixed pause added to the random one, in milliseconds.
+    #[serde(default)]
+    pub fixed_ms: u64,
 }
 
 /// What `test.record` emits.
@@ -38,7 +41,7 @@ pub async fn record(
     } else {
         fastrand_u64(p.pause_ms)
     };
-    tokio::time::sleep(Duration::from_millis(pause)).await;
+    tokio::time::sleep(Duration::from_millis(p.fixed_ms + pause)).await;
     let token = format!("{}-{}", ctx.idempotency_key(), std::process::id());
     let mut log = std::fs::OpenOptions::new()
         .create(true)

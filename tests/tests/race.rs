@@ -1,0 +1,87 @@
+//! Two processes resume the same execution at the same moment, 50 times: each time exactly one
+//! advances it and the other gets `Hetumind.StateConflict`, and no update is lost.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+const CONTENDER: &str = env!("CARGO_BIN_EXE_race-step");
+const STEPS: usize = 50;
+
+fn contend(state: &str, id: &str) -> std::process::Child {
+    Command::new(CONTENDER)
+        .args([state, id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn racing_resumes_on_the_file_store_let_exactly_one_advance() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = format!("file://{}", dir.path().join("state").display());
+    race(&state, &dir.path().join("state"), dir.path());
+}
+
+/// Runs the race on `state`; `store_dir` is where a file store keeps its files (for checks).
+fn race(state: &str, store_dir: &std::path::Path, work: &std::path::Path) {
+    let log = work.join("steps.log");
+    // A chain of steps that each take 300 ms: long enough for both contenders to be inside
+    // the same invocation window.
+    let names: Vec<String> = (0..=STEPS).map(|i| format!("S{i:02}")).collect();
+    let nodes: Vec<Value> = names
+        .iter()
+        .map(|name| json!({ "name": name, "kind": "test.record", "parameters": { "log": log, "fixed_ms": 300 } }))
+        .collect();
+    let mut connections = serde_json::Map::new();
+    for pair in names.windows(2) {
+        connections.insert(pair[0].clone(), json!({ "main": [[{ "node": pair[1] }]] }));
+    }
+    let workflow = work.join("race.json");
+    std::fs::write(
+        &workflow,
+        json!({ "id": "race", "nodes": nodes, "connections": connections }).to_string(),
+    )
+    .unwrap();
+    let started = Command::new(CONTENDER)
+        .args([state, "race-1", workflow.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{started:?}");
+
+    for round in 1..=STEPS {
+        let (a, b) = (contend(state, "race-1"), contend(state, "race-1"));
+        let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+        let codes: Vec<Option<i32>> = outputs.iter().map(|output| output.status.code()).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            [Some(0), Some(10)],
+            "round {round}: {:?}",
+            outputs
+                .iter()
+                .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+                .collect::<Vec<_>>()
+        );
+        // Exactly one more step is recorded as done: the winner's update is never lost.
+        let state_json: Value = serde_json::from_slice(
+            &std::fs::read(store_dir.join("executions/race-1/state.json")).unwrap(),
+        )
+        .unwrap();
+        let done = state_json["nodes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|node| node["status"] == "success")
+            .count();
+        assert_eq!(done, round + 1, "round {round}: {state_json}");
+    }
+    // Every step ran exactly once.
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(lines.lines().count(), STEPS + 1, "{lines}");
+}
