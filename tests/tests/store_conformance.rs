@@ -6,7 +6,10 @@
 
 use std::sync::Arc;
 
-use hetumind::store::{Condition, FsStore, MemStore, StateStore, StoreError, Version};
+use hetumind::store::{Condition, FsStore, MemStore, S3Store, StateStore, StoreError, Version};
+
+#[path = "support/moto.rs"]
+mod support;
 
 async fn conformance(store: Arc<dyn StateStore>) {
     reads_and_conditional_writes(&*store).await;
@@ -241,4 +244,30 @@ async fn fs_store_leaves_no_temporary_or_lock_files_in_listings() {
         .filter(|name| name.ends_with(".tmp"))
         .collect();
     assert!(names.is_empty(), "{names:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_store_conforms() {
+    let Some(moto) = support::moto() else { return };
+    moto.create_bucket("conformance").await;
+    conformance(Arc::new(S3Store::with_client(
+        "conformance",
+        "under/a/prefix",
+        moto.client(),
+    )))
+    .await;
+    // The prefix is part of every key, and listing strips it again.
+    let objects = moto
+        .client()
+        .list_objects_v2()
+        .bucket("conformance")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        objects
+            .contents()
+            .iter()
+            .all(|object| object.key().unwrap().starts_with("under/a/prefix/"))
+    );
 }

@@ -2,12 +2,16 @@
 
 mod fs;
 mod mem;
+#[cfg(feature = "s3")]
+mod s3;
 
 use std::fmt;
 use std::sync::Arc;
 
 pub use fs::FsStore;
 pub use mem::MemStore;
+#[cfg(feature = "s3")]
+pub use s3::S3Store;
 
 use crate::node::BoxFuture;
 
@@ -128,11 +132,25 @@ pub fn open(url: &str) -> Result<Arc<dyn StateStore>, StoreError> {
         Ok(Arc::new(FsStore::new(dir)))
     } else if url == "mem://" {
         Ok(Arc::new(MemStore::new()))
+    } else if let Some(path) = url.strip_prefix("s3://") {
+        open_s3(url, path)
     } else {
         Err(StoreError::Other(format!(
-            "`{url}` is not a state store URL: use `file://DIR` or `mem://`"
+            "`{url}` is not a state store URL: use `file://DIR`, `s3://BUCKET/PREFIX` or `mem://`"
         )))
     }
+}
+
+#[cfg(feature = "s3")]
+fn open_s3(_url: &str, path: &str) -> Result<Arc<dyn StateStore>, StoreError> {
+    Ok(Arc::new(S3Store::from_url_path(path)?))
+}
+
+#[cfg(not(feature = "s3"))]
+fn open_s3(url: &str, _path: &str) -> Result<Arc<dyn StateStore>, StoreError> {
+    Err(StoreError::Other(format!(
+        "`{url}`: this binary was built without the `s3` feature of `hetumind`"
+    )))
 }
 
 /// The keys of one execution (DESIGN.md section 6).
