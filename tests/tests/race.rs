@@ -7,12 +7,16 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
+#[path = "support/moto.rs"]
+mod support;
+
 const CONTENDER: &str = env!("CARGO_BIN_EXE_race-step");
 const STEPS: usize = 50;
 
-fn contend(state: &str, id: &str) -> std::process::Child {
+fn contend(state: &str, id: &str, env: &[(&'static str, String)]) -> std::process::Child {
     Command::new(CONTENDER)
         .args([state, id])
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -23,12 +27,41 @@ fn contend(state: &str, id: &str) -> std::process::Child {
 #[test]
 fn racing_resumes_on_the_file_store_let_exactly_one_advance() {
     let dir = tempfile::tempdir().unwrap();
-    let state = format!("file://{}", dir.path().join("state").display());
-    race(&state, &dir.path().join("state"), dir.path());
+    let store_dir = dir.path().join("state");
+    let state = format!("file://{}", store_dir.display());
+    let read_state = || std::fs::read(store_dir.join("executions/race-1/state.json")).unwrap();
+    race(&state, &[], &read_state, dir.path());
 }
 
-/// Runs the race on `state`; `store_dir` is where a file store keeps its files (for checks).
-fn race(state: &str, store_dir: &std::path::Path, work: &std::path::Path) {
+#[test]
+fn racing_resumes_on_the_s3_store_let_exactly_one_advance() {
+    let Some(moto) = support::moto() else { return };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(moto.create_bucket("race"));
+    let dir = tempfile::tempdir().unwrap();
+    let client = moto.client();
+    let read_state = || {
+        runtime.block_on(async {
+            let object = client
+                .get_object()
+                .bucket("race")
+                .key("runs/executions/race-1/state.json")
+                .send()
+                .await
+                .unwrap();
+            object.body.collect().await.unwrap().into_bytes().to_vec()
+        })
+    };
+    race("s3://race/runs", &moto.env(), &read_state, dir.path());
+}
+
+/// Runs the race on the store `state` names; `read_state` reads the execution's state.
+fn race(
+    state: &str,
+    env: &[(&'static str, String)],
+    read_state: &dyn Fn() -> Vec<u8>,
+    work: &std::path::Path,
+) {
     let log = work.join("steps.log");
     // A chain of steps that each take 300 ms: long enough for both contenders to be inside
     // the same invocation window.
@@ -49,12 +82,13 @@ fn race(state: &str, store_dir: &std::path::Path, work: &std::path::Path) {
     .unwrap();
     let started = Command::new(CONTENDER)
         .args([state, "race-1", workflow.to_str().unwrap()])
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .output()
         .unwrap();
     assert!(started.status.success(), "{started:?}");
 
     for round in 1..=STEPS {
-        let (a, b) = (contend(state, "race-1"), contend(state, "race-1"));
+        let (a, b) = (contend(state, "race-1", env), contend(state, "race-1", env));
         let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
         let codes: Vec<Option<i32>> = outputs.iter().map(|output| output.status.code()).collect();
         let mut sorted = codes.clone();
@@ -69,10 +103,7 @@ fn race(state: &str, store_dir: &std::path::Path, work: &std::path::Path) {
                 .collect::<Vec<_>>()
         );
         // Exactly one more step is recorded as done: the winner's update is never lost.
-        let state_json: Value = serde_json::from_slice(
-            &std::fs::read(store_dir.join("executions/race-1/state.json")).unwrap(),
-        )
-        .unwrap();
+        let state_json: Value = serde_json::from_slice(&read_state()).unwrap();
         let done = state_json["nodes"]
             .as_object()
             .unwrap()
