@@ -181,8 +181,9 @@ impl From<StoreError> for EngineError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict { .. } => Self::StateConflict(error.to_string()),
-            StoreError::Unavailable(_) => Self::StoreUnavailable(error.to_string()),
-            StoreError::Missing { .. } | StoreError::Other(_) => Self::Store(error.to_string()),
+            StoreError::Unavailable(message) => Self::StoreUnavailable(message),
+            StoreError::Missing { .. } => Self::Store(error.to_string()),
+            StoreError::Other(message) => Self::Store(message),
         }
     }
 }
