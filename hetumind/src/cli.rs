@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::engine::{Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan};
 use crate::model::{ItemData, NextAction, Request, Response, Workflow};
 use crate::registry::Registry;
+use crate::store::StateStore;
 
 const SUCCESS: u8 = 0;
 const FAILED: u8 = 1;
@@ -86,6 +87,15 @@ enum Command {
     Validate {
         /// The workflow definition (JSON).
         workflow: PathBuf,
+    },
+    /// Deletes finished executions last written longer ago than the retention period.
+    Cleanup {
+        /// The retention period, in hours.
+        #[arg(long, value_name = "HOURS", default_value_t = 168)]
+        older_than: u64,
+        /// The state store URL; default `$HETUMIND_STATE`, else `file://./.hetumind`.
+        #[arg(long)]
+        state: Option<String>,
     },
     /// Prints a JSON Schema.
     Schema {
@@ -215,6 +225,16 @@ async fn execute(command: Command) -> Result<u8, Failure> {
                 Err(error) => Err(Failure::invalid(format!("{}: {error}", path.display()))),
             }
         }
+        Command::Cleanup { older_than, state } => {
+            let engine = Engine::new(registry, open_store(state)?);
+            let retention = Duration::from_secs(older_than.saturating_mul(3600));
+            let deleted = engine.cleanup(retention).await?;
+            eprintln!("deleted {} finished execution(s)", deleted.len());
+            for id in deleted {
+                println!("{id}");
+            }
+            Ok(SUCCESS)
+        }
         Command::Schema {
             what: SchemaKind::Workflow,
         } => {
@@ -240,12 +260,7 @@ async fn drive(
     mut request: Request,
     options: &RunOptions,
 ) -> Result<u8, Failure> {
-    let url = options
-        .state
-        .clone()
-        .or_else(|| std::env::var(STATE_VAR).ok())
-        .unwrap_or_else(|| DEFAULT_STATE.to_owned());
-    let store = crate::store::open(&url).map_err(|error| Failure::invalid(error.to_string()))?;
+    let store = open_store(options.state.clone())?;
     let mut engine = Engine::new(registry, store).with_options(engine_options()?);
     if std::io::stderr().is_terminal() {
         engine = engine.with_observer(Arc::new(Progress));
@@ -278,6 +293,14 @@ async fn drive(
             None => request = resume(response.execution_id),
         }
     }
+}
+
+/// The store `--state` names, else `$HETUMIND_STATE`, else the local default.
+fn open_store(state: Option<String>) -> Result<Arc<dyn StateStore>, Failure> {
+    let url = state
+        .or_else(|| std::env::var(STATE_VAR).ok())
+        .unwrap_or_else(|| DEFAULT_STATE.to_owned());
+    crate::store::open(&url).map_err(|error| Failure::invalid(error.to_string()))
 }
 
 fn report(response: &Response, json: bool) {

@@ -764,3 +764,39 @@ async fn a_held_lease_turns_a_concurrent_invocation_away_until_it_expires() {
     assert_eq!(response.next_action, NextAction::Complete);
     assert_eq!(outputs(&response), [json!(2)]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn cleanup_deletes_finished_executions_past_retention_only() {
+    let engine = engine();
+    let done = workflow(chain(&["A", "B"], "test.inc"));
+    engine
+        .handle(execute(done, json!([1])), None)
+        .await
+        .unwrap();
+    let waiting = workflow(json!({ "id": "w", "nodes": [
+        { "name": "W", "kind": "test.wait", "parameters": { "seconds": 86_400 } }
+    ] }));
+    let request = Request::ExecuteWorkflow {
+        workflow_id: None,
+        workflow: Some(Box::new(waiting)),
+        execution_id: Some("exec-2".to_owned()),
+        input_data: None,
+        metadata: Default::default(),
+    };
+    engine.handle(request, None).await.unwrap();
+
+    let retention = Duration::from_secs(3600);
+    assert!(
+        engine.cleanup(retention).await.unwrap().is_empty(),
+        "too recent"
+    );
+    let error = engine.delete_execution("exec-2").await.unwrap_err();
+    assert!(error.to_string().contains("has not ended"), "{error}");
+
+    tokio::time::advance(retention + Duration::from_secs(1)).await;
+    assert_eq!(engine.cleanup(retention).await.unwrap(), ["exec-1"]);
+    let store = engine.store();
+    assert!(store.list("executions/exec-1/").await.unwrap().is_empty());
+    assert!(!store.list("executions/exec-2/").await.unwrap().is_empty());
+    assert!(!engine.delete_execution("exec-1").await.unwrap());
+}

@@ -40,6 +40,7 @@
 //! # }
 //! ```
 
+mod cleanup;
 mod clock;
 mod plan;
 mod run;

@@ -213,17 +213,31 @@ impl StateStore for FsStore {
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         match self.path(key) {
-            Ok(path) => blocking(move || {
-                for path in [hidden_sibling(&path, "lock"), path] {
-                    match fs::remove_file(&path) {
-                        Err(error) if error.kind() != io::ErrorKind::NotFound => {
-                            return Err(io_error(&path, &error));
+            Ok(path) => {
+                let root = self.root.clone();
+                blocking(move || {
+                    for path in [hidden_sibling(&path, "lock"), path.clone()] {
+                        match fs::remove_file(&path) {
+                            Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                                return Err(io_error(&path, &error));
+                            }
+                            _ => {}
                         }
-                        _ => {}
                     }
-                }
-                Ok(())
-            }),
+                    // Empty directories left behind go too; a directory still in use is not
+                    // empty, and its removal fails harmlessly.
+                    let mut dir = path.parent();
+                    while let Some(current) =
+                        dir.filter(|dir| *dir != root && dir.starts_with(&root))
+                    {
+                        if fs::remove_dir(current).is_err() {
+                            break;
+                        }
+                        dir = current.parent();
+                    }
+                    Ok(())
+                })
+            }
             Err(error) => Box::pin(std::future::ready(Err(error))),
         }
     }
