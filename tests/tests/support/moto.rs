@@ -1,6 +1,9 @@
 //! A real S3-compatible server for the tests: `moto_server` (PyPI `moto[server]`), started once
 //! per test binary on 127.0.0.1 and a free port. With `CI=true` a missing server fails the
 //! test; elsewhere the S3 tests are skipped with a message saying how to install it.
+//!
+//! Included by several test binaries, each using a part of it.
+#![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -10,9 +13,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 
 /// A running server.
-pub struct Moto {
+pub(crate) struct Moto {
     /// Its base URL, `http://127.0.0.1:PORT`.
-    pub endpoint: String,
+    pub(crate) endpoint: String,
     _process: ChildGuard,
 }
 
@@ -26,7 +29,7 @@ impl Drop for ChildGuard {
 }
 
 /// The shared server, or `None` (outside CI) when `moto_server` is not installed.
-pub fn moto() -> Option<&'static Moto> {
+pub(crate) fn moto() -> Option<&'static Moto> {
     static MOTO: OnceLock<Option<Moto>> = OnceLock::new();
     MOTO.get_or_init(start).as_ref()
 }
@@ -72,12 +75,12 @@ fn start() -> Option<Moto> {
 
 impl Moto {
     /// A client for this server, with test credentials.
-    pub fn client(&self) -> aws_sdk_s3::Client {
+    pub(crate) fn client(&self) -> aws_sdk_s3::Client {
         client_for(&self.endpoint)
     }
 
     /// Creates `bucket`.
-    pub async fn create_bucket(&self, bucket: &str) {
+    pub(crate) async fn create_bucket(&self, bucket: &str) {
         self.client()
             .create_bucket()
             .bucket(bucket)
@@ -87,7 +90,7 @@ impl Moto {
     }
 
     /// The environment a child process needs to reach this server through `s3://` URLs.
-    pub fn env(&self) -> [(&'static str, String); 5] {
+    pub(crate) fn env(&self) -> [(&'static str, String); 5] {
         [
             ("AWS_ENDPOINT_URL_S3", self.endpoint.clone()),
             ("AWS_ACCESS_KEY_ID", "test".to_owned()),
@@ -99,7 +102,7 @@ impl Moto {
 }
 
 /// A client for an S3-compatible server at `endpoint`, with test credentials.
-pub fn client_for(endpoint: &str) -> aws_sdk_s3::Client {
+pub(crate) fn client_for(endpoint: &str) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
