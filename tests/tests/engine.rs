@@ -800,3 +800,57 @@ async fn cleanup_deletes_finished_executions_past_retention_only() {
     assert!(!store.list("executions/exec-2/").await.unwrap().is_empty());
     assert!(!engine.delete_execution("exec-1").await.unwrap());
 }
+
+/// A store that never answers.
+#[derive(Debug)]
+struct Hanging;
+
+impl hetumind::store::StateStore for Hanging {
+    fn get<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> hetumind::BoxFuture<'a, Result<Option<hetumind::store::Stored>, hetumind::store::StoreError>>
+    {
+        Box::pin(std::future::pending())
+    }
+
+    fn put<'a>(
+        &'a self,
+        _: &'a str,
+        _: Vec<u8>,
+        _: hetumind::store::Condition,
+    ) -> hetumind::BoxFuture<'a, Result<hetumind::store::Version, hetumind::store::StoreError>>
+    {
+        Box::pin(std::future::pending())
+    }
+
+    fn list<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> hetumind::BoxFuture<'a, Result<Vec<String>, hetumind::store::StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn delete<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> hetumind::BoxFuture<'a, Result<(), hetumind::store::StoreError>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn store_calls_never_outlive_the_invocation_deadline() {
+    let engine = Engine::new(hetumind::Registry::global().unwrap(), Arc::new(Hanging));
+    let started = tokio::time::Instant::now();
+    let deadline = started + Duration::from_secs(5);
+    let error = engine.handle(resume(), Some(deadline)).await.unwrap_err();
+    assert_eq!(error.error_type(), "Hetumind.Retryable", "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("within the invocation's deadline"),
+        "{error}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+}

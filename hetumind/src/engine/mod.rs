@@ -40,6 +40,7 @@
 //! # }
 //! ```
 
+mod budget;
 mod cleanup;
 mod clock;
 mod plan;
@@ -246,6 +247,27 @@ impl Engine {
     /// invocation advanced it first, or the store fails. A failing node is not an error: it is
     /// reported in the response.
     pub async fn handle(
+        &self,
+        request: Request,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Response, EngineError> {
+        match deadline.filter(|deadline| *deadline > tokio::time::Instant::now()) {
+            // Every store call of this invocation ends by the deadline.
+            Some(until) => {
+                let bounded = Self {
+                    store: Arc::new(budget::BudgetedStore {
+                        inner: Arc::clone(&self.store),
+                        until,
+                    }),
+                    ..self.clone()
+                };
+                bounded.carry_out(request, deadline).await
+            }
+            None => self.carry_out(request, deadline).await,
+        }
+    }
+
+    async fn carry_out(
         &self,
         request: Request,
         deadline: Option<tokio::time::Instant>,
