@@ -854,3 +854,66 @@ async fn store_calls_never_outlive_the_invocation_deadline() {
     );
     assert_eq!(started.elapsed(), Duration::from_secs(5));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stored_workflow_runs_by_id_and_later_edits_leave_running_executions_alone() {
+    let engine = engine();
+    let first = workflow(json!({ "id": "stored", "nodes": [
+        { "name": "W", "kind": "test.wait", "parameters": { "seconds": 60 } },
+        { "name": "N", "kind": "test.inc" }
+    ], "connections": { "W": { "main": [[{ "node": "N" }]] } } }));
+    engine.put_workflow(&first).await.unwrap();
+    let by_id = |id: &str| Request::ExecuteWorkflow {
+        workflow_id: Some("stored".to_owned()),
+        workflow: None,
+        execution_id: Some(id.to_owned()),
+        input_data: Some(vec![json!(1).into()]),
+        metadata: Default::default(),
+    };
+    let response = engine.handle(by_id("exec-1"), None).await.unwrap();
+    assert_eq!(response.status, ExecutionStatus::Waiting);
+
+    // The stored definition changes: N now adds one twice.
+    let mut second = first.clone();
+    second
+        .nodes
+        .push(serde_json::from_value(json!({ "name": "M", "kind": "test.inc" })).unwrap());
+    second.connections.insert(
+        "N".to_owned(),
+        serde_json::from_value(json!({ "main": [[{ "node": "M" }]] })).unwrap(),
+    );
+    engine.put_workflow(&second).await.unwrap();
+
+    tokio::time::advance(Duration::from_secs(60)).await;
+    let response = engine.handle(resume(), None).await.unwrap();
+    assert_eq!(
+        outputs(&response),
+        [json!(2)],
+        "the running execution kept its definition"
+    );
+    let response = engine.handle(by_id("exec-2"), None).await.unwrap();
+    assert_eq!(response.status, ExecutionStatus::Waiting);
+    tokio::time::advance(Duration::from_secs(60)).await;
+    let resume_2 = Request::ResumeExecution {
+        execution_id: "exec-2".to_owned(),
+        node_name: None,
+        input_data: None,
+        metadata: Default::default(),
+    };
+    let response = engine.handle(resume_2, None).await.unwrap();
+    assert_eq!(
+        outputs(&response),
+        [json!(3)],
+        "a new execution runs the new definition"
+    );
+
+    let missing = Request::ExecuteWorkflow {
+        workflow_id: Some("nope".to_owned()),
+        workflow: None,
+        execution_id: None,
+        input_data: None,
+        metadata: Default::default(),
+    };
+    let error = engine.handle(missing, None).await.unwrap_err();
+    assert_eq!(error.error_type(), "Hetumind.WorkflowNotFound");
+}
