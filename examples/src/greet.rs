@@ -39,7 +39,10 @@ pub struct Greeting {
 }
 
 /// Greets every person it receives.
-#[node(kind = "example.greet", retry(max_attempts = 5, initial = "200ms", max = "30s"))]
+#[node(
+    kind = "example.greet",
+    retry(max_attempts = 5, initial = "200ms", max = "30s")
+)]
 pub async fn greet(
     Params(p): Params<GreetParams>,
     Item(person): Item<Person>,

@@ -125,7 +125,10 @@ async fn an_s3_outage_mid_execution_loses_nothing() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     proxy.open().await;
 
-    eprintln!("first invocation: {:?}", first.as_ref().map(|r| &r.next_action));
+    eprintln!(
+        "first invocation: {:?}",
+        first.as_ref().map(|r| &r.next_action)
+    );
     match &first {
         Ok(response) => assert_eq!(response.next_action, NextAction::Complete),
         Err(error) => assert_eq!(error.error_type(), "Hetumind.Retryable", "{error}"),
