@@ -14,7 +14,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::de::DeserializeOwned;
 
 use crate::engine::{Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan};
-use crate::model::{ItemData, NextAction, Request, Response, Workflow};
+use crate::model::{
+    ExecuteWorkflow, ItemData, NextAction, Request, Response, ResumeExecution, Workflow,
+};
 use crate::registry::Registry;
 use crate::store::StateStore;
 
@@ -147,7 +149,8 @@ impl From<EngineError> for Failure {
             EngineError::InvalidRequest(_)
             | EngineError::WorkflowInvalid(_)
             | EngineError::ExecutionNotFound(_)
-            | EngineError::WorkflowNotFound(_) => INVALID,
+            | EngineError::WorkflowNotFound(_)
+            | EngineError::ExecutionExists(_) => INVALID,
             _ => FAILED,
         };
         Self {
@@ -188,13 +191,13 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             let input_data = input
                 .map(|path| read_json::<Vec<ItemData>>(&path))
                 .transpose()?;
-            let request = Request::ExecuteWorkflow {
+            let request = Request::ExecuteWorkflow(ExecuteWorkflow {
                 workflow_id: None,
                 workflow: Some(Box::new(workflow)),
                 execution_id,
                 input_data: Some(input_data.unwrap_or_else(|| vec![ItemData::default()])),
                 metadata: serde_json::Map::new(),
-            };
+            });
             drive(registry, request, &options).await
         }
         Command::Resume {
@@ -245,12 +248,12 @@ async fn execute(command: Command) -> Result<u8, Failure> {
 }
 
 fn resume(execution_id: String) -> Request {
-    Request::ResumeExecution {
+    Request::ResumeExecution(ResumeExecution {
         execution_id,
         node_name: None,
         input_data: None,
         metadata: serde_json::Map::new(),
-    }
+    })
 }
 
 /// Drives an execution as an orchestrator would: invokes again on `continue`, sleeps through

@@ -13,6 +13,7 @@
 //! Under `cargo bench` (which passes `--bench`) it measures fully; run any other way it does a
 //! quick smoke run.
 
+use hetumind::model::ExecuteWorkflow;
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -163,13 +164,13 @@ fn child(spec: &str) -> ExitCode {
         .expect("a runtime");
     let registry = hetumind::Registry::global().expect("no duplicate nodes");
     let engine = Engine::new(registry, Arc::new(MemStore::new()));
-    let request = Request::ExecuteWorkflow {
+    let request = Request::ExecuteWorkflow(ExecuteWorkflow {
         workflow_id: None,
         workflow: Some(Box::new(workflow)),
         execution_id: Some("bench".to_owned()),
         input_data: Some(vec![json!({ "n": 1 }).into()]),
         metadata: Map::new(),
-    };
+    });
     let started = Instant::now();
     let response = runtime
         .block_on(engine.handle(request, None))

@@ -7,6 +7,7 @@
 //! Under `cargo bench` (which passes `--bench`) it measures fully; run any other way it does a
 //! quick smoke run on `file://` only.
 
+use hetumind::model::ExecuteWorkflow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -94,13 +95,13 @@ fn measure(
         hetumind::Registry::global().expect("registry"),
         counting.clone(),
     );
-    let request = Request::ExecuteWorkflow {
+    let request = Request::ExecuteWorkflow(ExecuteWorkflow {
         workflow_id: None,
         workflow: Some(Box::new(chain(nodes, bytes))),
         execution_id: Some(id.to_owned()),
         input_data: None,
         metadata: Map::new(),
-    };
+    });
     let started = Instant::now();
     let response = runtime
         .block_on(engine.handle(request, None))

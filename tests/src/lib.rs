@@ -58,3 +58,21 @@ fn fastrand_u64(bound: u64) -> u64 {
         .map_or(0, |elapsed| elapsed.subsec_nanos());
     u64::from(nanos) % bound
 }
+
+/// Passes every item on unchanged.
+#[node(kind = "test.echo")]
+pub async fn echo(
+    Items(items): Items<serde_json::Value>,
+) -> Result<Vec<serde_json::Value>, NodeError> {
+    Ok(items)
+}
+
+/// Sleeps `ms` milliseconds per call, then passes the item on.
+#[node(kind = "test.sleep")]
+pub async fn sleep(
+    Params(ms): Params<u64>,
+    Item(value): Item<serde_json::Value>,
+) -> Result<serde_json::Value, NodeError> {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Ok(value)
+}

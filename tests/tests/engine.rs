@@ -4,6 +4,7 @@
 // Tests state their expectations with unwrap and panics.
 #![allow(clippy::unwrap_used, clippy::needless_pass_by_value)]
 
+use hetumind::model::{ExecuteNode, ExecuteWorkflow, ResumeExecution};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -155,7 +156,7 @@ fn engine() -> Engine {
 }
 
 fn execute(workflow: Workflow, input: Value) -> Request {
-    Request::ExecuteWorkflow {
+    Request::ExecuteWorkflow(ExecuteWorkflow {
         workflow_id: None,
         workflow: Some(Box::new(workflow)),
         execution_id: Some("exec-1".to_owned()),
@@ -169,16 +170,16 @@ fn execute(workflow: Workflow, input: Value) -> Request {
                 .collect(),
         ),
         metadata: Default::default(),
-    }
+    })
 }
 
 fn resume() -> Request {
-    Request::ResumeExecution {
+    Request::ResumeExecution(ResumeExecution {
         execution_id: "exec-1".to_owned(),
         node_name: None,
         input_data: None,
         metadata: Default::default(),
-    }
+    })
 }
 
 fn outputs(response: &Response) -> Vec<Value> {
@@ -511,11 +512,13 @@ async fn execute_node_runs_exactly_one_node() {
         }
     );
     let engine = engine.with_options(Default::default());
-    let step = |node: &str| Request::ExecuteNode {
-        execution_id: "exec-1".to_owned(),
-        node_name: node.to_owned(),
-        input_data: None,
-        metadata: Default::default(),
+    let step = |node: &str| {
+        Request::ExecuteNode(ExecuteNode {
+            execution_id: "exec-1".to_owned(),
+            node_name: node.to_owned(),
+            input_data: None,
+            metadata: Default::default(),
+        })
     };
     let error = engine.handle(step("B"), None).await.unwrap_err();
     assert!(
@@ -776,13 +779,13 @@ async fn cleanup_deletes_finished_executions_past_retention_only() {
     let waiting = workflow(json!({ "id": "w", "nodes": [
         { "name": "W", "kind": "test.wait", "parameters": { "seconds": 86_400 } }
     ] }));
-    let request = Request::ExecuteWorkflow {
+    let request = Request::ExecuteWorkflow(ExecuteWorkflow {
         workflow_id: None,
         workflow: Some(Box::new(waiting)),
         execution_id: Some("exec-2".to_owned()),
         input_data: None,
         metadata: Default::default(),
-    };
+    });
     engine.handle(request, None).await.unwrap();
 
     let retention = Duration::from_secs(3600);
@@ -863,12 +866,14 @@ async fn a_stored_workflow_runs_by_id_and_later_edits_leave_running_executions_a
         { "name": "N", "kind": "test.inc" }
     ], "connections": { "W": { "main": [[{ "node": "N" }]] } } }));
     engine.put_workflow(&first).await.unwrap();
-    let by_id = |id: &str| Request::ExecuteWorkflow {
-        workflow_id: Some("stored".to_owned()),
-        workflow: None,
-        execution_id: Some(id.to_owned()),
-        input_data: Some(vec![json!(1).into()]),
-        metadata: Default::default(),
+    let by_id = |id: &str| {
+        Request::ExecuteWorkflow(ExecuteWorkflow {
+            workflow_id: Some("stored".to_owned()),
+            workflow: None,
+            execution_id: Some(id.to_owned()),
+            input_data: Some(vec![json!(1).into()]),
+            metadata: Default::default(),
+        })
     };
     let response = engine.handle(by_id("exec-1"), None).await.unwrap();
     assert_eq!(response.status, ExecutionStatus::Waiting);
@@ -894,12 +899,12 @@ async fn a_stored_workflow_runs_by_id_and_later_edits_leave_running_executions_a
     let response = engine.handle(by_id("exec-2"), None).await.unwrap();
     assert_eq!(response.status, ExecutionStatus::Waiting);
     tokio::time::advance(Duration::from_secs(60)).await;
-    let resume_2 = Request::ResumeExecution {
+    let resume_2 = Request::ResumeExecution(ResumeExecution {
         execution_id: "exec-2".to_owned(),
         node_name: None,
         input_data: None,
         metadata: Default::default(),
-    };
+    });
     let response = engine.handle(resume_2, None).await.unwrap();
     assert_eq!(
         outputs(&response),
@@ -907,13 +912,13 @@ async fn a_stored_workflow_runs_by_id_and_later_edits_leave_running_executions_a
         "a new execution runs the new definition"
     );
 
-    let missing = Request::ExecuteWorkflow {
+    let missing = Request::ExecuteWorkflow(ExecuteWorkflow {
         workflow_id: Some("nope".to_owned()),
         workflow: None,
         execution_id: None,
         input_data: None,
         metadata: Default::default(),
-    };
+    });
     let error = engine.handle(missing, None).await.unwrap_err();
     assert_eq!(error.error_type(), "Hetumind.WorkflowNotFound");
 }

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use hetumind::model::{ExecuteWorkflow, ResumeExecution};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -107,13 +108,13 @@ async fn an_s3_outage_mid_execution_loses_nothing() {
             lease: Duration::from_millis(500),
             ..EngineOptions::default()
         });
-    let request = Request::ExecuteWorkflow {
+    let request = Request::ExecuteWorkflow(ExecuteWorkflow {
         workflow_id: None,
         workflow: Some(Box::new(workflow())),
         execution_id: Some("fault-1".to_owned()),
         input_data: Some(vec![json!({ "n": 1 }).into()]),
         metadata: serde_json::Map::new(),
-    };
+    });
     let running = tokio::spawn({
         let engine = engine.clone();
         async move { engine.handle(request, None).await }
@@ -137,12 +138,12 @@ async fn an_s3_outage_mid_execution_loses_nothing() {
     let response = loop {
         match engine
             .handle(
-                Request::ResumeExecution {
+                Request::ResumeExecution(ResumeExecution {
                     execution_id: "fault-1".to_owned(),
                     node_name: None,
                     input_data: None,
                     metadata: serde_json::Map::new(),
-                },
+                }),
                 None,
             )
             .await

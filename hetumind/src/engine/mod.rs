@@ -4,7 +4,7 @@
 //! ```rust,standalone_crate
 //! use std::sync::Arc;
 //! use hetumind::engine::Engine;
-//! use hetumind::model::{NextAction, Request, Workflow};
+//! use hetumind::model::{ExecuteWorkflow, NextAction, Request, Workflow};
 //! use hetumind::prelude::*;
 //! use hetumind::store::MemStore;
 //!
@@ -26,13 +26,13 @@
 //! }))?;
 //! let engine = Engine::new(hetumind::Registry::global()?, Arc::new(MemStore::new()));
 //! let response = engine
-//!     .handle(Request::ExecuteWorkflow {
+//!     .handle(Request::ExecuteWorkflow(ExecuteWorkflow {
 //!         workflow_id: None,
 //!         workflow: Some(Box::new(workflow)),
 //!         execution_id: None,
 //!         input_data: Some(vec![serde_json::json!(40).into()]),
 //!         metadata: Default::default(),
-//!     }, None)
+//!     }), None)
 //!     .await?;
 //! assert_eq!(response.next_action, NextAction::Complete);
 //! assert_eq!(response.output_data.unwrap()[0].json, serde_json::json!(42));
@@ -52,7 +52,10 @@ use std::time::Duration;
 pub use clock::{Clock, FastRandom, FixedRandom, Random, SystemClock, TokioClock};
 pub use plan::{Edge, Plan, PlannedNode, Problem, WorkflowError};
 
-use crate::model::{ExecutionState, ExecutionStatus, ItemData, Request, Response, Workflow};
+use crate::model::{
+    ExecuteNode, ExecuteWorkflow, ExecutionState, ExecutionStatus, ItemData, Request, Response,
+    ResumeExecution, Workflow,
+};
 use crate::registry::Registry;
 use crate::store::{Condition, ExecutionKeys, StateStore, StoreError, Version, workflow_key};
 
@@ -155,6 +158,9 @@ pub enum EngineError {
     /// Another invocation advanced the execution first; nothing was lost.
     #[error("state conflict: {0}")]
     StateConflict(String),
+    /// An execution with this id was started before.
+    #[error("execution `{0}` already exists: resume it instead")]
+    ExecutionExists(String),
     /// The store failed; retrying later may work.
     #[error("store unavailable: {0}")]
     StoreUnavailable(String),
@@ -173,6 +179,7 @@ impl EngineError {
             Self::ExecutionNotFound(_) => "Hetumind.ExecutionNotFound",
             Self::WorkflowNotFound(_) => "Hetumind.WorkflowNotFound",
             Self::StateConflict(_) => "Hetumind.StateConflict",
+            Self::ExecutionExists(_) => "Hetumind.ExecutionExists",
             Self::StoreUnavailable(_) => "Hetumind.Retryable",
             Self::Store(_) => "Hetumind.StoreError",
         }
@@ -273,13 +280,13 @@ impl Engine {
         deadline: Option<tokio::time::Instant>,
     ) -> Result<Response, EngineError> {
         match request {
-            Request::ExecuteWorkflow {
+            Request::ExecuteWorkflow(ExecuteWorkflow {
                 workflow_id,
                 workflow,
                 execution_id,
                 input_data,
                 metadata,
-            } => {
+            }) => {
                 let workflow = match (workflow, workflow_id) {
                     (Some(workflow), _) => *workflow,
                     (None, Some(id)) => self.stored_workflow(&id).await?,
@@ -319,21 +326,20 @@ impl Engine {
                     .put(&keys.state(), to_json(&state)?, Condition::Create)
                     .await
                     .map_err(|error| match error {
-                        StoreError::Conflict { .. } => EngineError::StateConflict(format!(
-                            "execution `{}` already exists: resume it instead",
-                            state.execution_id
-                        )),
+                        StoreError::Conflict { .. } => {
+                            EngineError::ExecutionExists(state.execution_id.clone())
+                        }
                         other => other.into(),
                     })?;
                 let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
                 run.execute(run::Scope::All, metadata).await
             }
-            Request::ResumeExecution {
+            Request::ResumeExecution(ResumeExecution {
                 execution_id,
                 node_name,
                 input_data,
                 metadata,
-            } => {
+            }) => {
                 let (plan, keys, state, version) = self.load(&execution_id).await?;
                 let scope = match node_name {
                     Some(name) => run::Scope::Resume {
@@ -345,12 +351,12 @@ impl Engine {
                 let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
                 run.execute(scope, metadata).await
             }
-            Request::ExecuteNode {
+            Request::ExecuteNode(ExecuteNode {
                 execution_id,
                 node_name,
                 input_data,
                 metadata,
-            } => {
+            }) => {
                 let (plan, keys, state, version) = self.load(&execution_id).await?;
                 let scope = run::Scope::Only {
                     node: node_index(&plan, &node_name)?,

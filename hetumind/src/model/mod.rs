@@ -7,5 +7,7 @@ mod workflow;
 
 pub use execution::{ExecutionState, ExecutionStatus, Lease, NodeState};
 pub use item::{BinaryRef, ItemData, ItemSource};
-pub use request::{NextAction, Request, Response, ceil_to_second};
+pub use request::{
+    ExecuteNode, ExecuteWorkflow, NextAction, Request, Response, ResumeExecution, ceil_to_second,
+};
 pub use workflow::{Connection, NodeInstance, OnError, RetryOverride, Workflow, WorkflowSettings};

@@ -6,55 +6,115 @@ use serde_json::{Map, Value};
 
 use super::{ExecutionStatus, ItemData, Workflow};
 
-/// A request to the engine, as sent by a direct invoke, Step Functions or the CLI.
+/// A request to the engine, as sent by a direct invoke, Step Functions or the CLI: an object
+/// whose `request_type` says which.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "request_type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "request_type", rename_all = "snake_case")]
 pub enum Request {
     /// Start a new execution of a stored or inline workflow.
-    ExecuteWorkflow {
-        /// The stored workflow to run (`workflows/{id}.json`), unless `workflow` is given.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        workflow_id: Option<String>,
-        /// An inline workflow definition.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        workflow: Option<Box<Workflow>>,
-        /// The execution's identifier; a UUID v7 is generated when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        execution_id: Option<String>,
-        /// The items the start nodes receive; one empty item when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        input_data: Option<Vec<ItemData>>,
-        /// Free-form metadata, echoed in the response.
-        #[serde(default, skip_serializing_if = "Map::is_empty")]
-        metadata: Map<String, Value>,
-    },
+    ExecuteWorkflow(ExecuteWorkflow),
     /// Continue an execution; optionally deliver items to a waiting node, which then resumes.
-    ResumeExecution {
-        /// The execution to continue.
-        execution_id: String,
-        /// A waiting node to resume now.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        node_name: Option<String>,
-        /// Items for that node, replacing its input.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        input_data: Option<Vec<ItemData>>,
-        /// Free-form metadata, echoed in the response.
-        #[serde(default, skip_serializing_if = "Map::is_empty")]
-        metadata: Map<String, Value>,
-    },
+    ResumeExecution(ResumeExecution),
     /// Run one ready node of an execution, for fan-out by an outside orchestrator.
-    ExecuteNode {
-        /// The execution.
-        execution_id: String,
-        /// The node to run.
-        node_name: String,
-        /// Items replacing the node's input, when given.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        input_data: Option<Vec<ItemData>>,
-        /// Free-form metadata, echoed in the response.
-        #[serde(default, skip_serializing_if = "Map::is_empty")]
-        metadata: Map<String, Value>,
-    },
+    ExecuteNode(ExecuteNode),
+}
+
+/// Start a new execution of a stored or inline workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteWorkflow {
+    /// The stored workflow to run (`workflows/{id}.json`), unless `workflow` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_id: Option<String>,
+    /// An inline workflow definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<Box<Workflow>>,
+    /// The execution's identifier; a UUID v7 is generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
+    /// The items the start nodes receive; one empty item when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_data: Option<Vec<ItemData>>,
+    /// Free-form metadata, echoed in the response.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
+}
+
+/// Continue an execution; optionally deliver items to a waiting node, which then resumes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeExecution {
+    /// The execution to continue.
+    pub execution_id: String,
+    /// A waiting node to resume now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    /// Items for that node, replacing its input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_data: Option<Vec<ItemData>>,
+    /// Free-form metadata, echoed in the response.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
+}
+
+/// Run one ready node of an execution, for fan-out by an outside orchestrator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteNode {
+    /// The execution.
+    pub execution_id: String,
+    /// The node to run.
+    pub node_name: String,
+    /// Items replacing the node's input, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_data: Option<Vec<ItemData>>,
+    /// Free-form metadata, echoed in the response.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
+}
+
+impl Request {
+    /// Reads a request from JSON. Unlike plain deserialization (which buffers an internally
+    /// tagged object and forgets where a problem was), the error names the JSON path of the
+    /// bad field, such as `at \`input_data[0].json\``.
+    ///
+    /// # Errors
+    ///
+    /// When `value` is not a request.
+    pub fn from_json(mut value: Value) -> Result<Self, String> {
+        let tag = match value
+            .as_object_mut()
+            .map(|fields| fields.remove("request_type"))
+        {
+            None => return Err("a request must be a JSON object".to_owned()),
+            Some(None) => return Err("at `request_type`: missing field".to_owned()),
+            Some(Some(Value::String(tag))) => tag,
+            Some(Some(other)) => {
+                return Err(format!(
+                    "at `request_type`: expected a string, found {other}"
+                ));
+            }
+        };
+        match tag.as_str() {
+            "execute_workflow" => with_path(value).map(Self::ExecuteWorkflow),
+            "resume_execution" => with_path(value).map(Self::ResumeExecution),
+            "execute_node" => with_path(value).map(Self::ExecuteNode),
+            other => Err(format!(
+                "at `request_type`: unknown request type `{other}`; expected `execute_workflow`, `resume_execution` or `execute_node`"
+            )),
+        }
+    }
+}
+
+fn with_path<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        if path == "." {
+            error.into_inner().to_string()
+        } else {
+            format!("at `{path}`: {}", error.into_inner())
+        }
+    })
 }
 
 /// The engine's answer: small, never the whole state.

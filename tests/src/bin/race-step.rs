@@ -4,6 +4,7 @@
 //! when given, else resumes it. Prints `advanced` (exit 0) when this invocation advanced the
 //! execution, `conflict` (exit 10) on `Hetumind.StateConflict`, the error otherwise (exit 1).
 
+use hetumind::model::{ExecuteWorkflow, ResumeExecution};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -30,20 +31,20 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            Request::ExecuteWorkflow {
+            Request::ExecuteWorkflow(ExecuteWorkflow {
                 workflow_id: None,
                 workflow: Some(Box::new(workflow)),
                 execution_id: Some(execution_id.clone()),
                 input_data: None,
                 metadata: serde_json::Map::new(),
-            }
+            })
         }
-        None => Request::ResumeExecution {
+        None => Request::ResumeExecution(ResumeExecution {
             execution_id: execution_id.clone(),
             node_name: None,
             input_data: None,
             metadata: serde_json::Map::new(),
-        },
+        }),
     };
     let (registry, store) = match (hetumind::Registry::global(), hetumind::store::open(url)) {
         (Ok(registry), Ok(store)) => (registry, store),

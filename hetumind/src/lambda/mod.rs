@@ -1,0 +1,57 @@
+//! The Lambda side of `lambda_main!()`: configuration, the handler, metrics, and the runtime
+//! loop.
+
+mod config;
+mod handler;
+mod metrics;
+
+use std::sync::Arc;
+
+pub use config::{Config, ConfigError};
+pub use handler::{Handler, HandlerError};
+
+use crate::engine::Engine;
+use crate::registry::Registry;
+
+/// Runs the function: reads the configuration, then serves invocations until the runtime
+/// stops. Nothing touches the network before the first invocation (the S3 client is built on
+/// first use).
+///
+/// # Errors
+///
+/// An init error: the configuration is invalid (the message names the variable), the registry
+/// has duplicates, or the runtime API fails.
+pub async fn run(started: std::time::Instant) -> Result<(), lambda_runtime::Error> {
+    let config = Config::from_env(|name| std::env::var(name).ok())?;
+    let registry = Registry::global().map_err(ToString::to_string)?;
+    let store = crate::store::open(&config.state)?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let engine = Engine::new(registry, store)
+        .with_options(config.options)
+        .with_observer(Arc::clone(&metrics) as Arc<dyn crate::engine::Observer>);
+    let handler = Handler::new(engine, config.triggers);
+    let mut init_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let handler = handler.clone();
+            let metrics = Arc::clone(&metrics);
+            let init_ms = init_ms.take();
+            async move {
+                let timer = std::time::Instant::now();
+                let result = handler.handle(event.payload, event.context.deadline).await;
+                let success = result.as_ref().is_ok_and(|value| {
+                    value.get("success") != Some(&serde_json::Value::Bool(false))
+                });
+                for line in metrics.flush(&metrics::InvocationMetrics {
+                    duration_ms: timer.elapsed().as_secs_f64() * 1000.0,
+                    success,
+                    init_ms,
+                }) {
+                    println!("{line}");
+                }
+                result
+            }
+        },
+    ))
+    .await
+}
