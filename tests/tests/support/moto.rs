@@ -19,11 +19,12 @@ pub(crate) struct Moto {
     _process: ChildGuard,
 }
 
-struct ChildGuard(Child);
+struct ChildGuard(Child, Option<std::process::ChildStdin>);
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        // Closing the lifeline makes the shell kill the server and exit.
+        drop(self.1.take());
         let _ = self.0.wait();
     }
 }
@@ -39,25 +40,33 @@ fn start() -> Option<Moto> {
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .expect("a free port");
-    let spawned = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::null())
+    let installed = Command::new("sh")
+        .args(["-c", "command -v moto_server"])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !installed {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "moto_server is required in CI: pip install 'moto[server]'"
+        );
+        eprintln!("skipping S3 tests: moto_server not found; pip install 'moto[server]'");
+        return None;
+    }
+    // The server lives as long as this process: a shell starts it and kills it when its stdin
+    // (a pipe this process holds until it exits, however it exits) closes.
+    let script = format!(
+        "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & server=$!; trap 'kill $server 2>/dev/null' EXIT; read _"
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn();
-    let process = match spawned {
-        Ok(process) => ChildGuard(process),
-        Err(error) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "moto_server is required in CI (pip install 'moto[server]'): {error}"
-            );
-            eprintln!(
-                "skipping S3 tests: moto_server not found ({error}); pip install 'moto[server]'"
-            );
-            return None;
-        }
-    };
+        .spawn()
+        .expect("sh runs");
+    let lifeline = child.stdin.take();
+    let process = ChildGuard(child, lifeline);
     let endpoint = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
