@@ -125,14 +125,12 @@ fn main() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut stores: Vec<(&str, Arc<dyn StateStore>)> =
         vec![("file", Arc::new(FsStore::new(dir.path())))];
-    if full {
-        if let Some(moto) = support::moto() {
-            runtime.block_on(moto.create_bucket("store-bench"));
-            stores.push((
-                "s3",
-                Arc::new(S3Store::with_client("store-bench", "bench", moto.client())),
-            ));
-        }
+    if full && let Some(moto) = support::moto() {
+        runtime.block_on(moto.create_bucket("store-bench"));
+        stores.push((
+            "s3",
+            Arc::new(S3Store::with_client("store-bench", "bench", moto.client())),
+        ));
     }
     let (counts, sizes): (&[usize], &[usize]) = if full {
         (&[250, 500, 1000], &[100, 1_000, 10_000])
