@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 
 use crate::engine::{Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan};
 use crate::model::{
-    ExecuteWorkflow, ItemData, NextAction, Request, Response, ResumeExecution, Workflow,
+    ExecuteWorkflow, ExecutionState, ItemData, NextAction, Request, Response, ResumeExecution,
+    Workflow,
 };
 use crate::registry::Registry;
 use crate::store::StateStore;
@@ -84,6 +85,26 @@ enum Command {
         /// The whole catalog as JSON: schemas, outputs, retry policies.
         #[arg(long)]
         json: bool,
+    },
+    /// Prints a Mermaid flowchart of a workflow, with the node states of an execution.
+    Graph {
+        /// The workflow definition (JSON).
+        workflow: PathBuf,
+        /// Colours the nodes by their state in this execution.
+        #[arg(long)]
+        execution: Option<String>,
+        /// The state store URL; default `$HETUMIND_STATE`, else `file://./.hetumind`.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Runs one Lambda handler invocation in-process with an event file, and prints the
+    /// response (triggers are mapped by `HETUMIND_TRIGGERS`).
+    Invoke {
+        /// The event (JSON): a Hetumind request, or an API Gateway, EventBridge or SQS event.
+        event: PathBuf,
+        /// The state store URL; default `$HETUMIND_STATE`, else `file://./.hetumind`.
+        #[arg(long)]
+        state: Option<String>,
     },
     /// Checks a workflow and reports every problem with its JSON path.
     Validate {
@@ -195,7 +216,7 @@ async fn execute(command: Command) -> Result<u8, Failure> {
                 workflow_id: None,
                 workflow: Some(Box::new(workflow)),
                 execution_id,
-                input_data: Some(input_data.unwrap_or_else(|| vec![ItemData::default()])),
+                input_data: Some(input_data.unwrap_or_else(|| vec![ItemData::empty()])),
                 metadata: serde_json::Map::new(),
             });
             drive(registry, request, &options).await
@@ -217,6 +238,56 @@ async fn execute(command: Command) -> Result<u8, Failure> {
                 }
             }
             Ok(SUCCESS)
+        }
+        Command::Graph {
+            workflow,
+            execution,
+            state,
+        } => {
+            let workflow: Workflow = read_json(&workflow)?;
+            let state = match execution {
+                None => None,
+                Some(id) => {
+                    let store = open_store(state)?;
+                    let key = crate::store::ExecutionKeys::new(&id).state();
+                    let stored = store
+                        .get(&key)
+                        .await
+                        .map_err(|error| Failure::invalid(error.to_string()))?
+                        .ok_or_else(|| Failure::invalid(format!("execution `{id}` not found")))?;
+                    let state: ExecutionState = serde_json::from_slice(&stored.bytes)
+                        .map_err(|error| Failure::invalid(format!("{key}: {error}")))?;
+                    Some(state)
+                }
+            };
+            print!("{}", crate::graph::mermaid(&workflow, state.as_ref()));
+            Ok(SUCCESS)
+        }
+        Command::Invoke { event, state } => {
+            let event: serde_json::Value = read_json(&event)?;
+            let triggers = match std::env::var("HETUMIND_TRIGGERS") {
+                Err(_) => std::collections::BTreeMap::new(),
+                Ok(text) => serde_json::from_str(&text)
+                    .map_err(|error| Failure::invalid(format!("HETUMIND_TRIGGERS: {error}")))?,
+            };
+            let engine = Engine::new(registry, open_store(state)?).with_options(engine_options()?);
+            let handler = crate::lambda::Handler::new(engine, triggers);
+            match handler.handle(event, 0).await {
+                Ok(response) => {
+                    print_json(&response);
+                    Ok(SUCCESS)
+                }
+                Err(error) => {
+                    print_json(&serde_json::json!({
+                        "errorType": error.error_type(),
+                        "errorMessage": error.to_string(),
+                    }));
+                    Ok(match error {
+                        crate::lambda::HandlerError::InvalidRequest(_) => INVALID,
+                        crate::lambda::HandlerError::Engine(error) => Failure::from(error).code,
+                    })
+                }
+            }
         }
         Command::Validate { workflow: path } => {
             let workflow: Workflow = read_json(&path)?;

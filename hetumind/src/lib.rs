@@ -55,6 +55,7 @@ extern crate self as hetumind;
 
 pub mod cli;
 pub mod engine;
+pub mod graph;
 pub mod lambda;
 pub mod model;
 mod node;

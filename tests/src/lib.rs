@@ -76,3 +76,20 @@ pub async fn sleep(
     tokio::time::sleep(Duration::from_millis(ms)).await;
     Ok(value)
 }
+
+/// Fails for good, naming the item.
+#[node(kind = "test.fail")]
+pub async fn fail(Item(value): Item<serde_json::Value>) -> Result<serde_json::Value, NodeError> {
+    Err(NodeError::terminal(format!("cannot handle {value}")))
+}
+
+/// Waits `seconds` after it first started, durably, then passes its items on.
+#[node(kind = "test.wait")]
+pub async fn wait(
+    Params(seconds): Params<u64>,
+    Items(items): Items<serde_json::Value>,
+    ctx: &Ctx,
+) -> Result<Vec<serde_json::Value>, NodeError> {
+    ctx.wait_for(Duration::from_secs(seconds))?;
+    Ok(items)
+}

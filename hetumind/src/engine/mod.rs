@@ -305,7 +305,7 @@ impl Engine {
                     ));
                 }
                 let keys = ExecutionKeys::new(&execution_id);
-                let input = input_data.unwrap_or_else(|| vec![ItemData::default()]);
+                let input = input_data.unwrap_or_else(|| vec![ItemData::empty()]);
                 // Written once; the same bytes again are fine, so that a start interrupted
                 // before its state was written can simply be repeated.
                 self.create_once(&keys.workflow(), &workflow).await?;

@@ -38,6 +38,14 @@ impl ItemData {
     }
 }
 
+impl ItemData {
+    /// The item a workflow starts with when it is given none: an empty object.
+    #[must_use]
+    pub fn empty() -> Self {
+        Self::new(Value::Object(serde_json::Map::new()))
+    }
+}
+
 impl From<Value> for ItemData {
     fn from(json: Value) -> Self {
         Self::new(json)

@@ -1,0 +1,347 @@
+//! Every command of the command line, through the test binary (`hetumind::lambda_main!()`
+//! with the test nodes): outputs, exit codes (0 success, 1 failed, 2 invalid input, 3 waiting)
+//! and clear errors for bad files.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hetumind-test");
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn state(&self) -> String {
+        format!("file://{}", self.dir.path().join("state").display())
+    }
+
+    fn file(&self, name: &str, content: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.display().to_string()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .env("HETUMIND_STATE", self.state())
+            .env_remove("HETUMIND_TRIGGERS")
+            .output()
+            .unwrap()
+    }
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap()
+}
+
+fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn echo_workflow() -> String {
+    json!({ "id": "echo", "nodes": [
+        { "name": "In", "kind": "test.echo" },
+        { "name": "Out", "kind": "test.echo" }
+    ], "connections": { "In": { "main": [[{ "node": "Out" }]] } } })
+    .to_string()
+}
+
+#[test]
+fn run_completes_prints_items_and_the_json_response() {
+    let cli = Cli::new();
+    let workflow = cli.file("echo.json", &echo_workflow());
+    let input = cli.file("input.json", r#"[{"json": {"a": 1}}, {"json": {"a": 2}}]"#);
+    let output = cli.run(&["run", &workflow, "--input", &input]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(stdout_json(&output), json!([{ "a": 1 }, { "a": 2 }]));
+
+    let output = cli.run(&["run", &workflow, "--json", "--execution-id", "e-1"]);
+    assert_eq!(code(&output), 0);
+    let response = stdout_json(&output);
+    assert_eq!(response["execution_id"], "e-1");
+    assert_eq!(response["next_action"], json!({ "type": "complete" }));
+    assert_eq!(
+        response["output_data"],
+        json!([{ "json": {}, "source": { "node": "In", "output_index": 0, "item_index": 0 } }])
+    );
+    // The same execution id again: invalid input.
+    let output = cli.run(&["run", &workflow, "--execution-id", "e-1"]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("already exists"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_failed_execution_exits_1_and_a_long_wait_exits_3_until_resumed() {
+    let cli = Cli::new();
+    let failing = cli.file(
+        "fail.json",
+        &json!({ "id": "f", "nodes": [{ "name": "F", "kind": "test.fail" }] }).to_string(),
+    );
+    let output = cli.run(&["run", &failing]);
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("cannot handle"),
+        "{}",
+        stderr(&output)
+    );
+
+    let waiting = cli.file(
+        "wait.json",
+        &json!({ "id": "w", "nodes": [{ "name": "W", "kind": "test.wait", "parameters": 3600 }] })
+            .to_string(),
+    );
+    let output = cli.run(&[
+        "run",
+        &waiting,
+        "--execution-id",
+        "w-1",
+        "--max-sleep",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(code(&output), 3, "{}", stderr(&output));
+    assert_eq!(stdout_json(&output)["next_action"]["type"], "wait");
+    let output = cli.run(&["resume", "w-1", "--max-sleep", "0"]);
+    assert_eq!(code(&output), 3);
+    assert!(
+        stderr(&output).contains("resume w-1"),
+        "{}",
+        stderr(&output)
+    );
+    let output = cli.run(&["resume", "nope"]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("`nope` not found"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_short_wait_is_slept_through() {
+    let cli = Cli::new();
+    let waiting = cli.file(
+        "wait.json",
+        &json!({ "id": "w", "nodes": [{ "name": "W", "kind": "test.wait", "parameters": 6 }] })
+            .to_string(),
+    );
+    // Longer than the engine sleeps in-process (5 s), shorter than --max-sleep.
+    let output = cli.run(&["run", &waiting, "--max-sleep", "10"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("waiting until"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn bad_files_exit_2_with_what_and_where() {
+    let cli = Cli::new();
+    let malformed = cli.file(
+        "malformed.json",
+        r#"{"id": "x", "nodes": [ {"name": "A", }"#,
+    );
+    let output = cli.run(&["run", &malformed]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("malformed.json"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains("line 1"), "{}", stderr(&output));
+
+    let wrong_type = cli.file(
+        "wrong.json",
+        r#"{"id": "x", "nodes": [{"name": "A", "kind": 5}]}"#,
+    );
+    let output = cli.run(&["validate", &wrong_type]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("at `nodes[0].kind`"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = cli.run(&["run", "/no/such/file.json"]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("cannot read /no/such/file.json"),
+        "{}",
+        stderr(&output)
+    );
+
+    let workflow = cli.file("echo.json", &echo_workflow());
+    let bad_input = cli.file("input.json", r#"{"json": 1}"#);
+    let output = cli.run(&["run", &workflow, "--input", &bad_input]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("input.json"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = cli.run(&["frobnicate"]);
+    assert_eq!(code(&output), 2);
+    let output = cli.run(&["run", &workflow, "--state", "ftp://nowhere"]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("not a state store URL"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn validate_reports_every_problem() {
+    let cli = Cli::new();
+    let valid = cli.file("echo.json", &echo_workflow());
+    let output = cli.run(&["validate", &valid]);
+    assert_eq!(code(&output), 0);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("valid (2 nodes)"));
+
+    let invalid = cli.file(
+        "bad.json",
+        &json!({ "id": "b", "nodes": [
+            { "name": "A", "kind": "nope.nope" },
+            { "name": "A", "kind": "test.record", "parameters": { "log": 5 } }
+        ], "connections": { "A": { "main": [[{ "node": "Z" }]] } } })
+        .to_string(),
+    );
+    let output = cli.run(&["validate", &invalid]);
+    assert_eq!(code(&output), 2);
+    let text = stderr(&output);
+    for path in [
+        "nodes[0].kind",
+        "nodes[1].name",
+        "nodes[1].parameters",
+        "connections.A.main[0][0].node",
+    ] {
+        assert!(text.contains(path), "{path}: {text}");
+    }
+}
+
+#[test]
+fn nodes_lists_the_catalog() {
+    let cli = Cli::new();
+    let output = cli.run(&["nodes"]);
+    assert_eq!(code(&output), 0);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("test.record@1"));
+    let output = cli.run(&["nodes", "--json"]);
+    let catalog = stdout_json(&output);
+    let record = catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|node| node["kind"] == "test.record")
+        .unwrap();
+    assert_eq!(record["execute_mode"], "all");
+    assert!(
+        record["params_schema"]["properties"]["log"].is_object(),
+        "{record}"
+    );
+}
+
+#[test]
+fn graph_draws_the_workflow_and_colours_an_execution() {
+    let cli = Cli::new();
+    let workflow = cli.file("echo.json", &echo_workflow());
+    let output = cli.run(&["graph", &workflow]);
+    assert_eq!(code(&output), 0);
+    let chart = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(chart.starts_with("flowchart LR\n"), "{chart}");
+    assert!(chart.contains("n0 --> n1"), "{chart}");
+    assert!(!chart.contains("class n0"), "{chart}");
+
+    assert_eq!(
+        code(&cli.run(&["run", &workflow, "--execution-id", "g-1"])),
+        0
+    );
+    let output = cli.run(&["graph", &workflow, "--execution", "g-1"]);
+    let chart = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        chart.contains("class n0 success") && chart.contains("class n1 success"),
+        "{chart}"
+    );
+}
+
+#[test]
+fn invoke_runs_one_handler_invocation() {
+    let cli = Cli::new();
+    let request = cli.file(
+        "request.json",
+        &json!({ "request_type": "execute_workflow",
+                 "workflow": { "id": "i", "nodes": [{ "name": "E", "kind": "test.echo" }] },
+                 "input_data": [{ "json": "hi" }] })
+        .to_string(),
+    );
+    let output = cli.run(&["invoke", &request]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(stdout_json(&output)["output_data"][0]["json"], "hi");
+
+    let bad = cli.file("bad.json", r#"{"request_type": "explode"}"#);
+    let output = cli.run(&["invoke", &bad]);
+    assert_eq!(code(&output), 2);
+    assert_eq!(stdout_json(&output)["errorType"], "Hetumind.InvalidRequest");
+}
+
+#[test]
+fn schema_and_cleanup() {
+    let cli = Cli::new();
+    let output = cli.run(&["schema", "workflow"]);
+    assert_eq!(code(&output), 0);
+    assert_eq!(
+        stdout_json(&output)["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+
+    let workflow = cli.file("echo.json", &echo_workflow());
+    assert_eq!(
+        code(&cli.run(&["run", &workflow, "--execution-id", "c-1"])),
+        0
+    );
+    let output = cli.run(&["cleanup", "--older-than", "1"]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+    let output = cli.run(&["cleanup", "--older-than", "0"]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "c-1\n");
+    assert!(!Path::new(&cli.dir.path().join("state/executions/c-1/state.json")).exists());
+}
+
+#[test]
+fn run_on_a_terminal_shows_each_node() {
+    let cli = Cli::new();
+    let workflow = cli.file("echo.json", &echo_workflow());
+    // `script` gives the command a pseudo-terminal, as a person's shell would.
+    let command = format!("HETUMIND_STATE={} {BIN} run {workflow}", cli.state());
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{screen}");
+    assert!(
+        screen.contains("✓ In [test.echo]") && screen.contains("✓ Out [test.echo]"),
+        "{screen}"
+    );
+}
