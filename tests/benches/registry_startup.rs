@@ -71,11 +71,9 @@ fn main() -> ExitCode {
         Ok(baseline) => baseline,
         Err(reason) => {
             println!(
-                "registry_startup: process start-up not compared: no 10-node baseline binary \
-                 ({reason}); in-process difference {} target <= {}: {}",
-                micros(warm.all - warm.small),
+                "registry_startup: process start-up not compared, so no verdict against the {} \
+                 target: no 10-node baseline binary ({reason})",
                 micros(TARGET.as_secs_f64()),
-                verdict(warm.all - warm.small),
             );
             return ExitCode::SUCCESS;
         }

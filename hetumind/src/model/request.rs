@@ -76,7 +76,7 @@ pub struct ExecuteNode {
 impl Request {
     /// Reads a request from JSON. Unlike plain deserialization (which buffers an internally
     /// tagged object and forgets where a problem was), the error names the JSON path of the
-    /// bad field, such as `at \`input_data[0].json\``.
+    /// bad field, such as `input_data[0].json`.
     ///
     /// # Errors
     ///
