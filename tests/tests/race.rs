@@ -13,9 +13,14 @@ mod support;
 const CONTENDER: &str = env!("CARGO_BIN_EXE_race-step");
 const STEPS: usize = 50;
 
-fn contend(state: &str, id: &str, env: &[(&'static str, String)]) -> std::process::Child {
+fn contend(
+    state: &str,
+    id: &str,
+    node: &str,
+    env: &[(&'static str, String)],
+) -> std::process::Child {
     Command::new(CONTENDER)
-        .args([state, id])
+        .args([state, id, node])
         .envs(env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -65,7 +70,7 @@ fn race(
     let log = work.join("steps.log");
     // A chain of steps that each take 300 ms: long enough for both contenders to be inside
     // the same invocation window.
-    let names: Vec<String> = (0..=STEPS).map(|i| format!("S{i:02}")).collect();
+    let names: Vec<String> = (0..STEPS).map(|i| format!("S{i:02}")).collect();
     let nodes: Vec<Value> = names
         .iter()
         .map(|name| json!({ "name": name, "kind": "test.record", "parameters": { "log": log, "fixed_ms": 300 } }))
@@ -88,7 +93,11 @@ fn race(
     assert!(started.status.success(), "{started:?}");
 
     for round in 1..=STEPS {
-        let (a, b) = (contend(state, "race-1", env), contend(state, "race-1", env));
+        let node = &names[round - 1];
+        let (a, b) = (
+            contend(state, "race-1", node, env),
+            contend(state, "race-1", node, env),
+        );
         let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
         let codes: Vec<Option<i32>> = outputs.iter().map(|output| output.status.code()).collect();
         let mut sorted = codes.clone();
@@ -110,9 +119,9 @@ fn race(
             .values()
             .filter(|node| node["status"] == "success")
             .count();
-        assert_eq!(done, round + 1, "round {round}: {state_json}");
+        assert_eq!(done, round, "round {round}: {state_json}");
     }
     // Every step ran exactly once.
     let lines = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(lines.lines().count(), STEPS + 1, "{lines}");
+    assert_eq!(lines.lines().count(), STEPS, "{lines}");
 }

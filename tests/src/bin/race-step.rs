@@ -1,25 +1,30 @@
-//! One invocation of an execution, sized to run a single node: the contender in the race test.
+//! One invocation of an execution that runs a single node: the contender in the race test.
 //!
-//! `race-step STATE_URL EXECUTION_ID [WORKFLOW.json]`: starts the execution from the workflow
-//! when given, else resumes it. Prints `advanced` (exit 0) when this invocation advanced the
-//! execution, `conflict` (exit 10) on `Hetumind.StateConflict`, the error otherwise (exit 1).
+//! `race-step STATE_URL EXECUTION_ID WORKFLOW.json` starts the execution without running any
+//! node; `race-step STATE_URL EXECUTION_ID NODE` runs that node (`execute_node`). Prints
+//! `advanced` (exit 0) when this invocation advanced the execution, `conflict` (exit 10) on
+//! `Hetumind.StateConflict`, the error otherwise (exit 1).
 
-use hetumind::model::{ExecuteWorkflow, ResumeExecution};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use hetumind::engine::{Engine, EngineOptions};
-use hetumind::model::{Request, Workflow};
+use hetumind::model::{ExecuteNode, ExecuteWorkflow, Request, Workflow};
 
 hetumind::link_node_crates!();
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(url), Some(execution_id)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: race-step STATE_URL EXECUTION_ID [WORKFLOW.json]");
+        eprintln!("usage: race-step STATE_URL EXECUTION_ID (WORKFLOW.json | NODE)");
         return ExitCode::from(2);
     };
-    let request = match args.get(2) {
+    let Some(target) = args.get(2) else {
+        eprintln!("usage: race-step STATE_URL EXECUTION_ID (WORKFLOW.json | NODE)");
+        return ExitCode::from(2);
+    };
+    let starting = target.ends_with(".json");
+    let request = match Some(target).filter(|_| starting) {
         Some(path) => {
             let workflow: Workflow = match std::fs::read(path)
                 .map_err(|error| error.to_string())
@@ -39,9 +44,9 @@ fn main() -> ExitCode {
                 metadata: serde_json::Map::new(),
             })
         }
-        None => Request::ResumeExecution(ResumeExecution {
+        None => Request::ExecuteNode(ExecuteNode {
             execution_id: execution_id.clone(),
-            node_name: None,
+            node_name: target.clone(),
             input_data: None,
             metadata: serde_json::Map::new(),
         }),
@@ -57,12 +62,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // A budget that lets exactly one node start, and time for it to finish.
-    let engine = Engine::new(registry, store).with_options(EngineOptions {
-        max_invocation: Some(Duration::from_millis(100)),
-        safety_margin: Duration::from_secs(4),
-        ..EngineOptions::default()
-    });
+    // Starting claims the execution and runs nothing; a step runs its one node to the end.
+    let options = if starting {
+        EngineOptions {
+            max_invocation: Some(Duration::ZERO),
+            safety_margin: Duration::ZERO,
+            ..EngineOptions::default()
+        }
+    } else {
+        EngineOptions::default()
+    };
+    let engine = Engine::new(registry, store).with_options(options);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
