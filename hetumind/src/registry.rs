@@ -3,7 +3,6 @@
 //! `#[node]` submits a static [`NodeRegistration`] with `inventory`; the linker gathers them,
 //! and the registry indexes them the first time it is asked, once.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -16,7 +15,8 @@ inventory::collect!(NodeRegistration);
 /// Every registered node, sorted by kind then version.
 #[derive(Debug)]
 pub struct Registry {
-    nodes: BTreeMap<(&'static str, u32), &'static NodeRegistration>,
+    /// Sorted by kind then version, one per pair: looked up by binary search.
+    nodes: Vec<&'static NodeRegistration>,
 }
 
 /// Why a set of registrations cannot form a registry.
@@ -62,31 +62,36 @@ impl Registry {
     pub fn new(
         registrations: impl IntoIterator<Item = &'static NodeRegistration>,
     ) -> Result<Self, RegistryError> {
-        let mut groups: BTreeMap<(&'static str, u32), Vec<&'static NodeRegistration>> =
-            BTreeMap::new();
-        for registration in registrations {
-            groups
-                .entry((registration.kind, registration.version))
-                .or_default()
-                .push(registration);
-        }
-        let mut nodes = BTreeMap::new();
+        // One sort does it all: by identity, then by source location, so that whatever order
+        // the linker chose, each extra definition is reported against the first one in
+        // source order. No per-node allocation: start-up cost stays a sort of pointers.
+        let mut all: Vec<&'static NodeRegistration> = registrations.into_iter().collect();
+        all.sort_unstable_by_key(|registration| {
+            let location = registration.location;
+            (
+                registration.kind,
+                registration.version,
+                location.file,
+                location.line,
+                location.module,
+            )
+        });
+        let mut nodes: Vec<&'static NodeRegistration> = Vec::with_capacity(all.len());
         let mut duplicates = Vec::new();
-        for (key, mut group) in groups {
-            // Whatever order the linker chose, report each extra definition against the first
-            // one in source order.
-            group.sort_by_key(|registration| {
-                let location = registration.location;
-                (location.file, location.line, location.module)
-            });
-            let first = group[0];
-            duplicates.extend(group[1..].iter().map(|second| Duplicate {
-                kind: key.0,
-                version: key.1,
-                first: first.location,
-                second: second.location,
-            }));
-            nodes.insert(key, first);
+        for registration in all {
+            match nodes.last() {
+                Some(first)
+                    if first.kind == registration.kind && first.version == registration.version =>
+                {
+                    duplicates.push(Duplicate {
+                        kind: registration.kind,
+                        version: registration.version,
+                        first: first.location,
+                        second: registration.location,
+                    });
+                }
+                _ => nodes.push(registration),
+            }
         }
         if duplicates.is_empty() {
             Ok(Self { nodes })
@@ -98,16 +103,21 @@ impl Registry {
     /// The node of `kind` at `version`.
     #[must_use]
     pub fn get(&self, kind: &str, version: u32) -> Option<&'static NodeRegistration> {
-        self.nodes.get(&(kind, version)).copied()
+        self.nodes
+            .binary_search_by(|node| (node.kind, node.version).cmp(&(kind, version)))
+            .ok()
+            .map(|index| self.nodes[index])
     }
 
     /// The highest registered version of `kind`.
     #[must_use]
     pub fn latest(&self, kind: &str) -> Option<&'static NodeRegistration> {
-        self.nodes
-            .range((kind, 0)..=(kind, u32::MAX))
-            .next_back()
-            .map(|(_, registration)| *registration)
+        // The first index past `kind`'s entries; the one before it, if of `kind`, is the
+        // highest version.
+        let end = self.nodes.partition_point(|node| node.kind <= kind);
+        end.checked_sub(1)
+            .map(|index| self.nodes[index])
+            .filter(|node| node.kind == kind)
     }
 
     /// The node of `kind` at `version`, or at its highest version when `version` is `None`.
@@ -121,7 +131,7 @@ impl Registry {
 
     /// Every registration, sorted by kind then version.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &'static NodeRegistration> + '_ {
-        self.nodes.values().copied()
+        self.nodes.iter().copied()
     }
 
     /// How many nodes are registered.
