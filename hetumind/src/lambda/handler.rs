@@ -90,49 +90,48 @@ impl Handler {
             return to_value(&response);
         }
         if fields.contains_key("requestContext") {
+            // The two API Gateway payload versions (a Function URL sends version 2.0) carry
+            // the same request under different names, and take responses of the same shape.
+            macro_rules! serve {
+                ($request:ty, $response:ty, $what:literal, |$r:ident| $method:expr, $path:expr) => {{
+                    let $r: $request = parse(event, $what)?;
+                    let http = HttpRequest {
+                        method: $method,
+                        path: $path,
+                        headers: headers_json(&$r.headers),
+                        query: $r
+                            .query_string_parameters
+                            .iter()
+                            .map(|(key, value)| (key.to_owned(), Value::String(value.to_owned())))
+                            .collect(),
+                        path_parameters: $r.path_parameters,
+                        body: $r.body,
+                        base64: $r.is_base64_encoded,
+                    };
+                    let (status, body) = self.http(http, deadline).await;
+                    let mut response = <$response>::default();
+                    response.status_code = status;
+                    response.headers = json_headers();
+                    response.body = Some(Body::Text(body.to_string()));
+                    to_value(&response)
+                }};
+            }
             return if fields.get("version").and_then(Value::as_str) == Some("2.0") {
-                let request: ApiGatewayV2httpRequest =
-                    parse(event, "HTTP API / Function URL event")?;
-                let http = HttpRequest {
-                    method: request.request_context.http.method.to_string(),
-                    path: request.raw_path.clone().unwrap_or_default(),
-                    path_parameters: request.path_parameters.clone(),
-                    headers: headers_json(&request.headers),
-                    query: request
-                        .query_string_parameters
-                        .iter()
-                        .map(|(key, value)| (key.to_owned(), Value::String(value.to_owned())))
-                        .collect(),
-                    body: request.body.clone(),
-                    base64: request.is_base64_encoded,
-                };
-                let (status, body) = self.http(http, deadline).await;
-                let mut response = ApiGatewayV2httpResponse::default();
-                response.status_code = status;
-                response.headers = json_headers();
-                response.body = Some(Body::Text(body.to_string()));
-                to_value(&response)
+                serve!(
+                    ApiGatewayV2httpRequest,
+                    ApiGatewayV2httpResponse,
+                    "HTTP API / Function URL event",
+                    |request| request.request_context.http.method.to_string(),
+                    request.raw_path.clone().unwrap_or_default()
+                )
             } else {
-                let request: ApiGatewayProxyRequest = parse(event, "API Gateway REST event")?;
-                let http = HttpRequest {
-                    method: request.http_method.to_string(),
-                    path: request.path.clone().unwrap_or_default(),
-                    path_parameters: request.path_parameters.clone(),
-                    headers: headers_json(&request.headers),
-                    query: request
-                        .query_string_parameters
-                        .iter()
-                        .map(|(key, value)| (key.to_owned(), Value::String(value.to_owned())))
-                        .collect(),
-                    body: request.body.clone(),
-                    base64: request.is_base64_encoded,
-                };
-                let (status, body) = self.http(http, deadline).await;
-                let mut response = ApiGatewayProxyResponse::default();
-                response.status_code = status;
-                response.headers = json_headers();
-                response.body = Some(Body::Text(body.to_string()));
-                to_value(&response)
+                serve!(
+                    ApiGatewayProxyRequest,
+                    ApiGatewayProxyResponse,
+                    "API Gateway REST event",
+                    |request| request.http_method.to_string(),
+                    request.path.clone().unwrap_or_default()
+                )
             };
         }
         if fields.contains_key("Records") {
