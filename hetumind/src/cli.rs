@@ -415,16 +415,8 @@ fn print_json(value: &impl serde::Serialize) {
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, Failure> {
     let bytes = std::fs::read(path)
         .map_err(|error| Failure::invalid(format!("cannot read {}: {error}", path.display())))?;
-    let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let at = error.path().to_string();
-        let inner = error.into_inner();
-        if at == "." {
-            Failure::invalid(format!("{}: {inner}", path.display()))
-        } else {
-            Failure::invalid(format!("{}: at `{at}`: {inner}", path.display()))
-        }
-    })
+    crate::json_path::deserialize(&mut serde_json::Deserializer::from_slice(&bytes))
+        .map_err(|problem| Failure::invalid(format!("{}: {problem}", path.display())))
 }
 
 /// Node-by-node progress on a terminal.

@@ -56,6 +56,7 @@ extern crate self as hetumind;
 pub mod cli;
 pub mod engine;
 pub mod graph;
+mod json_path;
 pub mod lambda;
 pub mod model;
 mod node;

@@ -457,12 +457,6 @@ fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, EngineError> {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, EngineError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        EngineError::Store(format!(
-            "`{key}` does not parse: at `{}`: {}",
-            error.path(),
-            error.inner()
-        ))
-    })
+    crate::json_path::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+        .map_err(|problem| EngineError::Store(format!("`{key}` does not parse: {problem}")))
 }

@@ -417,10 +417,8 @@ fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
 
 /// Deserializes an event; the error names `what` and the JSON path of the problem.
 fn parse<T: DeserializeOwned>(event: Value, what: &str) -> Result<T, HandlerError> {
-    serde_path_to_error::deserialize(event).map_err(|error| {
-        let path = error.path().to_string();
-        HandlerError::InvalidRequest(format!("invalid {what}: at `{path}`: {}", error.inner()))
-    })
+    crate::json_path::deserialize(event)
+        .map_err(|problem| HandlerError::InvalidRequest(format!("invalid {what}: {problem}")))
 }
 
 fn to_value(value: &impl serde::Serialize) -> Result<Value, HandlerError> {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::{ExecutionStatus, ItemData, Workflow};
+use crate::json_path::deserialize;
 
 /// A request to the engine, as sent by a direct invoke, Step Functions or the CLI: an object
 /// whose `request_type` says which.
@@ -96,25 +97,14 @@ impl Request {
             }
         };
         match tag.as_str() {
-            "execute_workflow" => with_path(value).map(Self::ExecuteWorkflow),
-            "resume_execution" => with_path(value).map(Self::ResumeExecution),
-            "execute_node" => with_path(value).map(Self::ExecuteNode),
+            "execute_workflow" => deserialize(value).map(Self::ExecuteWorkflow),
+            "resume_execution" => deserialize(value).map(Self::ResumeExecution),
+            "execute_node" => deserialize(value).map(Self::ExecuteNode),
             other => Err(format!(
                 "at `request_type`: unknown request type `{other}`; expected `execute_workflow`, `resume_execution` or `execute_node`"
             )),
         }
     }
-}
-
-fn with_path<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
-        if path == "." {
-            error.into_inner().to_string()
-        } else {
-            format!("at `{path}`: {}", error.into_inner())
-        }
-    })
 }
 
 /// The engine's answer: small, never the whole state.

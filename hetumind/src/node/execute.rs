@@ -343,15 +343,8 @@ pub(crate) fn from_json<T: DeserializeOwned>(
     if let Ok(converted) = T::deserialize(value) {
         return Ok(converted);
     }
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if path == "." {
-            NodeError::terminal(format!("{subject}: {inner}"))
-        } else {
-            NodeError::terminal(format!("{subject}: at `{path}`: {inner}"))
-        }
-    })
+    crate::json_path::deserialize(value)
+        .map_err(|problem| NodeError::terminal(format!("{subject}: {problem}")))
 }
 
 /// The JSON Schema (draft 2020-12) of `T`.
