@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::de::DeserializeOwned;
 
 use crate::engine::{Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan};
+use crate::lambda::Config;
 use crate::model::{
     ExecuteWorkflow, ExecutionState, ItemData, NextAction, Request, Response, ResumeExecution,
     Workflow,
@@ -30,21 +31,13 @@ const WAITING: u8 = 3;
 pub const STATE_VAR: &str = "HETUMIND_STATE";
 /// The state store used locally when none is named.
 pub const DEFAULT_STATE: &str = "file://./.hetumind";
-/// The environment variable setting [`EngineOptions::lease`] in milliseconds.
-pub const LEASE_VAR: &str = "HETUMIND_LEASE_MS";
+/// Engine options and trigger mappings come from the same variables as under Lambda.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
 
-/// Engine options from the environment.
 fn engine_options() -> Result<EngineOptions, Failure> {
-    let mut options = EngineOptions::default();
-    if let Ok(value) = std::env::var(LEASE_VAR) {
-        let ms: u64 = value.parse().map_err(|_| {
-            Failure::invalid(format!(
-                "{LEASE_VAR}=`{value}`: expected a whole number of milliseconds"
-            ))
-        })?;
-        options.lease = Duration::from_millis(ms.max(1));
-    }
-    Ok(options)
+    Config::engine_options(&env).map_err(|error| Failure::invalid(error.to_string()))
 }
 
 #[derive(Debug, Parser)]
@@ -265,11 +258,8 @@ async fn execute(command: Command) -> Result<u8, Failure> {
         }
         Command::Invoke { event, state } => {
             let event: serde_json::Value = read_json(&event)?;
-            let triggers = match std::env::var("HETUMIND_TRIGGERS") {
-                Err(_) => std::collections::BTreeMap::new(),
-                Ok(text) => serde_json::from_str(&text)
-                    .map_err(|error| Failure::invalid(format!("HETUMIND_TRIGGERS: {error}")))?,
-            };
+            let triggers =
+                Config::triggers(&env).map_err(|error| Failure::invalid(error.to_string()))?;
             let engine = Engine::new(registry, open_store(state)?).with_options(engine_options()?);
             let handler = crate::lambda::Handler::new(engine, triggers);
             match handler.handle(event, 0).await {

@@ -45,27 +45,49 @@ impl Config {
                 problem: error.to_string(),
             });
         }
-        let triggers = match var("HETUMIND_TRIGGERS") {
-            None => BTreeMap::new(),
+        Ok(Self {
+            state,
+            triggers: Self::triggers(&var)?,
+            options: Self::engine_options(&var)?,
+        })
+    }
+
+    /// `HETUMIND_TRIGGERS`: which workflow each trigger starts (none when unset).
+    ///
+    /// # Errors
+    ///
+    /// When the variable is not a JSON object of strings.
+    pub fn triggers(
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<BTreeMap<String, String>, ConfigError> {
+        match var("HETUMIND_TRIGGERS") {
+            None => Ok(BTreeMap::new()),
             Some(text) => serde_json::from_str(&text).map_err(|error| ConfigError {
                 variable: "HETUMIND_TRIGGERS",
                 problem: format!(
                     "expected a JSON object of trigger -> workflow id, like {{\"http\": \"orders\"}}: {error}"
                 ),
-            })?,
-        };
+            }),
+        }
+    }
+
+    /// Engine limits from `HETUMIND_SAFETY_MARGIN_MS` and `HETUMIND_LEASE_MS` (at least 1 ms),
+    /// the defaults otherwise.
+    ///
+    /// # Errors
+    ///
+    /// When a variable is not a whole number of milliseconds.
+    pub fn engine_options(
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<EngineOptions, ConfigError> {
         let mut options = EngineOptions::default();
-        if let Some(ms) = millis(&var, "HETUMIND_SAFETY_MARGIN_MS")? {
+        if let Some(ms) = millis(var, "HETUMIND_SAFETY_MARGIN_MS")? {
             options.safety_margin = ms;
         }
-        if let Some(ms) = millis(&var, "HETUMIND_LEASE_MS")? {
-            options.lease = ms;
+        if let Some(ms) = millis(var, "HETUMIND_LEASE_MS")? {
+            options.lease = ms.max(Duration::from_millis(1));
         }
-        Ok(Self {
-            state,
-            triggers,
-            options,
-        })
+        Ok(options)
     }
 }
 
