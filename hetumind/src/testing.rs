@@ -1,6 +1,9 @@
-//! Running one node without an engine, exactly as the engine would call it, so that node
-//! authors can unit-test a node's whole contract: parameter checking, item conversion,
-//! outputs and lineage.
+//! Testing nodes and workflows without any infrastructure.
+//!
+//! [`NodeTest`] runs one node without an engine, exactly as the engine would call it, so that
+//! node authors can unit-test a node's whole contract: parameter checking, item conversion,
+//! outputs and lineage. [`WorkflowTest`] runs a whole workflow through the engine on an
+//! in-memory store, driving it as an orchestrator would, and jumps the clock over waits.
 //!
 //! ```rust,standalone_crate
 //! use hetumind::prelude::*;
@@ -18,13 +21,20 @@
 //! # Ok::<(), hetumind::testing::TestError>(())
 //! ```
 
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::model::{ItemData, OnError};
+use crate::engine::{Clock, Engine, EngineOptions, FixedRandom};
+use crate::model::{
+    ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, OnError, Request, Response,
+    ResumeExecution, Workflow,
+};
 use crate::node::{Invocation, NodeError, NodeOutput, NodeRegistration, RunInfo};
 use crate::registry::{Registry, RegistryError};
+use crate::store::MemStore;
 
 /// One call of one registered node, set up step by step.
 #[derive(Debug, Clone)]
@@ -33,7 +43,8 @@ pub struct NodeTest {
     kind: String,
     version: Option<u32>,
     parameters: Value,
-    items: Vec<ItemData>,
+    /// Items per input index.
+    inputs: Vec<Vec<ItemData>>,
     on_error: OnError,
     attempt: u32,
 }
@@ -55,6 +66,18 @@ pub enum TestError {
     /// The node failed.
     #[error("the node failed: {0}")]
     Node(#[from] NodeError),
+    /// The workflow could not be read.
+    #[error("cannot read the workflow: {0}")]
+    Workflow(String),
+    /// The engine refused a request (an invalid workflow, a store failure, ...).
+    #[error("the engine failed: {0}")]
+    Engine(String),
+    /// The execution did not finish within the invocations a test allows.
+    #[error("the execution did not finish in {0} invocations")]
+    Unfinished(u32),
+    /// The node asked for has no stored result in this execution.
+    #[error("node `{0}` has no result in this execution (unknown, skipped, failed or not run)")]
+    NoResult(String),
 }
 
 impl NodeTest {
@@ -64,7 +87,7 @@ impl NodeTest {
             kind: kind.into(),
             version: None,
             parameters: Value::Object(serde_json::Map::new()),
-            items: Vec::new(),
+            inputs: Vec::new(),
             on_error: OnError::Stop,
             attempt: 1,
         }
@@ -82,15 +105,28 @@ impl NodeTest {
         self
     }
 
-    /// The input items, given by their `json`.
-    pub fn items(mut self, items: impl IntoIterator<Item = Value>) -> Self {
-        self.items = items.into_iter().map(ItemData::new).collect();
-        self
+    /// The input items (of input 0), given by their `json`.
+    pub fn items(self, items: impl IntoIterator<Item = Value>) -> Self {
+        self.input(0, items)
     }
 
-    /// The input items, given whole (with binary references and lineage).
-    pub fn raw_items(mut self, items: impl IntoIterator<Item = ItemData>) -> Self {
-        self.items = items.into_iter().collect();
+    /// The input items (of input 0), given whole (with binary references and lineage).
+    pub fn raw_items(self, items: impl IntoIterator<Item = ItemData>) -> Self {
+        self.raw_input(0, items)
+    }
+
+    /// The items arriving on input `index`, given by their `json`, for nodes fed by several
+    /// inputs (see [`Ctx::input_range`](crate::Ctx::input_range)).
+    pub fn input(self, index: usize, items: impl IntoIterator<Item = Value>) -> Self {
+        self.raw_input(index, items.into_iter().map(ItemData::new))
+    }
+
+    /// The items arriving on input `index`, given whole.
+    pub fn raw_input(mut self, index: usize, items: impl IntoIterator<Item = ItemData>) -> Self {
+        if self.inputs.len() <= index {
+            self.inputs.resize_with(index + 1, Vec::new);
+        }
+        self.inputs[index] = items.into_iter().collect();
         self
     }
 
@@ -130,14 +166,12 @@ impl NodeTest {
     /// When the node is unknown or fails (bad parameters and bad items included).
     pub async fn run(self) -> Result<TestOutput, TestError> {
         let registration = self.registration()?;
+        let mut run = RunInfo::new("test-execution", registration.kind, self.attempt);
+        run.input_ends = crate::node::input_ends(&self.inputs);
         let invocation = Invocation {
             parameters: Arc::new(self.parameters),
-            items: self.items.into(),
-            run: Arc::new(RunInfo::new(
-                "test-execution",
-                registration.kind,
-                self.attempt,
-            )),
+            items: self.inputs.into_iter().flatten().collect(),
+            run: Arc::new(run),
             on_error: self.on_error,
         };
         let output = (registration.invoke)(invocation).await?;
@@ -158,11 +192,7 @@ impl NodeTest {
     ///
     /// When called from inside an async runtime, or when the runtime cannot start.
     pub fn run_blocking(self) -> Result<TestOutput, TestError> {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("cannot start a test runtime")
-            .block_on(self.run())
+        test_runtime().block_on(self.run())
     }
 }
 
@@ -210,4 +240,273 @@ impl TestOutput {
     pub fn into_output(self) -> NodeOutput {
         self.output
     }
+}
+
+/// One workflow run end to end on an in-memory store, set up step by step.
+///
+/// The run is driven as an orchestrator would drive it: `continue` is invoked again at once and
+/// `wait` jumps the engine's clock to the answered time before resuming, so a workflow that
+/// waits for a day finishes in milliseconds. Retry delays slept inside an invocation are real:
+/// give the workflow's nodes short `retry` intervals in tests.
+///
+/// ```rust,standalone_crate
+/// use hetumind::prelude::*;
+/// use hetumind::testing::WorkflowTest;
+/// use serde_json::json;
+///
+/// /// Adds one.
+/// #[node(kind = "doc.inc")]
+/// async fn inc(Item(n): Item<i64>) -> Result<i64, NodeError> {
+///     Ok(n + 1)
+/// }
+///
+/// # tokio_test_block_on(async {
+/// let run = WorkflowTest::new(json!({
+///     "id": "twice",
+///     "nodes": [{ "name": "A", "kind": "doc.inc" }, { "name": "B", "kind": "doc.inc" }],
+///     "connections": { "A": { "main": [[{ "node": "B" }]] } }
+/// }))
+/// .input([json!(1), json!(40)])
+/// .run()
+/// .await?;
+/// assert_eq!(run.output(), [json!(3), json!(42)]);
+/// assert_eq!(run.json("A", 0).await?, [json!(2), json!(41)]);
+/// # Ok::<(), hetumind::testing::TestError>(())
+/// # }).unwrap();
+/// # fn tokio_test_block_on<F: std::future::Future>(future: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct WorkflowTest {
+    workflow: Result<Workflow, String>,
+    input: Vec<ItemData>,
+    max_invocations: u32,
+}
+
+impl WorkflowTest {
+    /// A run of `workflow` (the JSON of a workflow definition) with one empty input item.
+    pub fn new(workflow: Value) -> Self {
+        let workflow = crate::json_path::deserialize::<_, Workflow>(workflow);
+        Self::with(workflow)
+    }
+
+    /// A run of the workflow stored in the JSON file at `path`.
+    pub fn from_file(path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
+        let workflow = std::fs::read(path)
+            .map_err(|error| error.to_string())
+            .and_then(|bytes| {
+                crate::json_path::deserialize::<_, Workflow>(
+                    &mut serde_json::Deserializer::from_slice(&bytes),
+                )
+            })
+            .map_err(|error| format!("{}: {error}", path.display()));
+        Self::with(workflow)
+    }
+
+    fn with(workflow: Result<Workflow, String>) -> Self {
+        Self {
+            workflow,
+            input: vec![ItemData::empty()],
+            max_invocations: 1000,
+        }
+    }
+
+    /// The input items, given by their `json`.
+    pub fn input(mut self, items: impl IntoIterator<Item = Value>) -> Self {
+        self.input = items.into_iter().map(ItemData::new).collect();
+        self
+    }
+
+    /// The input items, given whole.
+    pub fn raw_input(mut self, items: impl IntoIterator<Item = ItemData>) -> Self {
+        self.input = items.into_iter().collect();
+        self
+    }
+
+    /// The most invocations the run may take before it counts as stuck (default 1,000).
+    pub fn max_invocations(mut self, max: u32) -> Self {
+        self.max_invocations = max;
+        self
+    }
+
+    /// Runs the workflow until it completes, fails or exceeds the invocations allowed.
+    ///
+    /// # Errors
+    ///
+    /// When the workflow cannot be read or is invalid, the engine fails, or the run does not
+    /// finish. A failed execution is not an error: see [`WorkflowRun::status`].
+    pub async fn run(self) -> Result<WorkflowRun, TestError> {
+        let workflow = self.workflow.map_err(TestError::Workflow)?;
+        let registry = Registry::global().map_err(Clone::clone)?;
+        let clock = Arc::new(JumpClock::default());
+        let engine = Engine::new(registry, Arc::new(MemStore::new()))
+            .with_clock(Arc::clone(&clock) as Arc<dyn Clock>)
+            .with_random(Arc::new(FixedRandom(0.5)))
+            .with_options(EngineOptions {
+                max_inline_wait: std::time::Duration::ZERO,
+                ..EngineOptions::default()
+            });
+        let mut request = Request::ExecuteWorkflow(ExecuteWorkflow {
+            workflow_id: None,
+            workflow: Some(Box::new(workflow)),
+            execution_id: Some("test-execution".to_owned()),
+            input_data: Some(self.input),
+            metadata: serde_json::Map::new(),
+        });
+        let mut waits = Vec::new();
+        for _ in 0..self.max_invocations {
+            let response = engine
+                .handle(request, None)
+                .await
+                .map_err(|error| TestError::Engine(error.to_string()))?;
+            match response.next_action {
+                NextAction::Continue { .. } => {}
+                NextAction::Wait { resume_at } => {
+                    clock.jump_to(resume_at);
+                    waits.push(resume_at);
+                }
+                NextAction::Complete | NextAction::Failed { .. } => {
+                    return Ok(WorkflowRun {
+                        engine,
+                        response,
+                        waits,
+                    });
+                }
+            }
+            request = Request::ResumeExecution(ResumeExecution {
+                execution_id: response.execution_id,
+                node_name: None,
+                input_data: None,
+                metadata: serde_json::Map::new(),
+            });
+        }
+        Err(TestError::Unfinished(self.max_invocations))
+    }
+
+    /// Runs the workflow on a fresh single-threaded runtime, for tests that are not async.
+    ///
+    /// # Errors
+    ///
+    /// As [`WorkflowTest::run`].
+    ///
+    /// # Panics
+    ///
+    /// When called from inside an async runtime, or when the runtime cannot start.
+    pub fn run_blocking(self) -> Result<WorkflowRun, TestError> {
+        test_runtime().block_on(self.run())
+    }
+}
+
+/// A finished [`WorkflowTest`]: the final response, and every node's stored output.
+#[derive(Debug)]
+pub struct WorkflowRun {
+    engine: Engine,
+    response: Response,
+    waits: Vec<DateTime<Utc>>,
+}
+
+impl WorkflowRun {
+    /// The final response.
+    #[must_use]
+    pub fn response(&self) -> &Response {
+        &self.response
+    }
+
+    /// How the execution ended: [`ExecutionStatus::Success`] or [`ExecutionStatus::Failed`].
+    #[must_use]
+    pub fn status(&self) -> ExecutionStatus {
+        self.response.status
+    }
+
+    /// Why the execution failed, if it did.
+    #[must_use]
+    pub fn error(&self) -> Option<&str> {
+        self.response.error.as_deref()
+    }
+
+    /// The `json` of the items the workflow's end nodes produced (the response's
+    /// `output_data`).
+    #[must_use]
+    pub fn output(&self) -> Vec<Value> {
+        self.response
+            .output_data
+            .iter()
+            .flatten()
+            .map(|item| item.json.clone())
+            .collect()
+    }
+
+    /// The times the execution waited until, in order (each answered `wait`).
+    #[must_use]
+    pub fn waits(&self) -> &[DateTime<Utc>] {
+        &self.waits
+    }
+
+    /// The items node `name` produced, one list per output.
+    ///
+    /// # Errors
+    ///
+    /// When the node has no stored result (it is unknown, was skipped, or failed).
+    pub async fn items(&self, name: &str) -> Result<Vec<Vec<ItemData>>, TestError> {
+        self.engine
+            .node_output(&self.response.execution_id, name)
+            .await
+            .map_err(|error| TestError::Engine(error.to_string()))?
+            .ok_or_else(|| TestError::NoResult(name.to_owned()))
+    }
+
+    /// The `json` of the items node `name` produced on output `index`.
+    ///
+    /// # Errors
+    ///
+    /// As [`WorkflowRun::items`].
+    pub async fn json(&self, name: &str, index: usize) -> Result<Vec<Value>, TestError> {
+        let mut outputs = self.items(name).await?;
+        let items = if index < outputs.len() {
+            outputs.swap_remove(index)
+        } else {
+            Vec::new()
+        };
+        Ok(items.into_iter().map(|item| item.json).collect())
+    }
+}
+
+/// System time plus the waits jumped over.
+#[derive(Debug, Default)]
+struct JumpClock {
+    shift: Mutex<TimeDelta>,
+}
+
+impl JumpClock {
+    fn jump_to(&self, at: DateTime<Utc>) {
+        let mut shift = self
+            .shift
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Utc::now() + *shift;
+        if at > now {
+            *shift += at - now;
+        }
+    }
+}
+
+impl Clock for JumpClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+            + *self
+                .shift
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A single-threaded runtime with every driver this build has.
+fn test_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("cannot start a test runtime")
 }

@@ -53,8 +53,8 @@ pub use clock::{Clock, FastRandom, FixedRandom, Random, SystemClock, TokioClock}
 pub use plan::{Edge, Plan, PlannedNode, Problem, WorkflowError};
 
 use crate::model::{
-    ExecuteNode, ExecuteWorkflow, ExecutionState, ExecutionStatus, ItemData, Request, Response,
-    ResumeExecution, Workflow,
+    ExecuteNode, ExecuteWorkflow, ExecutionState, ExecutionStatus, ItemData, NodeState, Request,
+    Response, ResumeExecution, Workflow,
 };
 use crate::registry::Registry;
 use crate::store::{Condition, ExecutionKeys, StateStore, StoreError, Version, workflow_key};
@@ -398,6 +398,44 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::WorkflowNotFound(id.to_owned()))?;
         from_json(&key, &stored.bytes)
+    }
+
+    /// The stored state of an execution.
+    ///
+    /// # Errors
+    ///
+    /// When there is no such execution or the store fails.
+    pub async fn execution_state(&self, execution_id: &str) -> Result<ExecutionState, EngineError> {
+        let key = ExecutionKeys::new(execution_id).state();
+        let stored = self
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| EngineError::ExecutionNotFound(execution_id.to_owned()))?;
+        from_json(&key, &stored.bytes)
+    }
+
+    /// The items a node of an execution produced, one list per output (the `error` output
+    /// last, when the instance routes errors there); `None` while the node has no stored result.
+    ///
+    /// # Errors
+    ///
+    /// When there is no such execution or the store fails.
+    pub async fn node_output(
+        &self,
+        execution_id: &str,
+        node_name: &str,
+    ) -> Result<Option<Vec<Vec<ItemData>>>, EngineError> {
+        let state = self.execution_state(execution_id).await?;
+        let Some(NodeState::Success { output_key, .. }) = state.nodes.get(node_name) else {
+            return Ok(None);
+        };
+        let stored = self
+            .store
+            .get(output_key)
+            .await?
+            .ok_or_else(|| EngineError::Store(format!("`{output_key}` is missing")))?;
+        from_json(output_key, &stored.bytes).map(Some)
     }
 
     async fn load(

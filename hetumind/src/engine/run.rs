@@ -90,6 +90,8 @@ pub(super) struct Invocation<'a> {
     unresolved: Vec<usize>,
     /// Items delivered, per node, per input index.
     inputs: Vec<Vec<Vec<ItemData>>>,
+    /// For a started node with several inputs: where each input's items end among its items.
+    input_ends: Vec<Vec<usize>>,
     attempts: Vec<u32>,
     /// The execution's identifier, shared by every node run.
     execution_id: Arc<str>,
@@ -138,6 +140,7 @@ impl<'a> Invocation<'a> {
             phases: vec![Phase::Pending; count],
             unresolved: plan.nodes().iter().map(|node| node.incoming).collect(),
             inputs: vec![Vec::new(); count],
+            input_ends: vec![Vec::new(); count],
             attempts: vec![1; count],
             execution_id,
             owner: uuid::Uuid::now_v7().to_string(),
@@ -480,10 +483,10 @@ impl<'a> Invocation<'a> {
     fn start(&mut self, index: usize) -> BoxFuture<'static, Finished> {
         let node = &self.plan.nodes()[index];
         let registration = node.registration;
-        let items: Arc<[ItemData]> = std::mem::take(&mut self.inputs[index])
-            .into_iter()
-            .flatten()
-            .collect();
+        let slots = std::mem::take(&mut self.inputs[index]);
+        let input_ends = crate::node::input_ends(&slots);
+        self.input_ends[index].clone_from(&input_ends);
+        let items: Arc<[ItemData]> = slots.into_iter().flatten().collect();
         let parameters = Arc::clone(&self.plan.parameters()[index]);
         let (retry, timeout, on_error) = (node.retry, node.timeout, node.on_error);
         let name = node.name.clone();
@@ -509,6 +512,7 @@ impl<'a> Invocation<'a> {
                         span,
                         started_at,
                         clock: Arc::clone(&clock),
+                        input_ends: input_ends.clone(),
                     }),
                     on_error,
                 };
@@ -658,7 +662,7 @@ impl<'a> Invocation<'a> {
                         started_at,
                     },
                 );
-                self.inputs[index] = vec![items.to_vec()];
+                self.inputs[index] = split_inputs(&items, &self.input_ends[index]);
             }
             Outcome::Interrupted { attempt } => {
                 // Not an attempt of the node: it runs again with the same attempt number (and
@@ -667,7 +671,7 @@ impl<'a> Invocation<'a> {
                 self.phases[index] = Phase::Ready;
                 self.ready.push_back(index);
                 self.state.nodes.remove(&*name);
-                self.inputs[index] = vec![items.to_vec()];
+                self.inputs[index] = split_inputs(&items, &self.input_ends[index]);
             }
         }
         Ok(())
@@ -871,4 +875,20 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|message| (*message).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic payload".to_owned())
+}
+
+/// The items of a node's run, handed back to their inputs (`ends`: where each input ends; empty
+/// for a single input).
+fn split_inputs(items: &[ItemData], ends: &[usize]) -> Vec<Vec<ItemData>> {
+    if ends.is_empty() {
+        return vec![items.to_vec()];
+    }
+    let mut start = 0;
+    ends.iter()
+        .map(|&end| {
+            let slot = items.get(start..end).unwrap_or_default().to_vec();
+            start = end;
+            slot
+        })
+        .collect()
 }

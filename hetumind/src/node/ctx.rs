@@ -39,6 +39,10 @@ pub struct RunInfo {
     pub started_at: DateTime<Utc>,
     /// The engine's clock.
     pub clock: Arc<dyn Clock>,
+    /// For a node fed by several inputs: where each input's items end among the node's items
+    /// (input `n` holds the items from `input_ends[n - 1]` to `input_ends[n]`). Empty when all
+    /// items arrived on one input.
+    pub input_ends: Vec<usize>,
 }
 
 impl RunInfo {
@@ -58,8 +62,24 @@ impl RunInfo {
             span: tracing::Span::none(),
             started_at: Utc::now(),
             clock: Arc::new(SystemClock),
+            input_ends: Vec::new(),
         }
     }
+}
+
+/// Where each input's items end when the inputs' items are laid end to end (see
+/// [`RunInfo::input_ends`]); empty for fewer than two inputs.
+pub(crate) fn input_ends(inputs: &[Vec<ItemData>]) -> Vec<usize> {
+    if inputs.len() < 2 {
+        return Vec::new();
+    }
+    inputs
+        .iter()
+        .scan(0, |end, input| {
+            *end += input.len();
+            Some(*end)
+        })
+        .collect()
 }
 
 impl Ctx {
@@ -120,6 +140,53 @@ impl Ctx {
     #[must_use]
     pub fn items(&self) -> &[ItemData] {
         &self.items
+    }
+
+    /// How many inputs delivered this node's items: 1 unless connections target several input
+    /// indexes (as with a merge).
+    #[must_use]
+    pub fn input_count(&self) -> usize {
+        self.run.input_ends.len().max(1)
+    }
+
+    /// The positions, among all input items (`Items<T>` or [`Ctx::items`]), of the items that
+    /// arrived on input `index`; empty for an input that delivered nothing.
+    ///
+    /// ```rust,standalone_crate
+    /// use hetumind::prelude::*;
+    /// use serde_json::Value;
+    ///
+    /// /// Pairs the items of input 0 with those of input 1.
+    /// #[node(kind = "doc.zip")]
+    /// async fn zip(Items(items): Items<Value>, ctx: Ctx) -> Result<Vec<Value>, NodeError> {
+    ///     let (left, right) = (&items[ctx.input_range(0)], &items[ctx.input_range(1)]);
+    ///     Ok(left.iter().zip(right).map(|(l, r)| Value::Array(vec![l.clone(), r.clone()])).collect())
+    /// }
+    /// ```
+    #[must_use]
+    pub fn input_range(&self, index: usize) -> std::ops::Range<usize> {
+        let ends = &self.run.input_ends;
+        if ends.is_empty() {
+            return if index == 0 {
+                0..self.items.len()
+            } else {
+                0..0
+            };
+        }
+        let start = match index {
+            0 => 0,
+            _ => ends.get(index - 1).copied().unwrap_or(self.items.len()),
+        };
+        let end = ends.get(index).copied().unwrap_or(start);
+        start..end.max(start)
+    }
+
+    /// The input on which the item at position `item_index` arrived.
+    #[must_use]
+    pub fn input_of(&self, item_index: usize) -> usize {
+        self.run
+            .input_ends
+            .partition_point(|&end| end <= item_index)
     }
 
     /// The current time, on the engine's clock.

@@ -8,6 +8,7 @@ pub(crate) mod output;
 mod registration;
 mod roles;
 
+pub(crate) use ctx::input_ends;
 pub use ctx::{Ctx, RunInfo};
 pub use error::{ErrorKind, NodeError};
 pub use output::{OutputSink, Routed};

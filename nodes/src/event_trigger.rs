@@ -1,0 +1,1 @@
+//! `core.event_trigger`.

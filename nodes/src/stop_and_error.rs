@@ -1,0 +1,1 @@
+//! `core.stop_and_error`.

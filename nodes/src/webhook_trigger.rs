@@ -1,0 +1,1 @@
+//! `core.webhook_trigger`.
