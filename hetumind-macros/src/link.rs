@@ -4,7 +4,7 @@
 //! in `Cargo.toml` but never named would be dropped with every node it registers. Naming each
 //! dependency once (`use dep as _;`) makes that impossible, whatever the user writes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -56,7 +56,7 @@ fn linked_dependencies() -> Result<(PathBuf, Vec<Link>), String> {
         links.push(Link { name, cfg: None });
     }
     if let Some(deps) = table.get("dependencies").and_then(toml::Value::as_table) {
-        collect(deps, None, &mut links);
+        collect(deps, None, &manifest, &mut links);
     }
     if let Some(targets) = table.get("target").and_then(toml::Value::as_table) {
         for (spec, target) in targets {
@@ -70,7 +70,7 @@ fn linked_dependencies() -> Result<(PathBuf, Vec<Link>), String> {
                 continue;
             };
             if let Some(deps) = target.get("dependencies").and_then(toml::Value::as_table) {
-                collect(deps, Some(&cfg), &mut links);
+                collect(deps, Some(&cfg), &manifest, &mut links);
             }
         }
     }
@@ -79,7 +79,7 @@ fn linked_dependencies() -> Result<(PathBuf, Vec<Link>), String> {
 
 /// The package's own library, when the crate being built is another target of the package
 /// (a binary, a test, an example, a bench) that would otherwise not link it.
-fn own_library(table: &toml::Table, manifest: &std::path::Path) -> Option<String> {
+fn own_library(table: &toml::Table, manifest: &Path) -> Option<String> {
     let lib = table.get("lib");
     let has_lib = lib.is_some() || manifest.with_file_name("src").join("lib.rs").is_file();
     if !has_lib {
@@ -97,9 +97,14 @@ fn own_library(table: &toml::Table, manifest: &std::path::Path) -> Option<String
     (is_binary || building != name).then_some(name)
 }
 
-fn collect(deps: &toml::Table, target_cfg: Option<&TokenStream>, links: &mut Vec<Link>) {
+fn collect(
+    deps: &toml::Table,
+    target_cfg: Option<&TokenStream>,
+    manifest: &Path,
+    links: &mut Vec<Link>,
+) {
     for (key, spec) in deps {
-        let name = key.replace('-', "_");
+        let name = crate_name(key, spec, manifest);
         let optional = spec
             .get("optional")
             .and_then(toml::Value::as_bool)
@@ -114,4 +119,81 @@ fn collect(deps: &toml::Table, target_cfg: Option<&TokenStream>, links: &mut Vec
         };
         links.push(Link { name, cfg });
     }
+}
+
+/// The name code uses for dependency `key`: the key itself when the dependency is renamed
+/// (`key = { package = "..." }`), else the name of the dependency's library target, which may
+/// differ from the package name (`md-5` is `md5`). The library name is read from the
+/// dependency's own manifest when it can be found (a path dependency, or the registry's source
+/// cache); otherwise the package name with `-` as `_`, as Cargo's default is.
+fn crate_name(key: &str, spec: &toml::Value, manifest: &Path) -> String {
+    let default = key.replace('-', "_");
+    if spec.get("package").is_some() {
+        return default;
+    }
+    let (spec, base) = match spec.get("workspace").and_then(toml::Value::as_bool) {
+        Some(true) => match workspace_dependency(key, manifest) {
+            Some((spec, root)) if spec.get("package").is_none() => (spec, root),
+            _ => return default,
+        },
+        _ => (
+            spec.clone(),
+            manifest.parent().map(Path::to_path_buf).unwrap_or_default(),
+        ),
+    };
+    let dependency_manifest = match spec.get("path").and_then(toml::Value::as_str) {
+        Some(path) => Some(base.join(path).join("Cargo.toml")),
+        None => registry_manifest(key),
+    };
+    dependency_manifest
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|table| {
+            table
+                .get("lib")?
+                .get("name")?
+                .as_str()
+                .map(|name| name.replace('-', "_"))
+        })
+        .unwrap_or(default)
+}
+
+/// The `[workspace.dependencies]` entry for `key` and the workspace root it is relative to.
+fn workspace_dependency(key: &str, manifest: &Path) -> Option<(toml::Value, PathBuf)> {
+    manifest.ancestors().skip(2).find_map(|dir| {
+        let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+        let table: toml::Table = text.parse().ok()?;
+        let spec = table.get("workspace")?.get("dependencies")?.get(key)?;
+        let spec = match spec {
+            // `name = "1.0"`: a registry dependency.
+            toml::Value::String(_) => toml::Value::Table(toml::Table::new()),
+            other => other.clone(),
+        };
+        Some((spec, dir.to_path_buf()))
+    })
+}
+
+/// The manifest of some downloaded version of registry package `package`, if any.
+fn registry_manifest(package: &str) -> Option<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))?;
+    let prefix = format!("{package}-");
+    std::fs::read_dir(home.join("registry").join("src"))
+        .ok()?
+        .flatten()
+        .filter_map(|index| std::fs::read_dir(index.path()).ok())
+        .flatten()
+        .flatten()
+        .find(|entry| {
+            entry.file_name().to_str().is_some_and(|name| {
+                // `{package}-{major}.{minor}.{patch}`, not another package sharing the prefix.
+                name.strip_prefix(&prefix)
+                    .and_then(|version| version.split_once('.'))
+                    .is_some_and(|(major, _)| {
+                        !major.is_empty() && major.bytes().all(|b| b.is_ascii_digit())
+                    })
+            })
+        })
+        .map(|entry| entry.path().join("Cargo.toml"))
 }

@@ -151,9 +151,11 @@ pub use hetumind_macros::node;
 /// A crate that a binary never names is not linked, and the nodes it registers silently
 /// disappear from the [`Registry`]. This macro reads the binary's `Cargo.toml` at compile time
 /// and emits `use dep as _;` for each `[dependencies]` entry, `[target.'cfg(..)'.dependencies]`
-/// under their `cfg`, and optional dependencies under `feature = "dep"`. It cannot see a
-/// dependency whose library name differs from its key, nor one under a target-triple key: name
-/// those yourself with `use the_crate as _;`.
+/// under their `cfg`, and optional dependencies under `feature = "dep"`. A dependency whose
+/// library is named differently from its package (`md-5` is `md5`) is found by reading its own
+/// manifest (path dependencies and the registry's source cache); a vendored one is not: rename
+/// it in `Cargo.toml` (`md5 = { package = "md-5", ... }`). Dependencies under a target-triple key
+/// are left out: name those yourself with `use the_crate as _;`.
 pub use hetumind_macros::link_node_crates;
 pub use model::{ItemData, Workflow};
 pub use node::{

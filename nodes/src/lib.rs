@@ -3,6 +3,7 @@
 
 // Shared by the nodes.
 pub mod condition;
+mod json;
 pub mod path;
 
 // Triggers.

@@ -1,1 +1,54 @@
 //! `core.remove_duplicates`.
+
+use std::collections::BTreeSet;
+
+use hetumind::prelude::*;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::json::JsonKey;
+use crate::path::FieldPath;
+
+/// The parameters of `core.remove_duplicates`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RemoveDuplicatesParams {
+    /// The fields that make two items duplicates when they are all equal, such as
+    /// `["email"]`. Empty or absent: items are compared whole.
+    #[serde(default)]
+    fields: Vec<FieldPath>,
+}
+
+/// Removes duplicate items, keeping the first of each. Items are compared whole, or on the
+/// listed fields only. Values are equal as JSON (numbers by value, so `1` equals `1.0`; object
+/// keys in any order); a missing field is a value of its own, equal only to another missing one.
+#[node(kind = "core.remove_duplicates")]
+async fn remove_duplicates(
+    Params(params): Params<RemoveDuplicatesParams>,
+    Items(items): Items<Value>,
+) -> Result<Vec<Value>, NodeError> {
+    let keep: Vec<bool> = {
+        let mut seen = BTreeSet::new();
+        items
+            .iter()
+            .map(|item| {
+                let key: Vec<Option<JsonKey<'_>>> = if params.fields.is_empty() {
+                    vec![Some(JsonKey(item))]
+                } else {
+                    params
+                        .fields
+                        .iter()
+                        .map(|field| field.get(item).map(JsonKey))
+                        .collect()
+                };
+                seen.insert(key)
+            })
+            .collect()
+    };
+    Ok(items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, keep)| keep.then_some(item))
+        .collect())
+}

@@ -1,1 +1,108 @@
 //! `core.wait`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hetumind::prelude::*;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Parameters of `core.wait`, as written in the workflow: exactly one of `amount` and `until`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawWaitParams {
+    /// How long to wait, in `unit`s, counted from when the node started.
+    #[serde(default)]
+    amount: Option<u64>,
+    /// The unit of `amount`: `seconds` (the default), `minutes`, `hours` or `days`.
+    #[serde(default)]
+    unit: Option<Unit>,
+    /// Wait until this time instead, in RFC 3339 (`2026-11-28T12:00:00Z`, or with an offset);
+    /// a time already past does not wait.
+    #[serde(default)]
+    until: Option<String>,
+}
+
+/// The unit of a wait's `amount`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Unit {
+    /// Seconds.
+    #[default]
+    Seconds,
+    /// Minutes.
+    Minutes,
+    /// Hours.
+    Hours,
+    /// Days of 24 hours.
+    Days,
+}
+
+impl Unit {
+    const fn seconds(self) -> u64 {
+        match self {
+            Self::Seconds => 1,
+            Self::Minutes => 60,
+            Self::Hours => 60 * 60,
+            Self::Days => 24 * 60 * 60,
+        }
+    }
+}
+
+/// Parameters of `core.wait`: exactly one of `amount` (with `unit`) and `until`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(try_from = "RawWaitParams")]
+enum WaitParams {
+    /// For a duration after the node started.
+    For(Duration),
+    /// Until a time.
+    Until(DateTime<Utc>),
+}
+
+impl TryFrom<RawWaitParams> for WaitParams {
+    type Error = String;
+
+    fn try_from(raw: RawWaitParams) -> Result<Self, String> {
+        match (raw.amount, raw.until) {
+            (Some(amount), None) => {
+                let unit = raw.unit.unwrap_or_default();
+                amount
+                    .checked_mul(unit.seconds())
+                    .map(|seconds| Self::For(Duration::from_secs(seconds)))
+                    .ok_or_else(|| format!("`amount` ({amount}) is too long a wait"))
+            }
+            (None, Some(until)) if raw.unit.is_some() => Err(format!(
+                "`unit` applies to `amount`, not to `until` (`{until}`): remove it"
+            )),
+            (None, Some(until)) => DateTime::parse_from_rfc3339(&until)
+                .map(|until| Self::Until(until.to_utc()))
+                .map_err(|error| {
+                    format!("`until` must be an RFC 3339 time such as `2026-11-28T12:00:00Z`, not `{until}`: {error}")
+                }),
+            (Some(_), Some(_)) => {
+                Err("give either `amount` (with `unit`) or `until`, not both".to_owned())
+            }
+            (None, None) => Err(
+                "missing the time to wait: give `amount` (with `unit`) or `until`".to_owned(),
+            ),
+        }
+    }
+}
+
+/// Waits, then passes the items on unchanged: for `amount` `unit`s (seconds, minutes, hours
+/// or days) after the node started, or until the time `until`. The wait is durable: the
+/// invocation answers `wait` with the resume time, and the execution continues in a later
+/// invocation, however long the wait.
+#[node(kind = "core.wait")]
+async fn wait(
+    Params(params): Params<WaitParams>,
+    Items(items): Items<Value>,
+    ctx: &Ctx,
+) -> Result<Vec<Value>, NodeError> {
+    match params {
+        WaitParams::For(duration) => ctx.wait_for(duration)?,
+        WaitParams::Until(until) => ctx.wait_until(until)?,
+    }
+    Ok(items)
+}

@@ -307,6 +307,47 @@ async fn retry_then_success_sleeps_the_backoff() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn on_error_continue_retries_first_and_passes_items_on_only_when_exhausted() {
+    let wf = workflow(json!({
+        "id": "retry-continue",
+        "nodes": [
+            { "name": "Ok", "kind": "test.flaky", "on_error": "continue",
+              "parameters": { "failures": 1, "key": "continue-ok" } },
+            { "name": "Out", "kind": "test.flaky", "on_error": "continue",
+              "parameters": { "failures": 9, "key": "continue-out" } }
+        ],
+        "connections": { "Ok": { "main": [[{ "node": "Out" }]] } }
+    }));
+    let response = engine()
+        .handle(execute(wf, json!([{ "n": 7 }])), None)
+        .await
+        .unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    // `Ok` succeeded on its second attempt; `Out` gave up after three and passed the item on.
+    let output = outputs(&response);
+    assert_eq!(output.len(), 1);
+    assert_eq!(output[0]["n"], 7);
+    assert!(
+        output[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 3 attempts"),
+        "{output:?}"
+    );
+    let attempts = |key: &str| -> Vec<u32> {
+        FLAKY
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, a)| *a)
+            .collect()
+    };
+    assert_eq!(attempts("continue-ok"), [1, 2]);
+    assert_eq!(attempts("continue-out"), [1, 2, 3]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn retry_exhausted_fails_the_execution() {
     let wf = workflow(json!({
         "id": "retry",
@@ -407,6 +448,20 @@ async fn wait_then_resume() {
     // Resuming a completed execution is a no-op with a clear answer.
     let again = engine.handle(resume(), None).await.unwrap();
     assert_eq!(again.next_action, NextAction::Complete);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_parks_the_node_whatever_its_on_error() {
+    for on_error in ["continue", "error_output"] {
+        let wf = workflow(json!({ "id": "w", "nodes": [
+            { "name": "W", "kind": "test.wait", "on_error": on_error, "parameters": { "seconds": 60 } }
+        ] }));
+        let response = engine()
+            .handle(execute(wf, json!([1])), None)
+            .await
+            .unwrap();
+        assert_eq!(response.status, ExecutionStatus::Waiting, "{on_error}");
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{BoxFuture, Ctx, Invocation, NodeError, NodeOutput, OutputSink, Routed};
+use super::{BoxFuture, Ctx, ErrorKind, Invocation, NodeError, NodeOutput, OutputSink, Routed};
 use crate::model::{ItemData, OnError};
 
 // The checking traits below ask for what the executor needs through methods, not supertraits:
@@ -400,6 +400,12 @@ fn fail_item(
     item: &ItemData,
     error: NodeError,
 ) -> Result<(), NodeError> {
+    // Only a terminal failure is the item's own: a retryable one goes back to the engine, which
+    // retries the node by its policy (and applies `on_error` once retries are exhausted), and a
+    // wait parks the node whatever `on_error` says.
+    if error.kind() != ErrorKind::Terminal {
+        return Err(error);
+    }
     match on_error {
         OnError::Stop => Err(error),
         OnError::Continue => {
@@ -457,7 +463,9 @@ pub fn invoke_all_items<N: AllItemsNode>(
         };
         match result.and_then(|returned| N::emit(returned, &mut sink)) {
             Ok(()) => sink.pair_with(&items),
-            Err(error) if on_error == OnError::Stop => return Err(error),
+            Err(error) if on_error == OnError::Stop || error.kind() != ErrorKind::Terminal => {
+                return Err(error);
+            }
             Err(error) => return Ok(failed_output(&items, on_error, N::OUTPUTS, &error)),
         }
         Ok(NodeOutput {
