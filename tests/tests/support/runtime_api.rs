@@ -38,6 +38,8 @@ struct Shared {
     replies: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>>,
     init_error: Arc<Mutex<Option<Value>>>,
     next_id: Arc<std::sync::atomic::AtomicU64>,
+    /// When the function first asked for an event: the end of its init.
+    first_poll: Arc<std::sync::OnceLock<std::time::Instant>>,
 }
 
 /// A running emulator.
@@ -64,6 +66,7 @@ impl RuntimeApi {
             replies: Arc::new(Mutex::new(HashMap::new())),
             init_error: Arc::new(Mutex::new(None)),
             next_id: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+            first_poll: Arc::new(std::sync::OnceLock::new()),
         };
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -104,6 +107,11 @@ impl RuntimeApi {
             .expect("the emulator kept the invocation")
     }
 
+    /// When the function first asked for an event (the end of its init), if it has.
+    pub(crate) fn first_poll(&self) -> Option<std::time::Instant> {
+        self.shared.first_poll.get().copied()
+    }
+
     /// The init error the function reported, if any.
     pub(crate) async fn init_error(&self) -> Option<Value> {
         self.shared.init_error.lock().await.clone()
@@ -136,6 +144,7 @@ impl Drop for Function {
 }
 
 async fn next(State(shared): State<Shared>) -> (HeaderMap, String) {
+    shared.first_poll.get_or_init(std::time::Instant::now);
     let pending = shared.queue.lock().await.recv().await;
     let Some(pending) = pending else {
         // The emulator is shutting down: keep the function waiting.
