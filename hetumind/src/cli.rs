@@ -227,7 +227,7 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             } else {
                 for node in registry.iter() {
                     let summary = node.description.lines().next().unwrap_or_default();
-                    println!("{:<32} {}", node.id(), summary);
+                    stdout(&format!("{:<32} {}\n", node.id(), summary));
                 }
             }
             Ok(SUCCESS)
@@ -253,7 +253,7 @@ async fn execute(command: Command) -> Result<u8, Failure> {
                     Some(state)
                 }
             };
-            print!("{}", crate::graph::mermaid(&workflow, state.as_ref()));
+            stdout(&crate::graph::mermaid(&workflow, state.as_ref()));
             Ok(SUCCESS)
         }
         Command::Invoke { event, state } => {
@@ -283,7 +283,11 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             let workflow: Workflow = read_json(&path)?;
             match Plan::new(&workflow, registry) {
                 Ok(plan) => {
-                    println!("{}: valid ({} nodes)", path.display(), plan.nodes().len());
+                    stdout(&format!(
+                        "{}: valid ({} nodes)\n",
+                        path.display(),
+                        plan.nodes().len()
+                    ));
                     Ok(SUCCESS)
                 }
                 Err(error) => Err(Failure::invalid(format!("{}: {error}", path.display()))),
@@ -295,7 +299,7 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             let deleted = engine.cleanup(retention).await?;
             eprintln!("deleted {} finished execution(s)", deleted.len());
             for id in deleted {
-                println!("{id}");
+                stdout(&format!("{id}\n"));
             }
             Ok(SUCCESS)
         }
@@ -394,9 +398,22 @@ fn report(response: &Response, json: bool) {
     }
 }
 
+/// Writes `text` to standard output. A reader that went away (`| head`) ends the program
+/// quietly, as command-line tools do, instead of a panic.
+fn stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(SUCCESS.into());
+        }
+        eprintln!("error: cannot write to standard output: {error}");
+    }
+}
+
 fn print_json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => stdout(&format!("{text}\n")),
         Err(error) => eprintln!("error: cannot print JSON: {error}"),
     }
 }

@@ -47,6 +47,7 @@ pub struct NodeTest {
     inputs: Vec<Vec<ItemData>>,
     on_error: OnError,
     attempt: u32,
+    now: Option<DateTime<Utc>>,
 }
 
 /// Why a [`NodeTest`] could not produce outputs.
@@ -90,6 +91,7 @@ impl NodeTest {
             inputs: Vec::new(),
             on_error: OnError::Stop,
             attempt: 1,
+            now: None,
         }
     }
 
@@ -136,6 +138,13 @@ impl NodeTest {
         self
     }
 
+    /// The time the node sees ([`Ctx::now`](crate::Ctx::now) and
+    /// [`Ctx::started_at`](crate::Ctx::started_at)), fixed; the system clock by default.
+    pub fn now(mut self, now: DateTime<Utc>) -> Self {
+        self.now = Some(now);
+        self
+    }
+
     /// The attempt number the node sees.
     pub fn attempt(mut self, attempt: u32) -> Self {
         self.attempt = attempt;
@@ -168,6 +177,10 @@ impl NodeTest {
         let registration = self.registration()?;
         let mut run = RunInfo::new("test-execution", registration.kind, self.attempt);
         run.input_ends = crate::node::input_ends(&self.inputs);
+        if let Some(now) = self.now {
+            run.started_at = now;
+            run.clock = Arc::new(Frozen(now));
+        }
         let invocation = Invocation {
             parameters: Arc::new(self.parameters),
             items: self.inputs.into_iter().flatten().collect(),
@@ -283,6 +296,7 @@ pub struct WorkflowTest {
     workflow: Result<Workflow, String>,
     input: Vec<ItemData>,
     max_invocations: u32,
+    start: Option<DateTime<Utc>>,
 }
 
 impl WorkflowTest {
@@ -311,6 +325,7 @@ impl WorkflowTest {
             workflow,
             input: vec![ItemData::empty()],
             max_invocations: 1000,
+            start: None,
         }
     }
 
@@ -323,6 +338,13 @@ impl WorkflowTest {
     /// The input items, given whole.
     pub fn raw_input(mut self, items: impl IntoIterator<Item = ItemData>) -> Self {
         self.input = items.into_iter().collect();
+        self
+    }
+
+    /// Starts the engine's clock at `start` (it then runs at the speed of real time, and jumps
+    /// over waits), for nodes whose output depends on the time; the system clock by default.
+    pub fn starting_at(mut self, start: DateTime<Utc>) -> Self {
+        self.start = Some(start);
         self
     }
 
@@ -341,7 +363,10 @@ impl WorkflowTest {
     pub async fn run(self) -> Result<WorkflowRun, TestError> {
         let workflow = self.workflow.map_err(TestError::Workflow)?;
         let registry = Registry::global().map_err(Clone::clone)?;
-        let clock = Arc::new(JumpClock::default());
+        let clock = Arc::new(
+            self.start
+                .map_or_else(JumpClock::default, JumpClock::starting_at),
+        );
         let engine = Engine::new(registry, Arc::new(MemStore::new()))
             .with_clock(Arc::clone(&clock) as Arc<dyn Clock>)
             .with_random(Arc::new(FixedRandom(0.5)))
@@ -474,19 +499,40 @@ impl WorkflowRun {
     }
 }
 
-/// System time plus the waits jumped over.
+/// Real time, from the system clock or from a chosen start, plus the waits jumped over.
 #[derive(Debug, Default)]
 struct JumpClock {
+    /// A chosen start, and the instant it was chosen at.
+    origin: Option<(DateTime<Utc>, std::time::Instant)>,
     shift: Mutex<TimeDelta>,
 }
 
 impl JumpClock {
-    fn jump_to(&self, at: DateTime<Utc>) {
-        let mut shift = self
-            .shift
+    fn starting_at(start: DateTime<Utc>) -> Self {
+        Self {
+            origin: Some((start, std::time::Instant::now())),
+            shift: Mutex::new(TimeDelta::zero()),
+        }
+    }
+
+    fn shift(&self) -> std::sync::MutexGuard<'_, TimeDelta> {
+        self.shift
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Utc::now() + *shift;
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn real_now(&self) -> DateTime<Utc> {
+        match self.origin {
+            Some((start, at)) => {
+                start + TimeDelta::from_std(at.elapsed()).unwrap_or(TimeDelta::MAX)
+            }
+            None => Utc::now(),
+        }
+    }
+
+    fn jump_to(&self, at: DateTime<Utc>) {
+        let mut shift = self.shift();
+        let now = self.real_now() + *shift;
         if at > now {
             *shift += at - now;
         }
@@ -495,11 +541,17 @@ impl JumpClock {
 
 impl Clock for JumpClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-            + *self
-                .shift
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.real_now() + *self.shift()
+    }
+}
+
+/// A clock that always reads the same time.
+#[derive(Debug)]
+struct Frozen(DateTime<Utc>);
+
+impl Clock for Frozen {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
     }
 }
 

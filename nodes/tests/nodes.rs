@@ -11,5 +11,6 @@ mod nodes {
     mod data;
     mod flow;
     mod http;
+    mod readme;
     mod triggers;
 }

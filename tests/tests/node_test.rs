@@ -2,6 +2,8 @@
 //! output forms (`T`, `Vec<T>`, `Option<T>`, `Routed<T>`), lineage, `on_error`, the context a
 //! node sees, parameter checking, and what the registration says about a node.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use hetumind::model::{ItemData, ItemSource, OnError};
@@ -160,7 +162,7 @@ async fn divide_all(Items(divisions): Items<Division>) -> Result<Vec<i64>, NodeE
 #[node(kind = "nt.fussy_router", outputs("low", "high"))]
 async fn fussy_router(Item(n): Item<i64>) -> Result<Routed<i64>, NodeError> {
     if n % 2 != 0 {
-        return Err(NodeError::retryable(format!("odd: {n}")));
+        return Err(NodeError::terminal(format!("odd: {n}")));
     }
     Ok(if n < 10 {
         Routed::to("low", n)
@@ -1085,4 +1087,48 @@ fn an_item_that_fails_halfway_leaves_only_its_failure_behind() {
         .expect("routes the error");
     assert!(routed.named("yes").is_empty());
     assert_eq!(routed.named("error").len(), 1);
+}
+
+#[test]
+fn outputs_keep_the_binary_attachments_of_the_item_they_derive_from() {
+    let attached: ItemData = serde_json::from_value(json!({
+        "json": "report",
+        "binary": { "pdf": { "file_key": "files/r.pdf", "mime_type": "application/pdf", "file_size": 3 } }
+    }))
+    .unwrap();
+    // Each-item mode: every output of an item carries its attachments.
+    let output = NodeTest::new("nt.upper")
+        .raw_items([attached.clone(), ItemData::new(json!("plain"))])
+        .run_blocking()
+        .unwrap();
+    assert_eq!(output.items(0)[0].binary, attached.binary);
+    assert_eq!(output.items(0)[1].binary, None);
+    // All mode: a single input's attachments go to what it produced.
+    let output = NodeTest::new("nt.sum")
+        .raw_items([ItemData {
+            json: json!(2),
+            ..attached.clone()
+        }])
+        .run_blocking()
+        .unwrap();
+    assert_eq!(output.items(0)[0].binary, attached.binary);
+}
+
+/// Says what time it is.
+#[node(kind = "nt.clock")]
+async fn clock(Item(_v): Item<Value>, ctx: Ctx) -> Result<String, NodeError> {
+    Ok(ctx.now().to_rfc3339())
+}
+
+#[test]
+fn a_node_test_can_fix_the_time_the_node_sees() {
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
+        .unwrap()
+        .to_utc();
+    let output = NodeTest::new("nt.clock")
+        .items([json!(1)])
+        .now(now)
+        .run_blocking()
+        .unwrap();
+    assert_eq!(output.json(0), [json!("2026-11-28T12:00:00+00:00")]);
 }

@@ -365,7 +365,7 @@ pub fn invoke_each_item<N: EachItemNode>(
         } = invocation;
         let mut sink = OutputSink::new(N::OUTPUTS, on_error == OnError::ErrorOutput);
         for (index, item) in items.iter().enumerate() {
-            sink.set_source(item.source.clone());
+            sink.set_origin(item);
             let ctx = Ctx::new(Arc::clone(&run), Arc::clone(&items), Some(index));
             let result = match prepare::<N>(&parameters, item, index) {
                 Ok((params, input)) => N::call(params, input, ctx).await,
@@ -406,6 +406,16 @@ fn fail_item(
     if error.kind() != ErrorKind::Terminal {
         return Err(error);
     }
+    pass_failed(sink, on_error, item, error)
+}
+
+/// Applies `on_error` to an item that failed for good.
+fn pass_failed(
+    sink: &mut OutputSink,
+    on_error: OnError,
+    item: &ItemData,
+    error: NodeError,
+) -> Result<(), NodeError> {
     match on_error {
         OnError::Stop => Err(error),
         OnError::Continue => {
@@ -485,9 +495,9 @@ pub(crate) fn failed_output(
 ) -> NodeOutput {
     let mut sink = OutputSink::new(outputs, on_error == OnError::ErrorOutput);
     for item in items {
-        sink.set_source(item.source.clone());
+        sink.set_origin(item);
         // Only `Stop` returns an error, and it is not passed here.
-        let _ = fail_item(&mut sink, on_error, item, error.clone());
+        let _ = pass_failed(&mut sink, on_error, item, error.clone());
     }
     NodeOutput {
         outputs: sink.into_outputs(),

@@ -1,11 +1,12 @@
 //! What a node produces: items on one or several named outputs.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::NodeError;
-use crate::model::{ItemData, ItemSource};
+use crate::model::{BinaryRef, ItemData, ItemSource};
 
 /// A value sent to one named output of a node that declares several
 /// (`#[node(outputs("true", "false"))]`).
@@ -48,6 +49,7 @@ pub struct OutputSink {
     /// The output index of every item, in emission order.
     order: Vec<u32>,
     source: Option<ItemSource>,
+    binary: Option<BTreeMap<String, BinaryRef>>,
 }
 
 impl OutputSink {
@@ -60,12 +62,15 @@ impl OutputSink {
             outputs: vec![Vec::new(); count],
             order: Vec::new(),
             source: None,
+            binary: None,
         }
     }
 
-    /// Sets the lineage stamped on the items emitted from now on.
-    pub(crate) fn set_source(&mut self, source: Option<ItemSource>) {
-        self.source = source;
+    /// Sets the input item the items emitted from now on derive from: they carry its lineage
+    /// and its binary attachments.
+    pub(crate) fn set_origin(&mut self, item: &ItemData) {
+        self.source.clone_from(&item.source);
+        self.binary.clone_from(&item.binary);
     }
 
     /// Emits `value` on output `index`.
@@ -77,9 +82,13 @@ impl OutputSink {
         Ok(())
     }
 
-    /// Emits a ready-made item on output `index`, stamped with the current lineage.
+    /// Emits a ready-made item on output `index`, stamped with the current lineage (and the
+    /// origin's attachments, unless it has its own).
     pub(crate) fn push_item(&mut self, index: usize, mut item: ItemData) {
         item.source.clone_from(&self.source);
+        if item.binary.is_none() {
+            item.binary.clone_from(&self.binary);
+        }
         if let (Some(output), Ok(position)) = (self.outputs.get_mut(index), u32::try_from(index)) {
             output.push(item);
             self.order.push(position);
@@ -135,20 +144,27 @@ impl OutputSink {
         self.order.len()
     }
 
-    /// Stamps lineage on items emitted in all mode, where a node returns a list for a list:
-    /// the k-th item emitted derives from the k-th input when the counts match, and every item
-    /// derives from the single input when there was one. Otherwise lineage is left unset.
+    /// Stamps lineage (and attachments) on items emitted in all mode, where a node returns a
+    /// list for a list: the k-th item emitted derives from the k-th input when the counts
+    /// match, and every item derives from the single input when there was one. Otherwise
+    /// lineage is left unset.
     pub(crate) fn pair_with(&mut self, inputs: &[ItemData]) {
         let emitted = self.len();
-        let source_of = |k: usize| match inputs {
-            [single] => single.source.clone(),
-            _ if inputs.len() == emitted => inputs[k].source.clone(),
+        let origin_of = |k: usize| match inputs {
+            [single] => Some(single),
+            _ if inputs.len() == emitted => inputs.get(k),
             _ => None,
         };
         let mut next = vec![0usize; self.outputs.len()];
         for (k, &index) in self.order.iter().enumerate() {
             let index = index as usize;
-            self.outputs[index][next[index]].source = source_of(k);
+            let item = &mut self.outputs[index][next[index]];
+            if let Some(origin) = origin_of(k) {
+                item.source.clone_from(&origin.source);
+                if item.binary.is_none() {
+                    item.binary.clone_from(&origin.binary);
+                }
+            }
             next[index] += 1;
         }
     }

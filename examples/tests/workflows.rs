@@ -1,0 +1,657 @@
+//! Every example workflow in `examples/workflows/`, run through the real binary exactly as the
+//! README tells a user to (`run WORKFLOW.json [--input FILE] --json`), with its exact output
+//! checked; every workflow validated; and the node catalog (`nodes --json`) checked against the
+//! full list of kinds the binary must link.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hetumind-examples");
+
+/// The workflow files that have a test below. `every_workflow_has_a_test` fails when a file in
+/// `examples/workflows/` is missing here: add a test for it, then its name.
+const TESTED: &[&str] = &[
+    "appointment-reminders.json",
+    "audience-export.json",
+    "greetings.json",
+    "order-events.json",
+    "order-routing.json",
+    "signup-webhook.json",
+    "support-digest.json",
+];
+
+fn workflows_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows")
+}
+
+fn input_file(name: &str) -> PathBuf {
+    workflows_dir().join("inputs").join(name)
+}
+
+/// The `*.json` files directly in `examples/workflows/` (not the inputs), sorted.
+fn workflow_files() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(workflows_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "json"))
+        .map(|path| path.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The binary, with a clean environment: never Lambda mode, never the user's state store.
+fn command() -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("HETUMIND_STATE")
+        .env_remove("HETUMIND_TRIGGERS");
+    command
+}
+
+/// One finished `run --json`: exit code, the response object, stderr.
+struct Run {
+    code: i32,
+    response: Value,
+    stderr: String,
+}
+
+impl Run {
+    /// The `json` of every output item.
+    fn items(&self) -> Vec<Value> {
+        self.response["output_data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no output_data in {:#}", self.response))
+            .iter()
+            .map(|item| item["json"].clone())
+            .collect()
+    }
+
+    fn assert_success(&self) {
+        assert_eq!(
+            self.code, 0,
+            "stderr: {}\nresponse: {:#}",
+            self.stderr, self.response
+        );
+        assert_eq!(self.response["status"], "success");
+        assert_eq!(self.response["next_action"], json!({ "type": "complete" }));
+    }
+
+    fn assert_failed_with(&self, error: &str) {
+        assert_eq!(
+            self.code, 1,
+            "stderr: {}\nresponse: {:#}",
+            self.stderr, self.response
+        );
+        assert_eq!(self.response["status"], "failed");
+        assert_eq!(
+            self.response["next_action"],
+            json!({ "type": "failed", "error": error })
+        );
+        assert_eq!(self.response["error"], error);
+    }
+}
+
+fn parse_run(output: &Output) -> Run {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let response = serde_json::from_str(&stdout)
+        .unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {stdout}"));
+    Run {
+        code: output.status.code().unwrap(),
+        response,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs `workflow` (a file in `examples/workflows/`) with `--json` on a fresh file store.
+fn run(workflow: &str, input: Option<&Path>) -> Run {
+    assert!(
+        TESTED.contains(&workflow),
+        "add `{workflow}` to TESTED once it has a test"
+    );
+    let state = tempfile::tempdir().unwrap();
+    let mut command = command();
+    command
+        .arg("run")
+        .arg(workflows_dir().join(workflow))
+        .arg("--json")
+        .arg("--state")
+        .arg(format!("file://{}", state.path().display()));
+    if let Some(input) = input {
+        command.arg("--input").arg(input);
+    }
+    parse_run(&command.output().unwrap())
+}
+
+/// Writes `items` as an input file in `dir`.
+fn write_input(dir: &Path, name: &str, items: &Value) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(items).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn every_workflow_has_a_test() {
+    let files = workflow_files();
+    let untested: Vec<&String> = files
+        .iter()
+        .filter(|name| !TESTED.contains(&name.as_str()))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "workflows without a test in examples/tests/workflows.rs: {untested:?}"
+    );
+    let missing: Vec<&&str> = TESTED
+        .iter()
+        .filter(|name| !files.iter().any(|file| file == *name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "TESTED names missing files: {missing:?}"
+    );
+}
+
+#[test]
+fn every_workflow_validates() {
+    let files = workflow_files();
+    assert!(files.len() >= 6, "{files:?}");
+    for name in files {
+        let path = workflows_dir().join(&name);
+        let nodes =
+            serde_json::from_slice::<Value>(&std::fs::read(&path).unwrap()).unwrap()["nodes"]
+                .as_array()
+                .unwrap()
+                .len();
+        let output = command().arg("validate").arg(&path).output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{name}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            stdout.trim_end(),
+            format!("{}: valid ({nodes} nodes)", path.display()),
+            "{name}"
+        );
+    }
+}
+
+/// The input files all belong to a workflow: `NAME.json` or `NAME-SOMETHING.json`.
+#[test]
+fn every_input_file_belongs_to_a_workflow() {
+    let workflows: Vec<String> = workflow_files()
+        .iter()
+        .map(|name| name.trim_end_matches(".json").to_owned())
+        .collect();
+    for entry in std::fs::read_dir(workflows_dir().join("inputs")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let stem = name.trim_end_matches(".json");
+        assert!(
+            workflows
+                .iter()
+                .any(|workflow| stem == workflow || stem.starts_with(&format!("{workflow}-"))),
+            "inputs/{name} belongs to no workflow"
+        );
+    }
+}
+
+#[test]
+fn greetings() {
+    let run = run("greetings.json", None);
+    run.assert_success();
+    assert_eq!(
+        run.items(),
+        [
+            json!({ "message": "Hello, Ada!" }),
+            json!({ "message": "Hello, Grace!" }),
+            json!({ "message": "Hello, Linus!" }),
+        ]
+    );
+}
+
+#[test]
+fn order_routing_sends_each_order_to_its_queue() {
+    let run = run(
+        "order-routing.json",
+        Some(&input_file("order-routing.json")),
+    );
+    run.assert_success();
+    assert_eq!(
+        run.items(),
+        [
+            // No rule matches: the fallback output, shipped the next day.
+            json!({
+                "order_id": "SO-1001", "type": "sale",
+                "customer": { "email": "mia.chen@example.com", "country": "US" },
+                "total": 84.5, "currency": "USD", "ordered_at": "2026-03-02T09:15:00Z",
+                "queue": "standard", "status": "ready_to_pick",
+                "ship_by": "2026-03-03T09:15:00Z"
+            }),
+            // Rule 0: refunds, signed for the payout service (HMAC-SHA256 of the order id).
+            json!({
+                "order_id": "SO-1002", "type": "refund", "refund_of": "SO-0977",
+                "customer": { "email": "omar.haddad@example.com", "country": "US" },
+                "total": 42.0, "currency": "USD", "ordered_at": "2026-03-02T09:48:12Z",
+                "queue": "refunds", "status": "awaiting_payout",
+                "payout_signature":
+                    "0b3af68fa8ff345d92863d055bbe400f301bb7a64548f195a260d6033a3a0487"
+            }),
+            // Rule 1 wins over rule 2 (first match): a large order from Germany is reviewed;
+            // the deadline keeps the order's UTC offset.
+            json!({
+                "order_id": "SO-1003", "type": "sale",
+                "customer": { "email": "lena.vogel@example.de", "country": "DE" },
+                "total": 1450.0, "currency": "EUR", "ordered_at": "2026-03-02T10:02:00+01:00",
+                "queue": "fraud_review", "status": "on_hold",
+                "review_by": "2026-03-04T10:02:00+01:00"
+            }),
+            // Rule 2, compared ignoring case (`ca`).
+            json!({
+                "order_id": "SO-1004", "type": "sale",
+                "customer": { "email": "jules.martin@example.ca", "country": "ca" },
+                "total": 129.99, "currency": "CAD", "ordered_at": "2026-03-02T11:30:00-05:00",
+                "queue": "international", "status": "needs_customs_form",
+                "ship_by": "2026-03-07T11:30:00-05:00"
+            }),
+            json!({
+                "order_id": "SO-1005", "type": "sale",
+                "customer": { "email": "ava.johnson@example.com", "country": "US" },
+                "total": 2300, "currency": "USD", "ordered_at": "2026-03-02T12:05:45Z",
+                "queue": "fraud_review", "status": "on_hold",
+                "review_by": "2026-03-04T12:05:45Z"
+            }),
+            // `us` is the US ignoring case: standard; one day after January 31 is February 1.
+            json!({
+                "order_id": "SO-1006", "type": "sale",
+                "customer": { "email": "sam.taylor@example.com", "country": "us" },
+                "total": 19.0, "currency": "USD", "ordered_at": "2026-01-31T23:40:00Z",
+                "queue": "standard", "status": "ready_to_pick",
+                "ship_by": "2026-02-01T23:40:00Z"
+            }),
+        ]
+    );
+}
+
+#[test]
+fn signup_webhook_accepts_a_valid_body() {
+    let run = run(
+        "signup-webhook.json",
+        Some(&input_file("signup-webhook.json")),
+    );
+    run.assert_success();
+    assert_eq!(
+        run.items(),
+        [json!({
+            "email": "noah.becker@example.org",
+            "name": "Noah Becker",
+            "topics": ["rust", "serverless"],
+            "source": "newsletter-2026",
+            "list": "newsletter",
+            "status": "pending_confirmation",
+            // HMAC-SHA256 of the email with the workflow's secret, base64.
+            "confirm_token": "VCYm45jhDkG1fmmWZ7TMjHoVAvE1//fdo++T4wJgMmQ=",
+            "subscribed_at": "2026-03-02T14:31:07+01:00",
+            "subscribed_on": "2026-03-02"
+        })]
+    );
+}
+
+#[test]
+fn signup_webhook_rejects_an_invalid_body() {
+    let run = run(
+        "signup-webhook.json",
+        Some(&input_file("signup-webhook-invalid.json")),
+    );
+    run.assert_failed_with(
+        "node `Reject` failed: invalid sign-up: a valid email address, an age of 16 or more \
+         and consent are required",
+    );
+    assert!(
+        run.response.get("output_data").is_none(),
+        "{:#}",
+        run.response
+    );
+}
+
+#[test]
+fn signup_webhook_rejects_other_methods_and_bad_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let get = write_input(
+        dir.path(),
+        "get.json",
+        &json!([{ "json": { "method": "GET", "path": "/workflows/signup-webhook" } }]),
+    );
+    run("signup-webhook.json", Some(&get)).assert_failed_with(
+        "node `Form submitted` failed: method `GET` is not allowed: `methods` allows POST",
+    );
+
+    let truncated = write_input(
+        dir.path(),
+        "truncated.json",
+        &json!([{ "json": { "method": "post", "body": {
+            "form_id": "newsletter-2026",
+            "submitted_at": "02/03/2026 14:31:07 +0100",
+            "answers": "{\"email\": "
+        } } }]),
+    );
+    run("signup-webhook.json", Some(&truncated)).assert_failed_with(
+        "node `Parse answers` failed: item 0: at `answers`: invalid JSON: EOF while parsing a \
+         value at line 1 column 10",
+    );
+}
+
+#[test]
+fn support_digest_summarizes_tickets_per_team() {
+    let run = run(
+        "support-digest.json",
+        Some(&input_file("support-digest.json")),
+    );
+    run.assert_success();
+    // Spam (T-4107) is dropped; teams with the most tickets first, ties by name.
+    assert_eq!(
+        run.items(),
+        [json!({ "teams": [
+            {
+                "digest_for": "Tuesday 3 March 2026", "team": "billing",
+                "tickets": 3, "escalated": 1, "customers": 2,
+                "minutes_spent": 75, "avg_minutes": 25.0,
+                "oldest_opened_at": "2026-03-01T17:05:00Z"
+            },
+            {
+                "digest_for": "Tuesday 3 March 2026", "team": "shipping",
+                "tickets": 3, "escalated": 1, "customers": 2,
+                "minutes_spent": 60, "avg_minutes": 20.0,
+                "oldest_opened_at": "2026-03-02T08:40:00Z"
+            },
+            {
+                "digest_for": "Tuesday 3 March 2026", "team": "accounts",
+                "tickets": 2, "escalated": 0, "customers": 2,
+                "minutes_spent": 35, "avg_minutes": 17.5,
+                "oldest_opened_at": "2026-03-02T11:20:00Z"
+            }
+        ] })]
+    );
+}
+
+/// The fields of a reminder that do not depend on when it ran.
+fn expected_reminders() -> [Value; 2] {
+    let message = "Reminder: you have an appointment with us tomorrow. Reply C to confirm or R \
+                   to reschedule.";
+    [
+        json!({
+            "booking_id": "B-2201", "customer": "Priya Raman", "phone": "+44 7700 900123",
+            "service": "Dental check-up", "starts_at": "2026-03-10T09:30:00Z",
+            "remind_at": "2026-03-09T09:30:00Z", "when": "Tuesday 10 March at 09:30",
+            "channel": "sms", "template": "appointment_reminder", "message": message
+        }),
+        json!({
+            "booking_id": "B-2202", "customer": "Tomás García", "phone": "+34 600 123 456",
+            "service": "Hygienist", "starts_at": "2026-03-01T16:15:00+01:00",
+            "remind_at": "2026-02-28T16:15:00+01:00", "when": "Sunday 1 March at 16:15",
+            "channel": "sms", "template": "appointment_reminder", "message": message
+        }),
+    ]
+}
+
+/// Checks the time-dependent fields of the reminders (`queued_at` after the wait, a UUID v7 of
+/// that time), removes them, and returns the rest.
+fn check_reminder_times(items: Vec<Value>, started: DateTime<Utc>) -> Vec<Value> {
+    let finished = Utc::now();
+    let mut ids = BTreeSet::new();
+    items
+        .into_iter()
+        .map(|mut item| {
+            let object = item.as_object_mut().unwrap();
+            let queued_at = object.remove("queued_at").unwrap();
+            let queued_at = queued_at.as_str().unwrap();
+            assert!(
+                queued_at.ends_with('Z') && queued_at.len() == 20,
+                "{queued_at}"
+            );
+            let queued_at = DateTime::parse_from_rfc3339(queued_at).unwrap().to_utc();
+            // Written after the 2-second wait, in whole seconds.
+            assert!(
+                queued_at >= started.trunc_subsecs(0) + Duration::from_secs(2),
+                "queued at {queued_at}, started {started}"
+            );
+            assert!(queued_at <= finished, "queued at {queued_at}");
+
+            let id = object.remove("reminder_id").unwrap();
+            let id = id.as_str().unwrap().to_owned();
+            let groups: Vec<usize> = id.split('-').map(str::len).collect();
+            assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
+            assert_eq!(&id[14..15], "7", "not a UUID v7: {id}");
+            assert!("89ab".contains(&id[19..20]), "bad UUID variant: {id}");
+            let millis = i64::from_str_radix(&id.replace('-', "")[..12], 16).unwrap();
+            assert!(
+                (started.timestamp_millis()..=finished.timestamp_millis()).contains(&millis),
+                "UUID v7 {id} is not of this run"
+            );
+            assert!(ids.insert(id.clone()), "duplicate reminder id {id}");
+            item
+        })
+        .collect()
+}
+
+#[test]
+fn appointment_reminders_wait_then_remind() {
+    let started = Utc::now();
+    let clock = Instant::now();
+    let run = run(
+        "appointment-reminders.json",
+        Some(&input_file("appointment-reminders.json")),
+    );
+    // `run` slept through the 2-second wait.
+    assert!(
+        clock.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        clock.elapsed()
+    );
+    run.assert_success();
+    assert_eq!(
+        check_reminder_times(run.items(), started),
+        expected_reminders()
+    );
+}
+
+#[test]
+fn audience_export_deduplicates_filters_and_hashes() {
+    let run = run(
+        "audience-export.json",
+        Some(&input_file("audience-export.json")),
+    );
+    run.assert_success();
+    // C-003 and C-008 repeat an email; C-004 (do-not-contact), C-006 (no email) and C-009
+    // (opted out) are filtered out; C-001 and C-005 tie on value (1840.0 = 1840) and are
+    // ordered by email; the top 4 leave C-002 out. Emails become their SHA-256.
+    let contact = |id: &str, country: &str, value: Value, sha256: &str| {
+        json!({
+            "contact_id": id, "country": country, "lifetime_value": value,
+            "email_sha256": sha256, "audience": "high-value-customers"
+        })
+    };
+    assert_eq!(
+        run.items(),
+        [
+            contact(
+                "C-007",
+                "NG",
+                json!(3120.75),
+                "b60a488499f51cdbd6023284230193365db4b9e60975c48561df34365cb6f11a"
+            ),
+            contact(
+                "C-001",
+                "FR",
+                json!(1840.0),
+                "d560ab17a5957fd0da65f21c4871d5dc9437dd5358dc70f1ce3efaa6c30ad051"
+            ),
+            contact(
+                "C-005",
+                "IT",
+                json!(1840),
+                "0d1be3eb0ca95383fd201def2dd628b353b9132fa69d55a313a0f9555d5d0a19"
+            ),
+            contact(
+                "C-010",
+                "GB",
+                json!(760),
+                "a5fbbd648057ac94123a35a49374460a454adcb45fec0e9594f855f4f1b186ab"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn order_events_builds_pick_lists() {
+    let run = run("order-events.json", Some(&input_file("order-events.json")));
+    run.assert_success();
+    // The cancellation and the marketplace's order are filtered out by the trigger.
+    assert_eq!(
+        run.items(),
+        [
+            json!({
+                "order_id": "SO-2001", "customer_id": "CUS-88", "warehouse": "DUB-1",
+                "placed_at": "2026-03-02T10:14:03Z",
+                "lines": 3, "units": 7, "bins_to_visit": 2, "status": "ready_to_pick"
+            }),
+            json!({
+                "order_id": "SO-2002", "customer_id": "CUS-301", "warehouse": "LYS-2",
+                "placed_at": "2026-03-02T10:21:57Z",
+                "lines": 1, "units": 1, "bins_to_visit": 1, "status": "ready_to_pick"
+            }),
+        ]
+    );
+}
+
+#[test]
+fn order_events_ignores_other_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let cancelled = write_input(
+        dir.path(),
+        "cancelled.json",
+        &json!([{ "json": {
+            "source": "com.example.shop", "detail-type": "Order Cancelled",
+            "time": "2026-03-02T10:15:40Z", "detail": { "order_id": "SO-1998" }
+        } }]),
+    );
+    let run = run("order-events.json", Some(&cancelled));
+    run.assert_success();
+    assert_eq!(run.items(), Vec::<Value>::new());
+}
+
+/// Every kind the examples binary links: the built-in nodes of `nodes/src/lib.rs` and the
+/// example nodes of `src/greet.rs`.
+const EXPECTED_KINDS: &[&str] = &[
+    "core.aggregate",
+    "core.crypto",
+    "core.date_time",
+    "core.event_trigger",
+    "core.filter",
+    "core.http_request",
+    "core.if",
+    "core.json_parse",
+    "core.limit",
+    "core.manual_trigger",
+    "core.merge",
+    "core.no_op",
+    "core.remove_duplicates",
+    "core.schedule_trigger",
+    "core.set",
+    "core.sort",
+    "core.split_out",
+    "core.stop_and_error",
+    "core.summarize",
+    "core.switch",
+    "core.wait",
+    "core.webhook_trigger",
+    "example.greet",
+    "example.people",
+];
+
+#[test]
+fn the_catalog_lists_exactly_the_linked_nodes() {
+    let output = command().args(["nodes", "--json"]).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let entries = catalog.as_array().unwrap();
+
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|entry| entry["kind"].as_str().unwrap())
+        .collect();
+    let unique: BTreeSet<&str> = kinds.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        kinds.len(),
+        "a kind is listed twice: {kinds:?}"
+    );
+    assert_eq!(
+        unique,
+        EXPECTED_KINDS.iter().copied().collect::<BTreeSet<_>>()
+    );
+
+    for entry in entries {
+        let kind = entry["kind"].as_str().unwrap();
+        assert_eq!(entry["version"], 1, "{kind}");
+        let description = entry["description"].as_str().unwrap_or_default();
+        assert!(!description.trim().is_empty(), "{kind}: no description");
+        let outputs = entry["outputs"].as_array().unwrap();
+        assert!(!outputs.is_empty(), "{kind}: no outputs");
+        assert!(
+            ["all", "each_item"].contains(&entry["execute_mode"].as_str().unwrap()),
+            "{kind}: {}",
+            entry["execute_mode"]
+        );
+        for schema in ["params_schema", "input_schema", "output_schema"] {
+            let schema_object = entry[schema]
+                .as_object()
+                .unwrap_or_else(|| panic!("{kind}: {schema} is not an object"));
+            assert_eq!(
+                schema_object["$schema"], "https://json-schema.org/draft/2020-12/schema",
+                "{kind}: {schema}"
+            );
+            let title = schema_object["title"].as_str().unwrap_or_default();
+            assert!(!title.is_empty(), "{kind}: {schema} has no title");
+        }
+        // Parameters are objects, and unknown ones are refused by the built-in nodes.
+        assert_eq!(entry["params_schema"]["type"], "object", "{kind}");
+        if kind.starts_with("core.") {
+            assert_eq!(
+                entry["params_schema"]["additionalProperties"], false,
+                "{kind}"
+            );
+        }
+    }
+
+    // The routing nodes name their outputs.
+    let outputs_of = |kind: &str| {
+        entries
+            .iter()
+            .find(|entry| entry["kind"] == kind)
+            .map(|entry| entry["outputs"].clone())
+            .unwrap()
+    };
+    assert_eq!(outputs_of("core.if"), json!(["true", "false"]));
+    assert_eq!(
+        outputs_of("core.switch"),
+        json!([
+            "rule_0", "rule_1", "rule_2", "rule_3", "rule_4", "rule_5", "rule_6", "rule_7",
+            "fallback"
+        ])
+    );
+}
