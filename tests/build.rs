@@ -10,6 +10,10 @@ const COUNTS: [usize; 2] = [10, 2000];
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
+    // The target triple, so that a benchmark built with `--target` builds its baseline the same
+    // way (see benches/registry_startup.rs).
+    let target = std::env::var("TARGET").expect("cargo sets TARGET");
+    println!("cargo::rustc-env=HETUMIND_BUILD_TARGET={target}");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     for count in COUNTS {
         let path = out_dir.join(format!("startup_nodes_{count}.rs"));
