@@ -10,10 +10,12 @@ const COUNTS: [usize; 2] = [10, 2000];
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    // The target triple, so that a benchmark built with `--target` builds its baseline the same
-    // way (see benches/registry_startup.rs).
-    let target = std::env::var("TARGET").expect("cargo sets TARGET");
-    println!("cargo::rustc-env=HETUMIND_BUILD_TARGET={target}");
+    // The benchmarks and the function binaries are linked as Lambda binaries should be:
+    // non-PIE (see examples/build.rs and the README, "On AWS Lambda").
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo::rustc-link-arg-bins=-no-pie");
+        println!("cargo::rustc-link-arg-benches=-no-pie");
+    }
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     for count in COUNTS {
         let path = out_dir.join(format!("startup_nodes_{count}.rs"));

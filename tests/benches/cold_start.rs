@@ -5,12 +5,8 @@
 //! and not the latency of a store's writes, which any code that persists pays alike; the
 //! figure on `file://` is printed too.
 //!
-//! Run it as Lambda builds are made (README, "Deploy"): non-PIE, so that the loader does not
-//! relocate (and so copy) the binary's tables of pointers at start-up:
-//! `RUSTFLAGS="-C relocation-model=static" cargo bench --target x86_64-unknown-linux-gnu
-//! -p hetumind-tests --bench cold_start`.
-//!
-//! Both are real processes (built with the `cargo bench` profile) started against the Runtime
+//! Both are real processes (built with the `cargo bench` profile, and non-PIE as the README
+//! recommends for Lambda binaries: tests/build.rs) started against the Runtime
 //! API emulator of the tests, one fresh process and emulator per measurement, alternating
 //! between the two binaries so that machine noise hits both alike. Init is the time from spawn
 //! to the function's first `GET /runtime/invocation/next` (what Lambda reports as init

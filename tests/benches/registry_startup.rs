@@ -173,24 +173,16 @@ fn baseline_binary() -> Result<PathBuf, String> {
         return Ok(path.into());
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.args([
-        "bench",
-        "--no-run",
-        "--package",
-        "hetumind-tests",
-        "--bench",
-        "registry_startup_baseline",
-        "--message-format=json",
-    ]);
-    // Built with an explicit `--target` (as Lambda builds are, with their RUSTFLAGS): the
-    // baseline must be built the same way.
-    let target = env!("HETUMIND_BUILD_TARGET");
-    let this = std::env::current_exe().map_err(|error| error.to_string())?;
-    if this.components().any(|part| part.as_os_str() == target) {
-        command.args(["--target", target]);
-    }
-    let output = command
+    let output = Command::new(cargo)
+        .args([
+            "bench",
+            "--no-run",
+            "--package",
+            "hetumind-tests",
+            "--bench",
+            "registry_startup_baseline",
+            "--message-format=json",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
