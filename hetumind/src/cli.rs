@@ -15,10 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::engine::{Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan};
 use crate::lambda::Config;
-use crate::model::{
-    ExecuteWorkflow, ExecutionState, ItemData, NextAction, Request, Response, ResumeExecution,
-    Workflow,
-};
+use crate::model::{ExecuteWorkflow, ItemData, NextAction, Request, Response, Workflow};
 use crate::registry::Registry;
 use crate::store::StateStore;
 
@@ -218,7 +215,7 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             execution_id,
             options,
         } => {
-            let request = resume(execution_id);
+            let request = Request::resume(execution_id);
             drive(registry, request, &options).await
         }
         Command::Nodes { json } => {
@@ -240,18 +237,12 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             let workflow: Workflow = read_json(&workflow)?;
             let state = match execution {
                 None => None,
-                Some(id) => {
-                    let store = open_store(state)?;
-                    let key = crate::store::ExecutionKeys::new(&id).state();
-                    let stored = store
-                        .get(&key)
+                Some(id) => Some(
+                    Engine::new(registry, open_store(state)?)
+                        .execution_state(&id)
                         .await
-                        .map_err(|error| Failure::invalid(error.to_string()))?
-                        .ok_or_else(|| Failure::invalid(format!("execution `{id}` not found")))?;
-                    let state: ExecutionState = serde_json::from_slice(&stored.bytes)
-                        .map_err(|error| Failure::invalid(format!("{key}: {error}")))?;
-                    Some(state)
-                }
+                        .map_err(|error| Failure::invalid(error.to_string()))?,
+                ),
             };
             stdout(&crate::graph::mermaid(&workflow, state.as_ref()));
             Ok(SUCCESS)
@@ -312,15 +303,6 @@ async fn execute(command: Command) -> Result<u8, Failure> {
     }
 }
 
-fn resume(execution_id: String) -> Request {
-    Request::ResumeExecution(ResumeExecution {
-        execution_id,
-        node_name: None,
-        input_data: None,
-        metadata: serde_json::Map::new(),
-    })
-}
-
 /// Drives an execution as an orchestrator would: invokes again on `continue`, sleeps through
 /// waits up to `max_sleep`, and stops at the end or at a longer wait.
 async fn drive(
@@ -358,7 +340,7 @@ async fn drive(
                 report(&response, options.json);
                 return Ok(code);
             }
-            None => request = resume(response.execution_id),
+            None => request = Request::resume(response.execution_id),
         }
     }
 }

@@ -27,10 +27,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::engine::{Clock, Engine, EngineOptions, FixedRandom};
+use crate::engine::{Clock, Engine, EngineOptions, FixedRandom, SystemClock, TokioClock};
 use crate::model::{
-    ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, OnError, Request, Response,
-    ResumeExecution, Workflow,
+    ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, OnError, Request, Response, Workflow,
 };
 use crate::node::{Invocation, NodeError, NodeOutput, NodeRegistration, RunInfo};
 use crate::registry::{Registry, RegistryError};
@@ -363,10 +362,10 @@ impl WorkflowTest {
     pub async fn run(self) -> Result<WorkflowRun, TestError> {
         let workflow = self.workflow.map_err(TestError::Workflow)?;
         let registry = Registry::global().map_err(Clone::clone)?;
-        let clock = Arc::new(
-            self.start
-                .map_or_else(JumpClock::default, JumpClock::starting_at),
-        );
+        let clock = Arc::new(match self.start {
+            Some(start) => JumpClock::on(TokioClock::starting_at(start)),
+            None => JumpClock::on(SystemClock),
+        });
         let engine = Engine::new(registry, Arc::new(MemStore::new()))
             .with_clock(Arc::clone(&clock) as Arc<dyn Clock>)
             .with_random(Arc::new(FixedRandom(0.5)))
@@ -401,12 +400,7 @@ impl WorkflowTest {
                     });
                 }
             }
-            request = Request::ResumeExecution(ResumeExecution {
-                execution_id: response.execution_id,
-                node_name: None,
-                input_data: None,
-                metadata: serde_json::Map::new(),
-            });
+            request = Request::resume(response.execution_id);
         }
         Err(TestError::Unfinished(self.max_invocations))
     }
@@ -499,18 +493,17 @@ impl WorkflowRun {
     }
 }
 
-/// Real time, from the system clock or from a chosen start, plus the waits jumped over.
-#[derive(Debug, Default)]
+/// A clock (the system's, or one started at a chosen time) plus the waits jumped over.
+#[derive(Debug)]
 struct JumpClock {
-    /// A chosen start, and the instant it was chosen at.
-    origin: Option<(DateTime<Utc>, std::time::Instant)>,
+    base: Box<dyn Clock>,
     shift: Mutex<TimeDelta>,
 }
 
 impl JumpClock {
-    fn starting_at(start: DateTime<Utc>) -> Self {
+    fn on(base: impl Clock + 'static) -> Self {
         Self {
-            origin: Some((start, std::time::Instant::now())),
+            base: Box::new(base),
             shift: Mutex::new(TimeDelta::zero()),
         }
     }
@@ -521,18 +514,9 @@ impl JumpClock {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn real_now(&self) -> DateTime<Utc> {
-        match self.origin {
-            Some((start, at)) => {
-                start + TimeDelta::from_std(at.elapsed()).unwrap_or(TimeDelta::MAX)
-            }
-            None => Utc::now(),
-        }
-    }
-
     fn jump_to(&self, at: DateTime<Utc>) {
         let mut shift = self.shift();
-        let now = self.real_now() + *shift;
+        let now = self.base.now() + *shift;
         if at > now {
             *shift += at - now;
         }
@@ -541,7 +525,7 @@ impl JumpClock {
 
 impl Clock for JumpClock {
     fn now(&self) -> DateTime<Utc> {
-        self.real_now() + *self.shift()
+        self.base.now() + *self.shift()
     }
 }
 

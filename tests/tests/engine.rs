@@ -174,12 +174,7 @@ fn execute(workflow: Workflow, input: Value) -> Request {
 }
 
 fn resume() -> Request {
-    Request::ResumeExecution(ResumeExecution {
-        execution_id: "exec-1".to_owned(),
-        node_name: None,
-        input_data: None,
-        metadata: Default::default(),
-    })
+    Request::resume("exec-1")
 }
 
 fn outputs(response: &Response) -> Vec<Value> {

@@ -391,13 +391,37 @@ impl Engine {
     }
 
     async fn stored_workflow(&self, id: &str) -> Result<Workflow, EngineError> {
-        let key = workflow_key(id);
-        let stored = self
-            .store
-            .get(&key)
-            .await?
-            .ok_or_else(|| EngineError::WorkflowNotFound(id.to_owned()))?;
-        from_json(&key, &stored.bytes)
+        let (workflow, _) = self
+            .read(&workflow_key(id), || {
+                EngineError::WorkflowNotFound(id.to_owned())
+            })
+            .await?;
+        Ok(workflow)
+    }
+
+    /// Reads and parses the object at `key`, with its version; `missing` is the error when
+    /// there is none.
+    pub(super) async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+        missing: impl FnOnce() -> EngineError,
+    ) -> Result<(T, Version), EngineError> {
+        let stored = self.store.get(key).await?.ok_or_else(missing)?;
+        Ok((from_json(key, &stored.bytes)?, stored.version))
+    }
+
+    /// Reads an object the execution's state records, such as a node's output: its absence
+    /// is a broken store.
+    pub(super) async fn read_recorded<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<T, EngineError> {
+        let (value, _) = self
+            .read(key, || {
+                EngineError::Store(format!("`{key}` is recorded but missing"))
+            })
+            .await?;
+        Ok(value)
     }
 
     /// The stored state of an execution.
@@ -406,13 +430,21 @@ impl Engine {
     ///
     /// When there is no such execution or the store fails.
     pub async fn execution_state(&self, execution_id: &str) -> Result<ExecutionState, EngineError> {
-        let key = ExecutionKeys::new(execution_id).state();
-        let stored = self
-            .store
-            .get(&key)
-            .await?
-            .ok_or_else(|| EngineError::ExecutionNotFound(execution_id.to_owned()))?;
-        from_json(&key, &stored.bytes)
+        let (state, _) = self
+            .read_state(&ExecutionKeys::new(execution_id), execution_id)
+            .await?;
+        Ok(state)
+    }
+
+    async fn read_state(
+        &self,
+        keys: &ExecutionKeys,
+        execution_id: &str,
+    ) -> Result<(ExecutionState, Version), EngineError> {
+        self.read(&keys.state(), || {
+            EngineError::ExecutionNotFound(execution_id.to_owned())
+        })
+        .await
     }
 
     /// The items a node of an execution produced, one list per output (the `error` output
@@ -430,12 +462,7 @@ impl Engine {
         let Some(NodeState::Success { output_key, .. }) = state.nodes.get(node_name) else {
             return Ok(None);
         };
-        let stored = self
-            .store
-            .get(output_key)
-            .await?
-            .ok_or_else(|| EngineError::Store(format!("`{output_key}` is missing")))?;
-        from_json(output_key, &stored.bytes).map(Some)
+        self.read_recorded(output_key).await.map(Some)
     }
 
     async fn load(
@@ -443,19 +470,8 @@ impl Engine {
         execution_id: &str,
     ) -> Result<(Plan, ExecutionKeys, ExecutionState, Version), EngineError> {
         let keys = ExecutionKeys::new(execution_id);
-        let state = self
-            .store
-            .get(&keys.state())
-            .await?
-            .ok_or_else(|| EngineError::ExecutionNotFound(execution_id.to_owned()))?;
-        let version = state.version.clone();
-        let state: ExecutionState = from_json(&keys.state(), &state.bytes)?;
-        let workflow = self
-            .store
-            .get(&keys.workflow())
-            .await?
-            .ok_or_else(|| EngineError::Store(format!("`{}` is missing", keys.workflow())))?;
-        let workflow: Workflow = from_json(&keys.workflow(), &workflow.bytes)?;
+        let (state, version) = self.read_state(&keys, execution_id).await?;
+        let workflow: Workflow = self.read_recorded(&keys.workflow()).await?;
         let plan = Plan::new(&workflow, self.registry)?;
         Ok((plan, keys, state, version))
     }

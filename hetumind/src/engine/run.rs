@@ -268,11 +268,8 @@ impl<'a> Invocation<'a> {
             let output = match self.state.nodes.get(&*plan.nodes()[index].name) {
                 Some(NodeState::Success { output_key, .. }) if self.feeds_unfinished(index) => {
                     let key = output_key.clone();
-                    let stored = self.engine.store.get(&key).await?.ok_or_else(|| {
-                        EngineError::Store(format!("`{key}` is recorded but missing"))
-                    })?;
                     Some(NodeOutput {
-                        outputs: from_json(&key, &stored.bytes)?,
+                        outputs: self.engine.read_recorded(&key).await?,
                     })
                 }
                 _ => None,
@@ -286,12 +283,7 @@ impl<'a> Invocation<'a> {
             .filter(|&index| self.phases[index] != Phase::Done)
             .collect();
         if !starts_to_feed.is_empty() {
-            let key = self.keys.input();
-            let stored = self.engine.store.get(&key).await?;
-            let input: Vec<ItemData> = match stored {
-                Some(stored) => from_json(&key, &stored.bytes)?,
-                None => return Err(EngineError::Store(format!("`{key}` is missing"))),
-            };
+            let input: Vec<ItemData> = self.engine.read_recorded(&self.keys.input()).await?;
             for index in starts_to_feed {
                 self.inputs[index] = vec![input.clone()];
             }

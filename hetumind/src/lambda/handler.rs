@@ -18,9 +18,7 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use crate::engine::{Engine, EngineError};
-use crate::model::{
-    ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, Request, Response, ResumeExecution,
-};
+use crate::model::{ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, Request, Response};
 
 /// Why an invocation failed; each maps to a stable `errorType`.
 #[derive(Debug, thiserror::Error)]
@@ -339,13 +337,9 @@ impl Handler {
         });
         match self.engine.handle(request, deadline).await {
             Err(EngineError::ExecutionExists(execution_id)) => {
-                let resume = Request::ResumeExecution(ResumeExecution {
-                    execution_id,
-                    node_name: None,
-                    input_data: None,
-                    metadata: Map::new(),
-                });
-                self.engine.handle(resume, deadline).await
+                self.engine
+                    .handle(Request::resume(execution_id), deadline)
+                    .await
             }
             other => other,
         }

@@ -75,6 +75,18 @@ pub struct ExecuteNode {
 }
 
 impl Request {
+    /// Continue `execution_id` with nothing delivered: what an orchestrator sends after
+    /// `continue`, or once a `wait` is over.
+    #[must_use]
+    pub fn resume(execution_id: impl Into<String>) -> Self {
+        Self::ResumeExecution(ResumeExecution {
+            execution_id: execution_id.into(),
+            node_name: None,
+            input_data: None,
+            metadata: Map::new(),
+        })
+    }
+
     /// Reads a request from JSON. Unlike plain deserialization (which buffers an internally
     /// tagged object and forgets where a problem was), the error names the JSON path of the
     /// bad field, such as `input_data[0].json`.
