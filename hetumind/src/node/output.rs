@@ -85,10 +85,7 @@ impl OutputSink {
     /// Emits a ready-made item on output `index`, stamped with the current lineage (and the
     /// origin's attachments, unless it has its own).
     pub(crate) fn push_item(&mut self, index: usize, mut item: ItemData) {
-        item.source.clone_from(&self.source);
-        if item.binary.is_none() {
-            item.binary.clone_from(&self.binary);
-        }
+        derive(&mut item, self.source.as_ref(), self.binary.as_ref());
         if let (Some(output), Ok(position)) = (self.outputs.get_mut(index), u32::try_from(index)) {
             output.push(item);
             self.order.push(position);
@@ -160,13 +157,23 @@ impl OutputSink {
             let index = index as usize;
             let item = &mut self.outputs[index][next[index]];
             if let Some(origin) = origin_of(k) {
-                item.source.clone_from(&origin.source);
-                if item.binary.is_none() {
-                    item.binary.clone_from(&origin.binary);
-                }
+                derive(item, origin.source.as_ref(), origin.binary.as_ref());
             }
             next[index] += 1;
         }
+    }
+}
+
+/// Marks `item` as derived from an item with `source` lineage and `binary` attachments: it
+/// takes the lineage, and the attachments unless it has its own.
+fn derive(
+    item: &mut ItemData,
+    source: Option<&ItemSource>,
+    binary: Option<&BTreeMap<String, BinaryRef>>,
+) {
+    item.source = source.cloned();
+    if item.binary.is_none() {
+        item.binary = binary.cloned();
     }
 }
 
