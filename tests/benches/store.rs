@@ -1,20 +1,20 @@
 //! Benchmark: what durable state costs. For chains of nodes on `file://` and `s3://` (a real
 //! S3-compatible server, `moto_server`), the total bytes written to the store and the time per
 //! node, as the node count and the output size grow. Bytes written must grow linearly with
-//! both (each node writes its own output once; the state is written twice per invocation),
-//! never with the size of the whole execution per node.
+//! both (each node writes its own output once; the small state object is written twice per
+//! invocation), never with the size of the whole execution per node: also when every node
+//! runs in an invocation of its own (`execute_node`, as an orchestrator fanning out does).
 //!
 //! Under `cargo bench` (which passes `--bench`) it measures fully; run any other way it does a
 //! quick smoke run on `file://` only.
 
-use hetumind::model::ExecuteWorkflow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hetumind::BoxFuture;
-use hetumind::engine::Engine;
-use hetumind::model::{NextAction, Request, Workflow};
+use hetumind::engine::{Engine, EngineOptions};
+use hetumind::model::{ExecuteNode, ExecuteWorkflow, NextAction, Request, Workflow};
 use hetumind::prelude::*;
 use hetumind::store::{Condition, FsStore, S3Store, StateStore, StoreError, Stored, Version};
 use serde_json::{Map, Value, json};
@@ -78,13 +78,15 @@ fn chain(nodes: usize, bytes: usize) -> Workflow {
     .expect("a valid workflow")
 }
 
-/// Runs one execution: (bytes written, writes, seconds).
+/// Runs one execution, in one invocation or (`stepwise`) one invocation per node:
+/// (bytes written, writes, seconds).
 fn measure(
     runtime: &tokio::runtime::Runtime,
     store: Arc<dyn StateStore>,
     nodes: usize,
     bytes: usize,
     id: &str,
+    stepwise: bool,
 ) -> (u64, u64, f64) {
     let counting = Arc::new(Counting {
         inner: store,
@@ -103,9 +105,36 @@ fn measure(
         metadata: Map::new(),
     });
     let started = Instant::now();
-    let response = runtime
-        .block_on(engine.handle(request, None))
-        .expect("the execution runs");
+    let response = if stepwise {
+        // No budget for the first invocation: it only creates the execution.
+        let creating = engine.clone().with_options(EngineOptions {
+            max_invocation: Some(Duration::ZERO),
+            safety_margin: Duration::ZERO,
+            ..EngineOptions::default()
+        });
+        runtime
+            .block_on(creating.handle(request, None))
+            .expect("the execution starts");
+        let mut last = None;
+        for node in 0..nodes {
+            let step = Request::ExecuteNode(ExecuteNode {
+                execution_id: id.to_owned(),
+                node_name: format!("n{node}"),
+                input_data: None,
+                metadata: Map::new(),
+            });
+            last = Some(
+                runtime
+                    .block_on(engine.handle(step, None))
+                    .expect("the node runs"),
+            );
+        }
+        last.expect("at least one node")
+    } else {
+        runtime
+            .block_on(engine.handle(request, None))
+            .expect("the execution runs")
+    };
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(response.next_action, NextAction::Complete);
     (
@@ -132,53 +161,53 @@ fn main() {
             Arc::new(S3Store::with_client("store-bench", "bench", moto.client())),
         ));
     }
-    let (counts, sizes): (&[usize], &[usize]) = if full {
-        (&[250, 500, 1000], &[100, 1_000, 10_000])
+    let (counts, sizes, steps): (&[usize], &[usize], &[usize]) = if full {
+        (&[250, 500, 1000], &[100, 1_000, 10_000], &[100, 200, 400])
     } else {
-        (&[20, 40], &[100, 1_000])
+        (&[20, 40], &[100, 1_000], &[10, 20])
     };
     let largest = counts[counts.len() - 1];
     let mut run = 0;
     for (name, store) in &stores {
-        let mut by_count = Vec::new();
-        for &nodes in counts {
+        // Measures one execution, prints its figures, and returns its bytes written per node.
+        let mut bytes_per_node = |nodes: usize, bytes: usize, stepwise: bool| {
             run += 1;
             let (written, writes, seconds) = measure(
                 &runtime,
                 Arc::clone(store),
                 nodes,
-                sizes[0],
+                bytes,
                 &format!("run-{run}"),
+                stepwise,
             );
+            let how = if stepwise {
+                ", one invocation per node"
+            } else {
+                ""
+            };
             println!(
-                "{name:<4} {nodes:>5} nodes x {:>6} B: {written:>10} B written in {writes:>5} writes, {:>6.0} B/node, {:>7.1} µs/node",
-                sizes[0],
+                "{name:<4} {nodes:>5} nodes x {bytes:>6} B{how}: {written:>10} B written in {writes:>5} writes, {:>6.0} B/node, {:>7.1} µs/node",
                 written as f64 / nodes as f64,
                 seconds * 1e6 / nodes as f64
             );
-            by_count.push(written as f64 / nodes as f64);
-        }
-        let mut by_size = Vec::new();
-        for &bytes in sizes {
-            run += 1;
-            let (written, writes, seconds) = measure(
-                &runtime,
-                Arc::clone(store),
-                largest,
-                bytes,
-                &format!("run-{run}"),
-            );
-            println!(
-                "{name:<4} {largest:>5} nodes x {bytes:>6} B: {written:>10} B written in {writes:>5} writes, {:>6.0} B/node, {:>7.1} µs/node",
-                written as f64 / largest as f64,
-                seconds * 1e6 / largest as f64
-            );
-            by_size.push((bytes, written as f64 / largest as f64));
-        }
-        let spread = by_count.iter().copied().fold(f64::MIN, f64::max)
-            / by_count.iter().copied().fold(f64::MAX, f64::min);
+            written as f64 / nodes as f64
+        };
+        let by_count: Vec<f64> = counts
+            .iter()
+            .map(|&nodes| bytes_per_node(nodes, sizes[0], false))
+            .collect();
+        let by_size: Vec<(usize, f64)> = sizes
+            .iter()
+            .map(|&bytes| (bytes, bytes_per_node(largest, bytes, false)))
+            .collect();
+        let by_step: Vec<f64> = steps
+            .iter()
+            .map(|&nodes| bytes_per_node(nodes, sizes[0], true))
+            .collect();
         println!(
-            "{name:<4} bytes/node across node counts varies by {spread:.2}x (linear in node count when ~1)"
+            "{name:<4} bytes/node across node counts varies by {:.2}x in one invocation, {:.2}x with one invocation per node (linear in node count when ~1)",
+            spread(&by_count),
+            spread(&by_step)
         );
         for pair in by_size.windows(2) {
             let ((small, small_per), (large, large_per)) = (pair[0], pair[1]);
@@ -189,4 +218,10 @@ fn main() {
             );
         }
     }
+}
+
+/// The largest value over the smallest.
+fn spread(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::MIN, f64::max)
+        / values.iter().copied().fold(f64::MAX, f64::min)
 }

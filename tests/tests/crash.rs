@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -145,10 +145,6 @@ fn killed_runners_lose_nothing_and_never_rerun_a_stored_node() {
 
         // The token each node's stored output holds is the last run of that node in the log:
         // no node ran again once its result was stored.
-        let state_json: Value = serde_json::from_slice(
-            &std::fs::read(store_dir.join(format!("executions/{id}/state.json"))).unwrap(),
-        )
-        .unwrap();
         let mut last_run: HashMap<String, String> = HashMap::new();
         let prefix = format!("{id}:");
         for line in std::fs::read_to_string(&log).unwrap().lines() {
@@ -158,13 +154,8 @@ fn killed_runners_lose_nothing_and_never_rerun_a_stored_node() {
             }
         }
         for node in ["A", "B", "C", "D", "E", "F", "G"] {
-            let key = state_json["nodes"][node]["output_key"]
-                .as_str()
-                .unwrap_or_else(|| {
-                    panic!("round {round}: node {node} has no output: {state_json}")
-                });
-            let stored: Value =
-                serde_json::from_slice(&std::fs::read(store_dir.join(key)).unwrap()).unwrap();
+            let stored: Value = serde_json::from_slice(&output_of(&store_dir, &id, node))
+                .unwrap_or_else(|error| panic!("round {round}: node {node}: {error}"));
             let token = stored[0][0]["json"]["token"].as_str().unwrap();
             assert_eq!(
                 last_run.get(node).map(String::as_str),
@@ -178,4 +169,17 @@ fn killed_runners_lose_nothing_and_never_rerun_a_stored_node() {
         killed_mid_run >= ROUNDS / 2,
         "only {killed_mid_run} kills landed mid-run"
     );
+}
+
+/// The one stored output of `node` (its file under `executions/{id}/nodes/{node}/`, hidden
+/// temporary files of interrupted writes aside).
+fn output_of(store_dir: &Path, id: &str, node: &str) -> Vec<u8> {
+    let dir = store_dir.join(format!("executions/{id}/nodes/{node}"));
+    let outputs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("node {node} has no output ({}): {error}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| !path.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert_eq!(outputs.len(), 1, "node {node}: {outputs:?}");
+    std::fs::read(&outputs[0]).unwrap()
 }

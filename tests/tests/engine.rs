@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use hetumind::engine::{Engine, EngineError, FixedRandom, TokioClock};
-use hetumind::model::{ExecutionStatus, NextAction, Request, Response, Workflow};
+use hetumind::model::{ExecutionStatus, NextAction, NodeState, Request, Response, Workflow};
 use hetumind::prelude::*;
 use hetumind::store::MemStore;
 use schemars::JsonSchema;
@@ -175,6 +175,22 @@ fn execute(workflow: Workflow, input: Value) -> Request {
 
 fn resume() -> Request {
     Request::resume("exec-1")
+}
+
+/// The bytes of `exec-1`'s stored `state.json`.
+async fn stored_state(engine: &Engine) -> Vec<u8> {
+    let key = "executions/exec-1/state.json";
+    engine.store().get(key).await.unwrap().unwrap().bytes
+}
+
+/// `execute_node` for `node` of `exec-1`.
+fn step(node: &str) -> Request {
+    Request::ExecuteNode(ExecuteNode {
+        execution_id: "exec-1".to_owned(),
+        node_name: node.to_owned(),
+        input_data: None,
+        metadata: Default::default(),
+    })
 }
 
 fn outputs(response: &Response) -> Vec<Value> {
@@ -486,19 +502,10 @@ async fn budget_exhaustion_returns_continue_then_finishes() {
     assert_eq!(response.next_action, NextAction::Complete);
     assert_eq!(outputs(&response), [json!(1)]);
     // Nodes finished by the first invocation stay finished: none was rerun or skipped.
-    let stored = engine
-        .store()
-        .get("executions/exec-1/state.json")
-        .await
-        .unwrap()
-        .unwrap();
-    let state: hetumind::model::ExecutionState = serde_json::from_slice(&stored.bytes).unwrap();
+    let state = engine.execution_state("exec-1").await.unwrap();
     for node in ["A", "B", "C", "D"] {
         assert!(
-            matches!(
-                state.nodes[node],
-                hetumind::model::NodeState::Success { attempt: 1, .. }
-            ),
+            matches!(state.nodes[node], NodeState::Success { attempt: 1, .. }),
             "{node}: {:?}",
             state.nodes[node]
         );
@@ -562,14 +569,6 @@ async fn execute_node_runs_exactly_one_node() {
         }
     );
     let engine = engine.with_options(Default::default());
-    let step = |node: &str| {
-        Request::ExecuteNode(ExecuteNode {
-            execution_id: "exec-1".to_owned(),
-            node_name: node.to_owned(),
-            input_data: None,
-            metadata: Default::default(),
-        })
-    };
     let error = engine.handle(step("B"), None).await.unwrap_err();
     assert!(
         error.to_string().contains("node `B` is not ready"),
@@ -585,6 +584,109 @@ async fn execute_node_runs_exactly_one_node() {
     let response = engine.handle(step("B"), None).await.unwrap();
     assert_eq!(response.next_action, NextAction::Complete);
     assert_eq!(outputs(&response), [json!(3)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn execute_node_steps_over_a_branch_not_taken_which_is_skipped_at_once() {
+    let engine = engine().with_options(hetumind::engine::EngineOptions {
+        max_invocation: Some(Duration::ZERO),
+        safety_margin: Duration::ZERO,
+        ..Default::default()
+    });
+    let wf = workflow(json!({
+        "id": "branches",
+        "nodes": [
+            { "name": "S", "kind": "test.sign" },
+            { "name": "P1", "kind": "test.inc" }, { "name": "P2", "kind": "test.inc" },
+            { "name": "N1", "kind": "test.inc" }, { "name": "N2", "kind": "test.inc" }
+        ],
+        "connections": {
+            "S": { "main": [[{ "node": "P1" }], [{ "node": "N1" }]] },
+            "P1": { "main": [[{ "node": "P2" }]] },
+            "N1": { "main": [[{ "node": "N2" }]] }
+        }
+    }));
+    engine.handle(execute(wf, json!([1])), None).await.unwrap();
+    let engine = engine.with_options(Default::default());
+    // Each invocation restores the schedule from the stored outputs alone: the negative branch,
+    // never stored as skipped, is derived as skipped every time and never offered.
+    for (node, next) in [("S", vec!["P1"]), ("P1", vec!["P2"])] {
+        let response = engine.handle(step(node), None).await.unwrap();
+        let next_nodes = next.into_iter().map(str::to_owned).collect();
+        assert_eq!(response.next_action, NextAction::Continue { next_nodes });
+    }
+    let error = engine.handle(step("N2"), None).await.unwrap_err();
+    assert!(
+        error.to_string().contains("node `N2` has already finished"),
+        "{error}"
+    );
+    let response = engine.handle(step("P2"), None).await.unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(outputs(&response), [json!(3)]);
+
+    let state = engine.execution_state("exec-1").await.unwrap();
+    let states: Vec<(&str, &str)> = state
+        .nodes
+        .iter()
+        .map(|(name, node)| {
+            let status = match node {
+                NodeState::Success {
+                    attempt: 1,
+                    output_key,
+                } => {
+                    assert_eq!(
+                        output_key,
+                        &format!("executions/exec-1/nodes/{name}/1.json")
+                    );
+                    "success"
+                }
+                NodeState::Skipped {} => "skipped",
+                other => panic!("{name}: {other:?}"),
+            };
+            (name.as_str(), status)
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("N1", "skipped"),
+            ("N2", "skipped"),
+            ("P1", "success"),
+            ("P2", "success"),
+            ("S", "success")
+        ]
+    );
+    let stored: Value = serde_json::from_slice(&stored_state(&engine).await).unwrap();
+    assert_eq!(stored["nodes"], json!({}), "{stored}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_state_object_does_not_grow_with_the_workflow() {
+    let mut sizes = Vec::new();
+    for count in [3, 300] {
+        let engine = engine();
+        let names: Vec<String> = (0..count).map(|i| format!("N{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let response = engine
+            .handle(
+                execute(workflow(chain(&names, "test.inc")), json!([0])),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(outputs(&response), [json!(count)]);
+        sizes.push(stored_state(&engine).await.len());
+        let state = engine.execution_state("exec-1").await.unwrap();
+        assert_eq!(state.nodes.len(), count);
+        assert!(
+            state
+                .nodes
+                .values()
+                .all(|node| matches!(node, NodeState::Success { .. }))
+        );
+    }
+    assert_eq!(sizes[0], sizes[1], "state.json of 3 and 300 nodes");
+    assert!(sizes[0] < 300, "{sizes:?}");
 }
 
 #[tokio::test]

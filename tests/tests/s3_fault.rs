@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use hetumind::engine::{Engine, EngineOptions};
-use hetumind::model::{ExecutionState, NextAction, NodeState, Request, Workflow};
+use hetumind::model::{NextAction, NodeState, Request, Workflow};
 use hetumind::prelude::*;
 use hetumind::store::S3Store;
 use serde_json::{Value, json};
@@ -160,13 +160,7 @@ async fn an_s3_outage_mid_execution_loses_nothing() {
 
     // Nothing lost: every node's result is stored, and only a node in flight during the outage
     // ran more than once.
-    let stored = engine
-        .store()
-        .get("executions/fault-1/state.json")
-        .await
-        .unwrap()
-        .unwrap();
-    let state: ExecutionState = serde_json::from_slice(&stored.bytes).unwrap();
+    let state = engine.execution_state("fault-1").await.unwrap();
     for i in 0..NODES {
         assert!(
             matches!(state.nodes[&format!("N{i}")], NodeState::Success { .. }),

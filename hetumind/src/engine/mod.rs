@@ -53,8 +53,8 @@ pub use clock::{Clock, FastRandom, FixedRandom, Random, SystemClock, TokioClock}
 pub use plan::{Edge, Plan, PlannedNode, Problem, WorkflowError};
 
 use crate::model::{
-    ExecuteNode, ExecuteWorkflow, ExecutionState, ExecutionStatus, ItemData, NodeState, Request,
-    Response, ResumeExecution, Workflow,
+    ExecuteNode, ExecuteWorkflow, ExecutionState, ExecutionStatus, ItemData, Request, Response,
+    ResumeExecution, Workflow,
 };
 use crate::registry::Registry;
 use crate::store::{Condition, ExecutionKeys, StateStore, StoreError, Version, workflow_key};
@@ -424,16 +424,19 @@ impl Engine {
         Ok(value)
     }
 
-    /// The stored state of an execution.
+    /// The state of an execution with every node's state: the stored header and states of
+    /// the nodes in flight or failed, a success for every stored output, and the skips they
+    /// imply.
     ///
     /// # Errors
     ///
-    /// When there is no such execution or the store fails.
+    /// When there is no such execution, its workflow no longer validates against this
+    /// engine's registry, or the store fails.
     pub async fn execution_state(&self, execution_id: &str) -> Result<ExecutionState, EngineError> {
-        let (state, _) = self
-            .read_state(&ExecutionKeys::new(execution_id), execution_id)
-            .await?;
-        Ok(state)
+        let (plan, keys, state, version) = self.load(execution_id).await?;
+        run::Invocation::new(self, &plan, keys, state, version, None)
+            .view()
+            .await
     }
 
     async fn read_state(
@@ -458,11 +461,19 @@ impl Engine {
         execution_id: &str,
         node_name: &str,
     ) -> Result<Option<Vec<Vec<ItemData>>>, EngineError> {
-        let state = self.execution_state(execution_id).await?;
-        let Some(NodeState::Success { output_key, .. }) = state.nodes.get(node_name) else {
-            return Ok(None);
-        };
-        self.read_recorded(output_key).await.map(Some)
+        let keys = ExecutionKeys::new(execution_id);
+        self.read_state(&keys, execution_id).await?;
+        let latest = self
+            .store
+            .list(&keys.node_outputs(node_name))
+            .await?
+            .into_iter()
+            .filter_map(|key| Some((keys.parse_output(&key)?.1, key)))
+            .max();
+        match latest {
+            Some((_, key)) => self.read_recorded(&key).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn load(

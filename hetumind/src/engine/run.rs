@@ -47,8 +47,18 @@ enum Phase {
     Running,
     /// Parked until a time.
     Waiting(DateTime<Utc>),
-    /// Finished: succeeded, skipped, or failed.
-    Done,
+    /// Its output is stored (under the key of `attempts[index]`).
+    Succeeded,
+    /// No input carried items. Not stored: derived again from the outputs on every restore.
+    Skipped,
+    /// Failed for good.
+    Failed,
+}
+
+impl Phase {
+    const fn is_done(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Skipped | Self::Failed)
+    }
 }
 
 /// A node run that ended: which node, its input (given back), and what it came to.
@@ -103,6 +113,9 @@ pub(super) struct Invocation<'a> {
     started: Vec<Option<DateTime<Utc>>>,
     ready: VecDeque<usize>,
     failure: Option<String>,
+    /// Whether skips are reported to the observer: not while restoring, which derives again
+    /// skips reported before.
+    reporting_skips: bool,
 }
 
 impl<'a> Invocation<'a> {
@@ -148,6 +161,7 @@ impl<'a> Invocation<'a> {
             started: vec![None; count],
             ready: VecDeque::new(),
             failure: None,
+            reporting_skips: true,
         }
     }
 
@@ -216,9 +230,30 @@ impl<'a> Invocation<'a> {
             .then(|| Instant::now() + self.engine.options.lease / 3);
     }
 
+    /// Writes the state object: the header, and the states of the nodes in flight or failed
+    /// (succeeded nodes are recorded by their outputs, skips are derived from them).
     async fn persist_state(&mut self) -> Result<(), EngineError> {
-        self.state.updated_at = self.engine.clock.now();
-        let bytes = to_json(&self.state)?;
+        let now = self.engine.clock.now();
+        self.state.updated_at = now;
+        let running: Vec<usize> = (0..self.phases.len())
+            .filter(|&index| self.phases[index] == Phase::Running)
+            .collect();
+        let bytes = if running.is_empty() {
+            to_json(&self.state)?
+        } else {
+            // Mid-run (a lease renewal): which nodes run, and with which attempt.
+            let mut state = self.state.clone();
+            for index in running {
+                state.nodes.insert(
+                    self.plan.nodes()[index].name.to_string(),
+                    NodeState::Running {
+                        attempt: self.attempts[index],
+                        started_at: self.started[index].unwrap_or(now),
+                    },
+                );
+            }
+            to_json(&state)?
+        };
         let condition = Condition::Match(self.version.clone());
         self.version = self
             .engine
@@ -234,45 +269,71 @@ impl<'a> Invocation<'a> {
         Ok(())
     }
 
-    /// Rebuilds the in-memory schedule from the stored state: finished nodes deliver their
-    /// outputs to nodes still to run, waiting nodes stay parked, a node that was running when
-    /// its process died runs again with the same attempt.
+    /// Rebuilds the in-memory schedule from what is stored: every stored output is a node that
+    /// succeeded, and delivers its items to the nodes still to run; the state object's
+    /// per-node states say which nodes wait, failed, or were running when their process died
+    /// (those run again with the same attempt); skips are derived again as outputs resolve.
     async fn restore(&mut self) -> Result<(), EngineError> {
-        self.adopt_orphan_outputs().await?;
         let plan = self.plan;
-        let mut finished = Vec::new();
-        for (index, node) in plan.nodes().iter().enumerate() {
-            match self.state.nodes.get(&*node.name) {
-                None => {}
-                Some(NodeState::Running { attempt, .. }) => self.attempts[index] = *attempt,
-                Some(NodeState::Waiting {
-                    attempt, resume_at, ..
-                }) => {
+        for (name, recorded) in &self.state.nodes {
+            let index = plan.index_of(name).ok_or_else(|| {
+                EngineError::Store(format!(
+                    "`{}` records node `{name}`, which the execution's workflow does not have",
+                    self.keys.state()
+                ))
+            })?;
+            match recorded {
+                NodeState::Running { attempt, .. } => self.attempts[index] = *attempt,
+                NodeState::Waiting {
+                    attempt,
+                    resume_at,
+                    started_at,
+                    ..
+                } => {
                     self.attempts[index] = *attempt;
+                    self.started[index] = *started_at;
                     self.phases[index] = Phase::Waiting(*resume_at);
                 }
-                Some(NodeState::Success { .. } | NodeState::Skipped {}) => finished.push(index),
-                Some(NodeState::Failed { error, .. }) => {
-                    self.phases[index] = Phase::Done;
-                    self.failure
-                        .get_or_insert_with(|| format!("node `{}` failed: {error}", node.name));
+                NodeState::Success { attempt, .. } => {
+                    self.attempts[index] = *attempt;
+                    self.phases[index] = Phase::Succeeded;
                 }
+                NodeState::Skipped {} => {}
+                NodeState::Failed { .. } => self.phases[index] = Phase::Failed,
             }
         }
+        // Only nodes still in flight or failed keep a per-node state.
+        self.state.nodes.retain(|_, recorded| {
+            matches!(
+                recorded,
+                NodeState::Running { .. } | NodeState::Waiting { .. } | NodeState::Failed { .. }
+            )
+        });
+        self.adopt_outputs().await?;
+        self.failure = self
+            .state
+            .nodes
+            .iter()
+            .find_map(|(name, recorded)| match recorded {
+                NodeState::Failed { error, .. } => Some(format!("node `{name}` failed: {error}")),
+                _ => None,
+            });
         // Every finished node is done before any delivers: a delivery must never make a
         // finished successor ready again.
-        for &index in &finished {
-            self.phases[index] = Phase::Done;
-        }
-        for index in finished {
-            let output = match self.state.nodes.get(&*plan.nodes()[index].name) {
-                Some(NodeState::Success { output_key, .. }) if self.feeds_unfinished(index) => {
-                    let key = output_key.clone();
-                    Some(NodeOutput {
-                        outputs: self.engine.read_recorded(&key).await?,
-                    })
-                }
-                _ => None,
+        self.reporting_skips = false;
+        for index in 0..plan.nodes().len() {
+            if self.phases[index] != Phase::Succeeded {
+                continue;
+            }
+            let output = if self.feeds_unfinished(index) {
+                let key = self
+                    .keys
+                    .output(&plan.nodes()[index].name, self.attempts[index]);
+                Some(NodeOutput {
+                    outputs: self.engine.read_recorded(&key).await?,
+                })
+            } else {
+                None
             };
             self.resolve_outputs(index, output);
         }
@@ -280,85 +341,49 @@ impl<'a> Invocation<'a> {
             .starts()
             .iter()
             .copied()
-            .filter(|&index| self.phases[index] != Phase::Done)
+            .filter(|&index| !self.phases[index].is_done())
             .collect();
         if !starts_to_feed.is_empty() {
             let input: Vec<ItemData> = self.engine.read_recorded(&self.keys.input()).await?;
             for index in starts_to_feed {
                 self.inputs[index] = vec![input.clone()];
+                if self.resolved(index) {
+                    self.resolve_outputs(index, None);
+                }
             }
         }
-        for index in 0..plan.nodes().len() {
-            if self.phases[index] == Phase::Pending && self.unresolved[index] == 0 {
-                self.phases[index] = Phase::Ready;
-                self.ready.push_back(index);
+        self.reporting_skips = true;
+        Ok(())
+    }
+
+    /// Marks every node with a stored output as succeeded, whether or not the state recorded
+    /// it: a node whose result is durably stored never runs again.
+    async fn adopt_outputs(&mut self) -> Result<(), EngineError> {
+        for key in self.engine.store.list(&self.keys.outputs()).await? {
+            let Some((node, attempt)) = self.keys.parse_output(&key) else {
+                continue;
+            };
+            let Some(index) = self.plan.index_of(&node) else {
+                continue;
+            };
+            if self.phases[index] == Phase::Succeeded && self.attempts[index] >= attempt {
+                // Leftovers of a race: the latest attempt's output is the result.
+                continue;
             }
+            self.phases[index] = Phase::Succeeded;
+            self.attempts[index] = attempt;
+            self.state.nodes.remove(&node);
         }
         Ok(())
     }
 
-    /// Adopts outputs written by an invocation that died before recording them in the state,
-    /// so that a node whose result is durably stored never runs again.
-    async fn adopt_orphan_outputs(&mut self) -> Result<(), EngineError> {
-        let prefix = self.keys.outputs();
-        let keys = self.engine.store.list(&prefix).await?;
-        for key in keys {
-            let Some((encoded, file)) = key[prefix.len()..].split_once('/') else {
-                continue;
-            };
-            let Some(attempt) = file
-                .strip_suffix(".json")
-                .and_then(|attempt| attempt.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let Some(node) = self
-                .plan
-                .nodes()
-                .iter()
-                .find(|node| crate::store::encode_segment(&node.name) == encoded)
-            else {
-                continue;
-            };
-            if matches!(
-                self.state.nodes.get(&*node.name),
-                Some(NodeState::Success { .. })
-            ) {
-                continue;
-            }
-            let Some(stored) = self.engine.store.get(&key).await? else {
-                continue;
-            };
-            let outputs: Vec<Vec<ItemData>> = from_json(&key, &stored.bytes)?;
-            let items = outputs.iter().map(|items| count(items.len())).collect();
-            self.state.nodes.insert(
-                node.name.to_string(),
-                NodeState::Success {
-                    attempt,
-                    output_key: key,
-                    items,
-                },
-            );
-        }
-        Ok(())
-    }
-
-    /// Whether any successor of `index` still has to run.
+    /// Whether any successor of `index` still has to run (or be skipped).
     fn feeds_unfinished(&self, index: usize) -> bool {
         self.plan.nodes()[index]
             .outputs
             .iter()
             .flatten()
-            .any(|edge| {
-                !matches!(
-                    self.state.nodes.get(&*self.plan.nodes()[edge.node].name),
-                    Some(
-                        NodeState::Success { .. }
-                            | NodeState::Skipped {}
-                            | NodeState::Failed { .. }
-                    )
-                )
-            })
+            .any(|edge| !self.phases[edge.node].is_done())
     }
 
     /// Makes a waiting (or ready) node runnable now, optionally with new input.
@@ -366,7 +391,7 @@ impl<'a> Invocation<'a> {
         let name = &self.plan.nodes()[index].name;
         match self.phases[index] {
             Phase::Waiting(_) | Phase::Ready => {}
-            Phase::Done => {
+            Phase::Succeeded | Phase::Skipped | Phase::Failed => {
                 return Err(EngineError::InvalidRequest(format!(
                     "node `{name}` has already finished"
                 )));
@@ -398,7 +423,9 @@ impl<'a> Invocation<'a> {
                     break;
                 };
                 if self.inputs[index].iter().all(Vec::is_empty) {
+                    // Given no items by a request (the schedule skips such nodes on its own).
                     self.skip(index);
+                    self.resolve_outputs(index, None);
                     continue;
                 }
                 self.phases[index] = Phase::Running;
@@ -483,12 +510,11 @@ impl<'a> Invocation<'a> {
         let (retry, timeout, on_error) = (node.retry, node.timeout, node.on_error);
         let name = node.name.clone();
         let execution_id = Arc::clone(&self.execution_id);
-        let started_at = self.started_at(index);
+        let started_at = *self.started[index].get_or_insert_with(|| self.engine.clock.now());
         let mut attempt = self.attempts[index];
         let clock = Arc::clone(&self.engine.clock);
         let random = Arc::clone(&self.engine.random);
         let (start_until, hard_end) = (self.start_until, self.hard_end);
-        self.started[index] = Some(started_at);
         Box::pin(async move {
             let timer = Instant::now();
             let (index, items, outcome) = async move { loop {
@@ -584,16 +610,6 @@ impl<'a> Invocation<'a> {
         })
     }
 
-    fn started_at(&self, index: usize) -> DateTime<Utc> {
-        match self.state.nodes.get(&*self.plan.nodes()[index].name) {
-            Some(NodeState::Waiting {
-                started_at: Some(started_at),
-                ..
-            }) => *started_at,
-            _ => self.engine.clock.now(),
-        }
-    }
-
     /// Records what a node run came to; a success is written to the store before it counts.
     async fn settle(
         &mut self,
@@ -627,7 +643,7 @@ impl<'a> Invocation<'a> {
                 self.succeed(index, attempt, output).await?;
             }
             Outcome::Failed { attempt, error } => {
-                self.phases[index] = Phase::Done;
+                self.phases[index] = Phase::Failed;
                 self.failure = Some(format!("node `{name}` failed: {error}"));
                 self.state.nodes.insert(
                     name.to_string(),
@@ -675,34 +691,30 @@ impl<'a> Invocation<'a> {
         attempt: u32,
         output: NodeOutput,
     ) -> Result<(), EngineError> {
-        let name = self.plan.nodes()[index].name.clone();
-        let key = self.keys.output(&name, attempt);
+        // The stored output is the node's record: nothing else is written for a success.
+        let name = &self.plan.nodes()[index].name;
+        let key = self.keys.output(name, attempt);
         let bytes = to_json(&output.outputs)?;
         self.engine
             .store
             .put(&key, bytes, Condition::Create)
             .await?;
-        let items = output
-            .outputs
-            .iter()
-            .map(|items| count(items.len()))
-            .collect();
-        self.state.nodes.insert(
-            name.to_string(),
-            NodeState::Success {
-                attempt,
-                output_key: key,
-                items,
-            },
-        );
-        self.phases[index] = Phase::Done;
+        self.state.nodes.remove(&**name);
+        self.attempts[index] = attempt;
+        self.phases[index] = Phase::Succeeded;
         self.resolve_outputs(index, Some(output));
         Ok(())
     }
 
+    /// Marks a node whose inputs carried no items as skipped; its own outputs resolve empty.
     fn skip(&mut self, index: usize) {
-        if let Some(observer) = &self.engine.observer {
-            let node = &self.plan.nodes()[index];
+        let node = &self.plan.nodes()[index];
+        if let Some(observer) = self
+            .engine
+            .observer
+            .as_ref()
+            .filter(|_| self.reporting_skips)
+        {
             observer.node_finished(&NodeEvent {
                 execution_id: &self.state.execution_id,
                 node: &node.name,
@@ -712,17 +724,23 @@ impl<'a> Invocation<'a> {
                 duration: Duration::ZERO,
             });
         }
-        self.phases[index] = Phase::Done;
-        self.state.nodes.insert(
-            self.plan.nodes()[index].name.to_string(),
-            NodeState::Skipped {},
-        );
-        self.resolve_outputs(index, None);
+        self.state.nodes.remove(&*node.name);
+        self.phases[index] = Phase::Skipped;
     }
 
     /// Resolves every connection leaving `index`, delivering `output`'s items (stamped with
-    /// their origin) and making targets whose inputs are all resolved ready.
+    /// their origin). A target whose inputs are all resolved becomes ready, or is skipped at
+    /// once when none carried items, and so on down the graph.
     fn resolve_outputs(&mut self, index: usize, output: Option<NodeOutput>) {
+        let mut skipped = Vec::new();
+        self.deliver(index, output, &mut skipped);
+        while let Some(index) = skipped.pop() {
+            self.deliver(index, None, &mut skipped);
+        }
+    }
+
+    /// Delivers one node's outputs; targets skipped on the way are pushed onto `skipped`.
+    fn deliver(&mut self, index: usize, output: Option<NodeOutput>, skipped: &mut Vec<usize>) {
         let plan = self.plan;
         let node = &plan.nodes()[index];
         let mut outputs = output.map(|output| output.outputs).unwrap_or_default();
@@ -740,7 +758,7 @@ impl<'a> Invocation<'a> {
             }
             for (edge_position, edge) in edges.iter().enumerate() {
                 let target = edge.node;
-                if self.phases[target] != Phase::Done {
+                if !self.phases[target].is_done() {
                     let delivered = if edge_position + 1 == edges.len() {
                         std::mem::take(&mut items)
                     } else {
@@ -754,11 +772,26 @@ impl<'a> Invocation<'a> {
                     slots[input].extend(delivered);
                 }
                 self.unresolved[target] = self.unresolved[target].saturating_sub(1);
-                if self.unresolved[target] == 0 && self.phases[target] == Phase::Pending {
-                    self.phases[target] = Phase::Ready;
-                    self.ready.push_back(target);
+                if self.unresolved[target] == 0 && self.resolved(target) {
+                    skipped.push(target);
                 }
             }
+        }
+    }
+
+    /// A pending node whose incoming connections are all resolved: it becomes ready, or is
+    /// skipped when no input carried items (returning `true`: its outputs resolve next).
+    fn resolved(&mut self, index: usize) -> bool {
+        if self.phases[index] != Phase::Pending {
+            return false;
+        }
+        if self.inputs[index].iter().all(Vec::is_empty) {
+            self.skip(index);
+            true
+        } else {
+            self.phases[index] = Phase::Ready;
+            self.ready.push_back(index);
+            false
         }
     }
 
@@ -768,10 +801,7 @@ impl<'a> Invocation<'a> {
             .phases
             .iter()
             .any(|phase| matches!(phase, Phase::Waiting(_)));
-        let unfinished = self
-            .phases
-            .iter()
-            .any(|phase| !matches!(phase, Phase::Done));
+        let unfinished = self.phases.iter().any(|phase| !phase.is_done());
         self.state.status = if self.failure.is_some() {
             ExecutionStatus::Failed
         } else if !unfinished {
@@ -794,27 +824,43 @@ impl<'a> Invocation<'a> {
     async fn end_output(&self) -> Result<Option<Vec<ItemData>>, EngineError> {
         let mut items = Vec::new();
         let mut size = 0;
-        for node in self
-            .plan
-            .nodes()
-            .iter()
-            .filter(|node| node.outputs.iter().all(Vec::is_empty))
-        {
-            let Some(NodeState::Success { output_key, .. }) = self.state.nodes.get(&*node.name)
-            else {
+        for (index, node) in self.plan.nodes().iter().enumerate() {
+            if self.phases[index] != Phase::Succeeded
+                || node.outputs.iter().any(|edges| !edges.is_empty())
+            {
                 continue;
-            };
-            let Some(stored) = self.engine.store.get(output_key).await? else {
+            }
+            let key = self.keys.output(&node.name, self.attempts[index]);
+            let Some(stored) = self.engine.store.get(&key).await? else {
                 continue;
             };
             size += stored.bytes.len();
             if size > self.engine.options.max_inline_output {
                 return Ok(None);
             }
-            let outputs: Vec<Vec<ItemData>> = from_json(output_key, &stored.bytes)?;
+            let outputs: Vec<Vec<ItemData>> = from_json(&key, &stored.bytes)?;
             items.extend(outputs.into_iter().flatten());
         }
         Ok(Some(items))
+    }
+
+    /// The execution as it stands, with every node's state: the stored per-node states, a
+    /// success for every stored output, and the skips they imply.
+    pub(super) async fn view(mut self) -> Result<ExecutionState, EngineError> {
+        self.restore().await?;
+        let mut state = self.state;
+        for (index, node) in self.plan.nodes().iter().enumerate() {
+            let derived = match self.phases[index] {
+                Phase::Succeeded => NodeState::Success {
+                    attempt: self.attempts[index],
+                    output_key: self.keys.output(&node.name, self.attempts[index]),
+                },
+                Phase::Skipped => NodeState::Skipped {},
+                _ => continue,
+            };
+            state.nodes.insert(node.name.to_string(), derived);
+        }
+        Ok(state)
     }
 
     fn response(

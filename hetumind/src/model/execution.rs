@@ -28,8 +28,14 @@ impl ExecutionStatus {
     }
 }
 
-/// The header and per-node states of one execution. Small by design: node outputs live under
-/// their own keys and are only referenced from here.
+/// The header and per-node states of one execution.
+///
+/// The stored object (`state.json`) stays small whatever the size of the workflow: it holds
+/// the states of the nodes in flight or failed only. A node's stored output is its success
+/// record, and skips follow from those outputs; [`Engine::execution_state`] puts the whole
+/// picture together.
+///
+/// [`Engine::execution_state`]: crate::engine::Engine::execution_state
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutionState {
@@ -43,7 +49,9 @@ pub struct ExecutionState {
     pub created_at: DateTime<Utc>,
     /// When the state was last written.
     pub updated_at: DateTime<Utc>,
-    /// The state of every node that has left `pending`, by node name.
+    /// Node states by node name: in the stored object, the nodes running, waiting or failed;
+    /// from [`Engine::execution_state`](crate::engine::Engine::execution_state), every node that
+    /// has left `pending`.
     #[serde(default)]
     pub nodes: BTreeMap<String, NodeState>,
     /// Why the execution failed, when it did.
@@ -89,17 +97,17 @@ pub enum NodeState {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         started_at: Option<DateTime<Utc>>,
     },
-    /// The node finished; its output is stored under `output_key`.
+    /// The node finished; its output is stored under `output_key`. (Not written to the state
+    /// object: the stored output is the record, see [`ExecutionState::nodes`].)
     Success {
         /// The attempt that succeeded.
         attempt: u32,
         /// The store key of the node's output.
         output_key: String,
-        /// How many items left on each output.
-        items: Vec<u32>,
     },
-    /// No input of the node carried items: a branch not taken. (A struct variant so that
-    /// unknown fields are rejected like everywhere else.)
+    /// No input of the node carried items: a branch not taken. (Derived from the stored
+    /// outputs, not written; a struct variant so that unknown fields are rejected like
+    /// everywhere else.)
     Skipped {},
     /// The node failed for good.
     Failed {

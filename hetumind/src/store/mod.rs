@@ -202,6 +202,16 @@ impl ExecutionKeys {
     #[must_use]
     pub fn output(&self, node: &str, attempt: u32) -> String {
         use std::fmt::Write as _;
+        let mut key = self.node_outputs(node);
+        let _ = write!(key, "{attempt}.json");
+        key
+    }
+
+    /// `executions/{id}/nodes/{node}/`: the outputs of one node (one, unless a store holds
+    /// leftovers of a race).
+    #[must_use]
+    pub fn node_outputs(&self, node: &str) -> String {
+        use std::fmt::Write as _;
         let mut key = String::with_capacity(self.prefix.len() + node.len() + 20);
         key.push_str(&self.prefix);
         key.push_str("/nodes/");
@@ -211,8 +221,24 @@ impl ExecutionKeys {
         } else {
             let _ = write!(key, "{}", Segment(node));
         }
-        let _ = write!(key, "/{attempt}.json");
+        key.push('/');
         key
+    }
+
+    /// The node name and attempt of an output key of this execution; `None` for any other key.
+    #[must_use]
+    pub fn parse_output(&self, key: &str) -> Option<(String, u32)> {
+        let rest = key.strip_prefix(&self.prefix)?.strip_prefix("/nodes/")?;
+        let (node, file) = rest.split_once('/')?;
+        let attempt = file.strip_suffix(".json")?.parse().ok()?;
+        let node = match node {
+            "%" => String::new(),
+            node => percent_encoding::percent_decode_str(node)
+                .decode_utf8()
+                .ok()?
+                .into_owned(),
+        };
+        Some((node, attempt))
     }
 }
 
