@@ -235,7 +235,7 @@ async fn linear_chain_completes_with_lineage() {
     assert_eq!(outputs(&response), [json!(4), json!(13)]);
     let source = response.output_data.unwrap()[1].source.clone().unwrap();
     assert_eq!(
-        (source.node.as_str(), source.output_index, source.item_index),
+        (&*source.node, source.output_index, source.item_index),
         ("B", 0, 1)
     );
 }

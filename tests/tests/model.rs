@@ -455,7 +455,7 @@ fn items_with_binary_and_source_round_trip_losslessly() {
     assert_eq!(
         full.source,
         Some(ItemSource {
-            node: "Fetch".to_owned(),
+            node: "Fetch".into(),
             output_index: 1,
             item_index: 42,
         })

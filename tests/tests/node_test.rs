@@ -305,7 +305,7 @@ fn registration(kind: &str) -> &'static NodeRegistration {
 
 fn source(node: &str, output_index: u32, item_index: u32) -> ItemSource {
     ItemSource {
-        node: node.to_owned(),
+        node: node.into(),
         output_index,
         item_index,
     }

@@ -494,11 +494,15 @@ impl Engine {
         key: &str,
         value: &impl serde::Serialize,
     ) -> Result<(), EngineError> {
-        let bytes = to_json(value)?;
-        match self.store.put(key, bytes.clone(), Condition::Create).await {
+        match self
+            .store
+            .put(key, to_json(value)?, Condition::Create)
+            .await
+        {
             Ok(_) => Ok(()),
+            // Serialized again on this rare path rather than copied on every start.
             Err(StoreError::Conflict { .. }) => match self.store.get(key).await? {
-                Some(stored) if stored.bytes == bytes => Ok(()),
+                Some(stored) if stored.bytes == to_json(value)? => Ok(()),
                 _ => Err(EngineError::StateConflict(format!(
                     "`{key}` already exists with other content: this execution id is taken"
                 ))),

@@ -1,8 +1,13 @@
 //! The plan: a workflow checked against the registry and compiled into index-based adjacency
 //! lists, so that scheduling costs O(nodes + connections) for a whole execution.
+//!
+//! The connections are laid out flat (compressed sparse rows): a node's outputs are a range of
+//! output slots, and a slot's targets a range of one edge array, so that a plan costs a handful
+//! of allocations whatever its size.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +24,17 @@ pub struct Plan {
     nodes: Vec<PlannedNode>,
     parameters: Vec<Arc<Value>>,
     max_concurrency: u32,
-    by_name: HashMap<String, usize>,
+    by_name: NameIndex,
     starts: Vec<usize>,
+    /// Node `i`'s output slots are `slots[i]..slots[i + 1]`.
+    slots: Vec<usize>,
+    /// Slot `s`'s edges are `edges[edge_starts[s]..edge_starts[s + 1]]`.
+    edge_starts: Vec<usize>,
+    edges: Vec<Edge>,
 }
+
+/// Node indices by name (names shared with the planned nodes).
+type NameIndex = HashMap<Arc<str>, usize, foldhash::fast::RandomState>;
 
 /// One node of a plan.
 #[derive(Debug)]
@@ -36,9 +49,6 @@ pub struct PlannedNode {
     pub timeout: Option<Duration>,
     /// What a failure does.
     pub on_error: OnError,
-    /// For each output index (the `error` output last when `on_error` is `error_output`), the
-    /// inputs it feeds.
-    pub outputs: Vec<Vec<Edge>>,
     /// How many connections end at this node.
     pub incoming: usize,
 }
@@ -97,20 +107,25 @@ impl Plan {
     /// workflow without a start node.
     pub fn new(workflow: &Workflow, registry: &Registry) -> Result<Self, WorkflowError> {
         let mut problems = Vec::new();
-        let mut by_name = HashMap::with_capacity(workflow.nodes.len());
+        let mut by_name =
+            NameIndex::with_capacity_and_hasher(workflow.nodes.len(), Default::default());
         let mut nodes = Vec::with_capacity(workflow.nodes.len());
+        // The output count of each node, to lay its slots out (for an unknown kind: as many
+        // as its connections use, so that the rest of the graph is still checked).
+        let mut output_counts = Vec::with_capacity(workflow.nodes.len());
         for (index, instance) in workflow.nodes.iter().enumerate() {
             let path = |field: &str| format!("nodes[{index}].{field}");
-            if instance.name.is_empty() {
+            let name: Arc<str> = Arc::from(instance.name.as_str());
+            if name.is_empty() {
                 problems.push(problem(path("name"), "a node name cannot be empty"));
-            } else if by_name.contains_key(&instance.name) {
+            } else if by_name.contains_key(&name) {
                 // The first node of a name keeps it, so connections resolve to it.
                 problems.push(problem(
                     path("name"),
-                    format!("duplicate node name `{}`", instance.name),
+                    format!("duplicate node name `{name}`"),
                 ));
             } else {
-                by_name.insert(instance.name.clone(), index);
+                by_name.insert(Arc::clone(&name), index);
             }
             if let Some(retry) = &instance.retry {
                 if retry.max_attempts == Some(0) {
@@ -134,23 +149,23 @@ impl Plan {
                     path("kind"),
                     unknown_kind(registry, &instance.kind, instance.version),
                 ));
-                nodes.push(None);
+                output_counts.push(None);
                 continue;
             };
             if let Err(error) = (registration.check_params)(&instance.parameters) {
                 problems.push(problem(path("parameters"), error.message()));
             }
-            let output_count =
-                registration.outputs.len() + usize::from(instance.on_error == OnError::ErrorOutput);
-            nodes.push(Some(PlannedNode {
-                name: Arc::from(instance.name.as_str()),
+            output_counts.push(Some(
+                registration.outputs.len() + usize::from(instance.on_error == OnError::ErrorOutput),
+            ));
+            nodes.push(PlannedNode {
+                name,
                 registration,
                 retry: instance.retry_policy(&registration.retry),
                 timeout: instance.timeout(),
                 on_error: instance.on_error,
-                outputs: vec![Vec::new(); output_count],
                 incoming: 0,
-            }));
+            });
         }
         if workflow.settings.max_concurrency == 0 {
             problems.push(problem(
@@ -158,12 +173,17 @@ impl Plan {
                 "must be at least 1",
             ));
         }
-        let edges = connect(workflow, &by_name, &nodes, &mut problems);
-        let mut incoming = vec![0usize; nodes.len()];
-        for edge in edges.iter().flatten() {
-            incoming[edge.1.node] += 1;
+        let links = connect(workflow, &by_name, &output_counts, &mut problems);
+        let Layout {
+            slots,
+            edge_starts,
+            edges,
+        } = Layout::new(&output_counts, &links);
+        let mut incoming = vec![0usize; workflow.nodes.len()];
+        for edge in &edges {
+            incoming[edge.node] += 1;
         }
-        if nodes.is_empty() {
+        if workflow.nodes.is_empty() {
             problems.push(problem(
                 "nodes".to_owned(),
                 "a workflow needs at least one node",
@@ -174,7 +194,9 @@ impl Plan {
                 "no start node: every node has an incoming connection",
             ));
         }
-        if let Some(cycle) = find_cycle(&edges) {
+        let successors =
+            |node: usize| &edges[edge_starts[slots[node]]..edge_starts[slots[node + 1]]];
+        if let Some(cycle) = find_cycle(workflow.nodes.len(), successors) {
             let names: Vec<&str> = cycle
                 .iter()
                 .map(|&index| workflow.nodes[index].name.as_str())
@@ -187,26 +209,31 @@ impl Plan {
         if !problems.is_empty() {
             return Err(WorkflowError { problems });
         }
-        let mut nodes: Vec<PlannedNode> = nodes.into_iter().flatten().collect();
-        for (source, edges) in edges.into_iter().enumerate() {
-            for (output, edge) in edges {
-                nodes[source].outputs[output].push(edge);
-            }
-            nodes[source].incoming = incoming[source];
+        // Without problems, every node resolved: `nodes` is in workflow order.
+        for (node, count) in nodes.iter_mut().zip(&incoming) {
+            node.incoming = *count;
         }
         let starts = (0..nodes.len())
             .filter(|&index| incoming[index] == 0)
             .collect();
+        // Nodes without parameters (many triggers and simple steps) share one `null`.
+        let null = Arc::new(Value::Null);
         Ok(Self {
             nodes,
             parameters: workflow
                 .nodes
                 .iter()
-                .map(|node| Arc::new(node.parameters.clone()))
+                .map(|node| match &node.parameters {
+                    Value::Null => Arc::clone(&null),
+                    parameters => Arc::new(parameters.clone()),
+                })
                 .collect(),
             max_concurrency: workflow.settings.max_concurrency,
             by_name,
             starts,
+            slots,
+            edge_starts,
+            edges,
         })
     }
 
@@ -239,6 +266,72 @@ impl Plan {
     pub fn starts(&self) -> &[usize] {
         &self.starts
     }
+
+    /// For each output of node `index` (the `error` output last when its `on_error` is
+    /// `error_output`), the inputs it feeds.
+    pub fn outputs(&self, index: usize) -> impl ExactSizeIterator<Item = &[Edge]> + '_ {
+        (self.slots[index]..self.slots[index + 1]).map(|slot| &self.edges[self.slot(slot)])
+    }
+
+    /// Every input that node `index` feeds, all outputs together.
+    #[must_use]
+    pub fn successors(&self, index: usize) -> &[Edge] {
+        &self.edges[self.edge_starts[self.slots[index]]..self.edge_starts[self.slots[index + 1]]]
+    }
+
+    fn slot(&self, slot: usize) -> Range<usize> {
+        self.edge_starts[slot]..self.edge_starts[slot + 1]
+    }
+}
+
+/// The flat layout of a plan's connections (see the module documentation).
+struct Layout {
+    slots: Vec<usize>,
+    edge_starts: Vec<usize>,
+    edges: Vec<Edge>,
+}
+
+impl Layout {
+    /// Lays `links` out by slot, keeping their order within a slot (a counting sort).
+    fn new(output_counts: &[Option<usize>], links: &[(usize, usize, Edge)]) -> Self {
+        // An unknown kind's node gets the slots its connections use.
+        let mut counts: Vec<usize> = output_counts
+            .iter()
+            .map(|count| count.unwrap_or(0))
+            .collect();
+        for &(source, output, _) in links {
+            if output_counts[source].is_none() {
+                counts[source] = counts[source].max(output + 1);
+            }
+        }
+        let mut slots = Vec::with_capacity(counts.len() + 1);
+        let mut total = 0;
+        slots.push(0);
+        for count in counts {
+            total += count;
+            slots.push(total);
+        }
+        let slot_of = |&(source, output, _): &(usize, usize, Edge)| slots[source] + output;
+        let mut edge_starts = vec![0usize; total + 1];
+        for link in links {
+            edge_starts[slot_of(link) + 1] += 1;
+        }
+        for slot in 0..total {
+            edge_starts[slot + 1] += edge_starts[slot];
+        }
+        let mut next = edge_starts.clone();
+        let mut edges = vec![Edge { node: 0, input: 0 }; links.len()];
+        for link in links {
+            let slot = slot_of(link);
+            edges[next[slot]] = link.2;
+            next[slot] += 1;
+        }
+        Self {
+            slots,
+            edge_starts,
+            edges,
+        }
+    }
 }
 
 fn problem(path: String, message: impl Into<String>) -> Problem {
@@ -260,24 +353,24 @@ fn unknown_kind(registry: &Registry, kind: &str, version: Option<u32>) -> String
     }
 }
 
-/// Resolves `connections` into edges, per source node: `(output index, target)`. Dangling and
+/// Resolves `connections` into `(source node, output index, target)` links. Dangling and
 /// out-of-range connections are recorded and left out.
 fn connect(
     workflow: &Workflow,
-    by_name: &HashMap<String, usize>,
-    nodes: &[Option<PlannedNode>],
+    by_name: &NameIndex,
+    output_counts: &[Option<usize>],
     problems: &mut Vec<Problem>,
-) -> Vec<Vec<(usize, Edge)>> {
-    let mut edges = vec![Vec::new(); nodes.len()];
+) -> Vec<(usize, usize, Edge)> {
+    let mut links = Vec::with_capacity(workflow.connections.len());
     for (source, ports) in &workflow.connections {
-        let Some(&source_index) = by_name.get(source) else {
+        let Some(&source_index) = by_name.get(source.as_str()) else {
             problems.push(problem(
                 format!("connections.{source}"),
                 format!("connection from `{source}`, which is not a node of this workflow"),
             ));
             continue;
         };
-        let output_count = nodes[source_index].as_ref().map(|node| node.outputs.len());
+        let output_count = output_counts[source_index];
         for (port, outputs) in ports {
             if port != "main" {
                 problems.push(problem(
@@ -308,8 +401,9 @@ fn connect(
                             ),
                         ));
                     }
-                    match by_name.get(&target.node) {
-                        Some(&node) => edges[source_index].push((
+                    match by_name.get(target.node.as_str()) {
+                        Some(&node) => links.push((
+                            source_index,
                             output,
                             Edge {
                                 node,
@@ -328,20 +422,20 @@ fn connect(
             }
         }
     }
-    edges
+    links
 }
 
 /// One cycle of the graph, as node indices with the first repeated at the end, if any.
 /// Iterative depth-first search, so that deep graphs cannot overflow the stack.
-fn find_cycle(edges: &[Vec<(usize, Edge)>]) -> Option<Vec<usize>> {
+fn find_cycle<'a>(count: usize, successors: impl Fn(usize) -> &'a [Edge]) -> Option<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
         Open,
         Done,
     }
-    let mut marks = vec![Mark::New; edges.len()];
-    for root in 0..edges.len() {
+    let mut marks = vec![Mark::New; count];
+    for root in 0..count {
         if marks[root] != Mark::New {
             continue;
         }
@@ -350,7 +444,7 @@ fn find_cycle(edges: &[Vec<(usize, Edge)>]) -> Option<Vec<usize>> {
         marks[root] = Mark::Open;
         while let Some(frame) = stack.last_mut() {
             let (node, next) = *frame;
-            let Some(&(_, target)) = edges[node].get(next) else {
+            let Some(&target) = successors(node).get(next) else {
                 marks[node] = Mark::Done;
                 stack.pop();
                 continue;

@@ -18,7 +18,7 @@ use crate::model::{
     Response,
 };
 use crate::node::execute::failed_output;
-use crate::node::{BoxFuture, ErrorKind, Invocation as NodeCall, NodeError, NodeOutput, RunInfo};
+use crate::node::{ErrorKind, Invocation as NodeCall, NodeError, NodeOutput, RunInfo};
 use crate::store::{Condition, ExecutionKeys, StoreError, Version};
 
 /// Which nodes an invocation may run.
@@ -98,8 +98,8 @@ pub(super) struct Invocation<'a> {
     phases: Vec<Phase>,
     /// Unresolved incoming connections per node.
     unresolved: Vec<usize>,
-    /// Items delivered, per node, per input index.
-    inputs: Vec<Vec<Vec<ItemData>>>,
+    /// Items delivered, per node.
+    inputs: Vec<Delivered>,
     /// For a started node with several inputs: where each input's items end among its items.
     input_ends: Vec<Vec<usize>>,
     attempts: Vec<u32>,
@@ -152,7 +152,7 @@ impl<'a> Invocation<'a> {
             }),
             phases: vec![Phase::Pending; count],
             unresolved: plan.nodes().iter().map(|node| node.incoming).collect(),
-            inputs: vec![Vec::new(); count],
+            inputs: vec![Delivered::default(); count],
             input_ends: vec![Vec::new(); count],
             attempts: vec![1; count],
             execution_id,
@@ -345,8 +345,9 @@ impl<'a> Invocation<'a> {
             .collect();
         if !starts_to_feed.is_empty() {
             let input: Vec<ItemData> = self.engine.read_recorded(&self.keys.input()).await?;
+            let input: Arc<[ItemData]> = input.into();
             for index in starts_to_feed {
-                self.inputs[index] = vec![input.clone()];
+                self.inputs[index] = Delivered::single(Arc::clone(&input));
                 if self.resolved(index) {
                     self.resolve_outputs(index, None);
                 }
@@ -379,10 +380,9 @@ impl<'a> Invocation<'a> {
 
     /// Whether any successor of `index` still has to run (or be skipped).
     fn feeds_unfinished(&self, index: usize) -> bool {
-        self.plan.nodes()[index]
-            .outputs
+        self.plan
+            .successors(index)
             .iter()
-            .flatten()
             .any(|edge| !self.phases[edge.node].is_done())
     }
 
@@ -403,7 +403,7 @@ impl<'a> Invocation<'a> {
             }
         }
         if let Some(input) = input {
-            self.inputs[index] = vec![input];
+            self.inputs[index] = Delivered::single(input.into());
         }
         if self.phases[index] != Phase::Ready {
             self.phases[index] = Phase::Ready;
@@ -416,13 +416,14 @@ impl<'a> Invocation<'a> {
     /// lasts, and handles each outcome as it arrives.
     async fn run(&mut self, only: Option<usize>) -> Result<(), EngineError> {
         let max_concurrency = usize::try_from(self.plan.max_concurrency()).unwrap_or(usize::MAX);
-        let mut running: FuturesUnordered<BoxFuture<'static, Finished>> = FuturesUnordered::new();
+        // Node runs are held inline by the set (one allocation per run).
+        let mut running = FuturesUnordered::new();
         loop {
             while running.len() < max_concurrency && self.failure.is_none() && self.may_start() {
                 let Some(index) = self.next_ready(only) else {
                     break;
                 };
-                if self.inputs[index].iter().all(Vec::is_empty) {
+                if self.inputs[index].is_empty() {
                     // Given no items by a request (the schedule skips such nodes on its own).
                     self.skip(index);
                     self.resolve_outputs(index, None);
@@ -499,13 +500,11 @@ impl<'a> Invocation<'a> {
 
     /// The future of one node run: attempts, in-process retry sleeps, timeout, panic capture,
     /// and interruption at the hard deadline.
-    fn start(&mut self, index: usize) -> BoxFuture<'static, Finished> {
+    fn start(&mut self, index: usize) -> impl Future<Output = Finished> + Send + 'static {
         let node = &self.plan.nodes()[index];
         let registration = node.registration;
-        let slots = std::mem::take(&mut self.inputs[index]);
-        let input_ends = crate::node::input_ends(&slots);
+        let (items, input_ends) = std::mem::take(&mut self.inputs[index]).into_items();
         self.input_ends[index].clone_from(&input_ends);
-        let items: Arc<[ItemData]> = slots.into_iter().flatten().collect();
         let parameters = Arc::clone(&self.plan.parameters()[index]);
         let (retry, timeout, on_error) = (node.retry, node.timeout, node.on_error);
         let name = node.name.clone();
@@ -515,7 +514,7 @@ impl<'a> Invocation<'a> {
         let clock = Arc::clone(&self.engine.clock);
         let random = Arc::clone(&self.engine.random);
         let (start_until, hard_end) = (self.start_until, self.hard_end);
-        Box::pin(async move {
+        async move {
             let timer = Instant::now();
             let (index, items, outcome) = async move { loop {
                 let span = tracing::info_span!("node", execution_id = %execution_id, node = %name, kind = registration.kind, attempt);
@@ -607,7 +606,7 @@ impl<'a> Invocation<'a> {
                 tokio::time::sleep(delay).await;
             } }.await;
             (index, items, outcome, timer.elapsed())
-        })
+        }
     }
 
     /// Records what a node run came to; a success is written to the store before it counts.
@@ -670,7 +669,7 @@ impl<'a> Invocation<'a> {
                         started_at,
                     },
                 );
-                self.inputs[index] = split_inputs(&items, &self.input_ends[index]);
+                self.inputs[index] = Delivered::split(items, &self.input_ends[index]);
             }
             Outcome::Interrupted { attempt } => {
                 // Not an attempt of the node: it runs again with the same attempt number (and
@@ -679,7 +678,7 @@ impl<'a> Invocation<'a> {
                 self.phases[index] = Phase::Ready;
                 self.ready.push_back(index);
                 self.state.nodes.remove(&*name);
-                self.inputs[index] = split_inputs(&items, &self.input_ends[index]);
+                self.inputs[index] = Delivered::split(items, &self.input_ends[index]);
             }
         }
         Ok(())
@@ -744,32 +743,28 @@ impl<'a> Invocation<'a> {
         let plan = self.plan;
         let node = &plan.nodes()[index];
         let mut outputs = output.map(|output| output.outputs).unwrap_or_default();
-        for (output_index, edges) in node.outputs.iter().enumerate() {
+        for (output_index, edges) in plan.outputs(index).enumerate() {
+            if edges.is_empty() {
+                continue;
+            }
             let mut items = outputs
                 .get_mut(output_index)
                 .map(std::mem::take)
                 .unwrap_or_default();
             for (position, item) in items.iter_mut().enumerate() {
                 item.source = Some(ItemSource {
-                    node: node.name.to_string(),
+                    node: Arc::clone(&node.name),
                     output_index: count(output_index),
                     item_index: count(position),
                 });
             }
-            for (edge_position, edge) in edges.iter().enumerate() {
+            // One copy, shared by every target.
+            let items: Arc<[ItemData]> = items.into();
+            for edge in edges {
                 let target = edge.node;
                 if !self.phases[target].is_done() {
-                    let delivered = if edge_position + 1 == edges.len() {
-                        std::mem::take(&mut items)
-                    } else {
-                        items.clone()
-                    };
                     let input = usize::try_from(edge.input).unwrap_or(usize::MAX);
-                    let slots = &mut self.inputs[target];
-                    if slots.len() <= input {
-                        slots.resize_with(input + 1, Vec::new);
-                    }
-                    slots[input].extend(delivered);
+                    self.inputs[target].push(input, &items);
                 }
                 self.unresolved[target] = self.unresolved[target].saturating_sub(1);
                 if self.unresolved[target] == 0 && self.resolved(target) {
@@ -785,7 +780,7 @@ impl<'a> Invocation<'a> {
         if self.phases[index] != Phase::Pending {
             return false;
         }
-        if self.inputs[index].iter().all(Vec::is_empty) {
+        if self.inputs[index].is_empty() {
             self.skip(index);
             true
         } else {
@@ -825,9 +820,7 @@ impl<'a> Invocation<'a> {
         let mut items = Vec::new();
         let mut size = 0;
         for (index, node) in self.plan.nodes().iter().enumerate() {
-            if self.phases[index] != Phase::Succeeded
-                || node.outputs.iter().any(|edges| !edges.is_empty())
-            {
+            if self.phases[index] != Phase::Succeeded || !self.plan.successors(index).is_empty() {
                 continue;
             }
             let key = self.keys.output(&node.name, self.attempts[index]);
@@ -915,18 +908,67 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic payload".to_owned())
 }
 
-/// The items of a node's run, handed back to their inputs (`ends`: where each input ends; empty
-/// for a single input).
-fn split_inputs(items: &[ItemData], ends: &[usize]) -> Vec<Vec<ItemData>> {
-    if ends.is_empty() {
-        return vec![items.to_vec()];
+/// The items delivered to a node, per input index. Each input holds the outputs delivered to it
+/// as they were, shared with every other node they were delivered to: a fan-out copies no
+/// item, and a node fed by one output runs on that output itself.
+#[derive(Debug, Clone, Default)]
+struct Delivered(Vec<Vec<Arc<[ItemData]>>>);
+
+impl Delivered {
+    /// `items` on input 0.
+    fn single(items: Arc<[ItemData]>) -> Self {
+        Self(vec![vec![items]])
     }
-    let mut start = 0;
-    ends.iter()
-        .map(|&end| {
-            let slot = items.get(start..end).unwrap_or_default().to_vec();
-            start = end;
-            slot
-        })
-        .collect()
+
+    /// Adds `items` to input `input`.
+    fn push(&mut self, input: usize, items: &Arc<[ItemData]>) {
+        if self.0.len() <= input {
+            self.0.resize_with(input + 1, Vec::new);
+        }
+        if !items.is_empty() {
+            self.0[input].push(Arc::clone(items));
+        }
+    }
+
+    /// Whether no input carries an item.
+    fn is_empty(&self) -> bool {
+        self.0.iter().flatten().all(|items| items.is_empty())
+    }
+
+    /// The items of all inputs end to end, and where each input's items end (empty for one
+    /// input).
+    fn into_items(self) -> (Arc<[ItemData]>, Vec<usize>) {
+        let ends = crate::node::input_ends(
+            self.0
+                .iter()
+                .map(|input| input.iter().map(|items| items.len()).sum()),
+        );
+        let chunks: Vec<Arc<[ItemData]>> = self.0.into_iter().flatten().collect();
+        let items = match <[_; 1]>::try_from(chunks) {
+            Ok([only]) => only,
+            Err(chunks) => chunks
+                .iter()
+                .flat_map(|items| items.iter().cloned())
+                .collect(),
+        };
+        (items, ends)
+    }
+
+    /// The items of a node's run, handed back to their inputs (`ends`: where each input ends;
+    /// empty for a single input).
+    fn split(items: Arc<[ItemData]>, ends: &[usize]) -> Self {
+        if ends.is_empty() {
+            return Self::single(items);
+        }
+        let mut start = 0;
+        Self(
+            ends.iter()
+                .map(|&end| {
+                    let input: Arc<[ItemData]> = items.get(start..end).unwrap_or_default().into();
+                    start = end;
+                    vec![input]
+                })
+                .collect(),
+        )
+    }
 }

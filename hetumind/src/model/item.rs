@@ -1,6 +1,7 @@
 //! Items: the unit of data that flows between nodes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -72,8 +73,9 @@ pub struct BinaryRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemSource {
-    /// The name of the node that produced the originating item.
-    pub node: String,
+    /// The name of the node that produced the originating item (shared: stamping lineage on
+    /// many items copies no text).
+    pub node: Arc<str>,
     /// The output of that node the originating item left on.
     pub output_index: u32,
     /// The position of the originating item in that output.

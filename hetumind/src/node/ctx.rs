@@ -67,16 +67,15 @@ impl RunInfo {
     }
 }
 
-/// Where each input's items end when the inputs' items are laid end to end (see
-/// [`RunInfo::input_ends`]); empty for fewer than two inputs.
-pub(crate) fn input_ends(inputs: &[Vec<ItemData>]) -> Vec<usize> {
-    if inputs.len() < 2 {
+/// Where each input's items end when the inputs' items (`lengths` of them) are laid end to end
+/// (see [`RunInfo::input_ends`]); empty for fewer than two inputs.
+pub(crate) fn input_ends(lengths: impl ExactSizeIterator<Item = usize>) -> Vec<usize> {
+    if lengths.len() < 2 {
         return Vec::new();
     }
-    inputs
-        .iter()
-        .scan(0, |end, input| {
-            *end += input.len();
+    lengths
+        .scan(0, |end, length| {
+            *end += length;
             Some(*end)
         })
         .collect()

@@ -2,6 +2,7 @@
 //! error handling per `on_error`, and output collection. `#[node]` only describes a node's
 //! types and how to call it (the traits below); everything else lives here, once.
 
+use std::any::{Any, TypeId};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -79,10 +80,10 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> NodeInput for T {
 )]
 pub trait NodeOutputValue: Sized + Send + 'static {
     /// Emits the value on the node's first output.
-    fn push_to(&self, sink: &mut OutputSink) -> Result<(), NodeError>;
+    fn push_to(self, sink: &mut OutputSink) -> Result<(), NodeError>;
 
     /// Emits the value on the output it is routed to.
-    fn push_routed_to(routed: &Routed<Self>, sink: &mut OutputSink) -> Result<(), NodeError>;
+    fn push_routed_to(routed: Routed<Self>, sink: &mut OutputSink) -> Result<(), NodeError>;
 
     /// The JSON Schema of one output item.
     fn output_schema() -> schemars::Schema;
@@ -90,11 +91,11 @@ pub trait NodeOutputValue: Sized + Send + 'static {
 
 #[diagnostic::do_not_recommend]
 impl<T: Serialize + JsonSchema + Send + 'static> NodeOutputValue for T {
-    fn push_to(&self, sink: &mut OutputSink) -> Result<(), NodeError> {
+    fn push_to(self, sink: &mut OutputSink) -> Result<(), NodeError> {
         sink.push(0, self)
     }
 
-    fn push_routed_to(routed: &Routed<Self>, sink: &mut OutputSink) -> Result<(), NodeError> {
+    fn push_routed_to(routed: Routed<Self>, sink: &mut OutputSink) -> Result<(), NodeError> {
         sink.push_routed(routed)
     }
 
@@ -291,7 +292,7 @@ impl<T: NodeOutputValue> Element for T {
 
 impl<T: NodeOutputValue> Element for Routed<T> {
     fn emit(self, sink: &mut OutputSink) -> Result<(), NodeError> {
-        T::push_routed_to(&self, sink)
+        T::push_routed_to(self, sink)
     }
 }
 
@@ -334,17 +335,28 @@ impl std::fmt::Display for Subject {
 /// Deserializes `value` into `T`; the error names the subject and the JSON path of the bad
 /// field.
 ///
-/// The fast path deserializes directly; only a failure is replayed with path tracking, which
-/// costs about as much again.
-pub(crate) fn from_json<T: DeserializeOwned>(
+/// A `T` that is itself a JSON value is a plain clone. Otherwise the fast path deserializes
+/// directly; only a failure is replayed with path tracking, which costs about as much again.
+pub(crate) fn from_json<T: DeserializeOwned + 'static>(
     value: &Value,
     subject: Subject,
 ) -> Result<T, NodeError> {
+    if TypeId::of::<T>() == TypeId::of::<Value>()
+        && let Some(json) = take_as::<Value, T>(&mut Some(value.clone()))
+    {
+        return Ok(json);
+    }
     if let Ok(converted) = T::deserialize(value) {
         return Ok(converted);
     }
     crate::json_path::deserialize(value)
         .map_err(|problem| NodeError::terminal(format!("{subject}: {problem}")))
+}
+
+/// Moves the value out of `slot` as a `U` when `T` is `U`, leaving `slot` alone otherwise: a
+/// shortcut for one concrete type in generic code (JSON values need no conversion).
+pub(crate) fn take_as<T: 'static, U: 'static>(slot: &mut Option<T>) -> Option<U> {
+    (slot as &mut dyn Any).downcast_mut::<Option<U>>()?.take()
 }
 
 /// The JSON Schema (draft 2020-12) of `T`.

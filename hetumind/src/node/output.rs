@@ -4,8 +4,10 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use super::NodeError;
+use super::execute::take_as;
 use crate::model::{BinaryRef, ItemData, ItemSource};
 
 /// A value sent to one named output of a node that declares several
@@ -73,11 +75,20 @@ impl OutputSink {
         self.binary.clone_from(&item.binary);
     }
 
-    /// Emits `value` on output `index`.
-    pub(crate) fn push(&mut self, index: usize, value: &impl Serialize) -> Result<(), NodeError> {
-        let json = serde_json::to_value(value).map_err(|error| {
-            NodeError::terminal(format!("cannot serialize the node's output: {error}"))
-        })?;
+    /// Emits `value` on output `index` (moved as it is when it already is a JSON value).
+    pub(crate) fn push<T: Serialize + 'static>(
+        &mut self,
+        index: usize,
+        value: T,
+    ) -> Result<(), NodeError> {
+        let mut slot = Some(value);
+        let json = match take_as::<T, Value>(&mut slot) {
+            Some(json) => json,
+            // `Some(value)` serializes as `value`.
+            None => serde_json::to_value(&slot).map_err(|error| {
+                NodeError::terminal(format!("cannot serialize the node's output: {error}"))
+            })?,
+        };
         self.push_item(index, ItemData::new(json));
         Ok(())
     }
@@ -108,9 +119,9 @@ impl OutputSink {
     }
 
     /// Emits `routed` on the output it names.
-    pub(crate) fn push_routed<T: Serialize>(
+    pub(crate) fn push_routed<T: Serialize + 'static>(
         &mut self,
-        routed: &Routed<T>,
+        routed: Routed<T>,
     ) -> Result<(), NodeError> {
         let index = self
             .names
@@ -123,7 +134,7 @@ impl OutputSink {
                     quoted_list(self.names)
                 ))
             })?;
-        self.push(index, &routed.value)
+        self.push(index, routed.value)
     }
 
     /// The index of the `error` output.

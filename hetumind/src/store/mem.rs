@@ -9,8 +9,10 @@ use crate::node::BoxFuture;
 /// An in-memory [`StateStore`] with the same conditional-write semantics as the durable ones.
 #[derive(Debug, Default)]
 pub struct MemStore {
-    objects: Mutex<HashMap<String, (Vec<u8>, u64)>>,
+    objects: Mutex<Objects>,
 }
+
+type Objects = HashMap<String, (Vec<u8>, u64), foldhash::fast::RandomState>;
 
 impl MemStore {
     /// An empty store.
@@ -25,7 +27,7 @@ impl MemStore {
         self.lock().values().map(|(bytes, _)| bytes.len()).sum()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<u8>, u64)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Objects> {
         // A panic while holding the lock cannot leave the map half-updated: every operation
         // is a single insert or remove.
         self.objects

@@ -80,7 +80,7 @@ async fn if_takes_both_branches() {
     // Items keep their lineage back to the item they were.
     let routed = run.items("Test").await.unwrap();
     let source = routed[0][1].source.as_ref().unwrap();
-    assert_eq!((source.node.as_str(), source.item_index), ("Start", 2));
+    assert_eq!((&*source.node, source.item_index), ("Start", 2));
 }
 
 #[tokio::test]

@@ -406,7 +406,7 @@ async fn limit_in_a_workflow_keeps_lineage() {
         .iter()
         .map(|item| {
             let source = item.source.clone().unwrap();
-            (source.node, source.item_index)
+            (source.node.to_string(), source.item_index)
         })
         .collect();
     assert_eq!(sources, [("Start".to_owned(), 2), ("Start".to_owned(), 3)]);

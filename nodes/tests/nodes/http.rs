@@ -328,7 +328,7 @@ async fn url_and_body_from_the_items_through_the_engine() {
     // Lineage: each response comes from its item.
     let items = run.items("Call").await.unwrap();
     let source = items[0][1].source.as_ref().unwrap();
-    assert_eq!((source.node.as_str(), source.item_index), ("Start", 1));
+    assert_eq!((&*source.node, source.item_index), ("Start", 1));
 }
 
 #[tokio::test]
