@@ -915,6 +915,11 @@ async fn a_held_lease_turns_a_concurrent_invocation_away_until_it_expires() {
     tokio::time::sleep(Duration::from_secs(60)).await;
     let error = engine.handle(resume(), None).await.unwrap_err();
     assert_eq!(error.error_type(), "Hetumind.StateConflict");
+    // Each renewal records the nodes in flight, with the attempt a takeover would run again.
+    let stored: Value = serde_json::from_slice(&stored_state(&engine).await).unwrap();
+    assert_eq!(stored["nodes"]["Slow"]["status"], "running", "{stored}");
+    assert_eq!(stored["nodes"]["Slow"]["attempt"], 1, "{stored}");
+    assert_eq!(stored["nodes"].as_object().unwrap().len(), 1, "{stored}");
     let response = resumed.await.unwrap().unwrap();
     assert_eq!(response.next_action, NextAction::Complete);
     assert_eq!(outputs(&response), [json!(2)]);
