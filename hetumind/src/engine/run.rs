@@ -98,10 +98,9 @@ pub(super) struct Invocation<'a> {
     phases: Vec<Phase>,
     /// Unresolved incoming connections per node.
     unresolved: Vec<usize>,
-    /// Items delivered, per node.
+    /// Items delivered, per node; kept while the node runs, so that a run that parks or is
+    /// interrupted leaves them in place for the next one.
     inputs: Vec<Delivered>,
-    /// For a started node with several inputs: where each input's items end among its items.
-    input_ends: Vec<Vec<usize>>,
     attempts: Vec<u32>,
     /// The execution's identifier, shared by every node run.
     execution_id: Arc<str>,
@@ -153,7 +152,6 @@ impl<'a> Invocation<'a> {
             phases: vec![Phase::Pending; count],
             unresolved: plan.nodes().iter().map(|node| node.incoming).collect(),
             inputs: vec![Delivered::default(); count],
-            input_ends: vec![Vec::new(); count],
             attempts: vec![1; count],
             execution_id,
             owner: uuid::Uuid::now_v7().to_string(),
@@ -503,8 +501,7 @@ impl<'a> Invocation<'a> {
     fn start(&mut self, index: usize) -> impl Future<Output = Finished> + Send + 'static {
         let node = &self.plan.nodes()[index];
         let registration = node.registration;
-        let (items, input_ends) = std::mem::take(&mut self.inputs[index]).into_items();
-        self.input_ends[index].clone_from(&input_ends);
+        let (items, input_ends) = self.inputs[index].items();
         let parameters = Arc::clone(&self.plan.parameters()[index]);
         let (retry, timeout, on_error) = (node.retry, node.timeout, node.on_error);
         let name = node.name.clone();
@@ -643,6 +640,7 @@ impl<'a> Invocation<'a> {
             }
             Outcome::Failed { attempt, error } => {
                 self.phases[index] = Phase::Failed;
+                self.inputs[index] = Delivered::default();
                 self.failure = Some(format!("node `{name}` failed: {error}"));
                 self.state.nodes.insert(
                     name.to_string(),
@@ -669,7 +667,6 @@ impl<'a> Invocation<'a> {
                         started_at,
                     },
                 );
-                self.inputs[index] = Delivered::split(items, &self.input_ends[index]);
             }
             Outcome::Interrupted { attempt } => {
                 // Not an attempt of the node: it runs again with the same attempt number (and
@@ -678,7 +675,6 @@ impl<'a> Invocation<'a> {
                 self.phases[index] = Phase::Ready;
                 self.ready.push_back(index);
                 self.state.nodes.remove(&*name);
-                self.inputs[index] = Delivered::split(items, &self.input_ends[index]);
             }
         }
         Ok(())
@@ -699,6 +695,7 @@ impl<'a> Invocation<'a> {
             .put(&key, bytes, Condition::Create)
             .await?;
         self.state.nodes.remove(&**name);
+        self.inputs[index] = Delivered::default();
         self.attempts[index] = attempt;
         self.phases[index] = Phase::Succeeded;
         self.resolve_outputs(index, Some(output));
@@ -937,38 +934,22 @@ impl Delivered {
 
     /// The items of all inputs end to end, and where each input's items end (empty for one
     /// input).
-    fn into_items(self) -> (Arc<[ItemData]>, Vec<usize>) {
+    fn items(&self) -> (Arc<[ItemData]>, Vec<usize>) {
         let ends = crate::node::input_ends(
             self.0
                 .iter()
                 .map(|input| input.iter().map(|items| items.len()).sum()),
         );
-        let chunks: Vec<Arc<[ItemData]>> = self.0.into_iter().flatten().collect();
-        let items = match <[_; 1]>::try_from(chunks) {
-            Ok([only]) => only,
-            Err(chunks) => chunks
+        let mut chunks = self.0.iter().flatten();
+        let items = match (chunks.next(), chunks.next()) {
+            (Some(only), None) => Arc::clone(only),
+            _ => self
+                .0
                 .iter()
+                .flatten()
                 .flat_map(|items| items.iter().cloned())
                 .collect(),
         };
         (items, ends)
-    }
-
-    /// The items of a node's run, handed back to their inputs (`ends`: where each input ends;
-    /// empty for a single input).
-    fn split(items: Arc<[ItemData]>, ends: &[usize]) -> Self {
-        if ends.is_empty() {
-            return Self::single(items);
-        }
-        let mut start = 0;
-        Self(
-            ends.iter()
-                .map(|&end| {
-                    let input: Arc<[ItemData]> = items.get(start..end).unwrap_or_default().into();
-                    start = end;
-                    vec![input]
-                })
-                .collect(),
-        )
     }
 }
