@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,11 +25,7 @@ pub struct Plan {
     max_concurrency: u32,
     by_name: NameIndex,
     starts: Vec<usize>,
-    /// Node `i`'s output slots are `slots[i]..slots[i + 1]`.
-    slots: Vec<usize>,
-    /// Slot `s`'s edges are `edges[edge_starts[s]..edge_starts[s + 1]]`.
-    edge_starts: Vec<usize>,
-    edges: Vec<Edge>,
+    connections: Layout,
 }
 
 /// Node indices by name (names shared with the planned nodes).
@@ -174,13 +169,9 @@ impl Plan {
             ));
         }
         let links = connect(workflow, &by_name, &output_counts, &mut problems);
-        let Layout {
-            slots,
-            edge_starts,
-            edges,
-        } = Layout::new(&output_counts, &links);
+        let connections = Layout::new(&output_counts, &links);
         let mut incoming = vec![0usize; workflow.nodes.len()];
-        for edge in &edges {
+        for edge in &connections.edges {
             incoming[edge.node] += 1;
         }
         if workflow.nodes.is_empty() {
@@ -194,9 +185,7 @@ impl Plan {
                 "no start node: every node has an incoming connection",
             ));
         }
-        let successors =
-            |node: usize| &edges[edge_starts[slots[node]]..edge_starts[slots[node + 1]]];
-        if let Some(cycle) = find_cycle(workflow.nodes.len(), successors) {
+        if let Some(cycle) = find_cycle(workflow.nodes.len(), |node| connections.successors(node)) {
             let names: Vec<&str> = cycle
                 .iter()
                 .map(|&index| workflow.nodes[index].name.as_str())
@@ -231,9 +220,7 @@ impl Plan {
             max_concurrency: workflow.settings.max_concurrency,
             by_name,
             starts,
-            slots,
-            edge_starts,
-            edges,
+            connections,
         })
     }
 
@@ -270,23 +257,22 @@ impl Plan {
     /// For each output of node `index` (the `error` output last when its `on_error` is
     /// `error_output`), the inputs it feeds.
     pub fn outputs(&self, index: usize) -> impl ExactSizeIterator<Item = &[Edge]> + '_ {
-        (self.slots[index]..self.slots[index + 1]).map(|slot| &self.edges[self.slot(slot)])
+        self.connections.outputs(index)
     }
 
     /// Every input that node `index` feeds, all outputs together.
     #[must_use]
     pub fn successors(&self, index: usize) -> &[Edge] {
-        &self.edges[self.edge_starts[self.slots[index]]..self.edge_starts[self.slots[index + 1]]]
-    }
-
-    fn slot(&self, slot: usize) -> Range<usize> {
-        self.edge_starts[slot]..self.edge_starts[slot + 1]
+        self.connections.successors(index)
     }
 }
 
 /// The flat layout of a plan's connections (see the module documentation).
+#[derive(Debug)]
 struct Layout {
+    /// Node `i`'s output slots are `slots[i]..slots[i + 1]`.
     slots: Vec<usize>,
+    /// Slot `s`'s edges are `edges[edge_starts[s]..edge_starts[s + 1]]`.
     edge_starts: Vec<usize>,
     edges: Vec<Edge>,
 }
@@ -331,6 +317,17 @@ impl Layout {
             edge_starts,
             edges,
         }
+    }
+
+    /// Each output slot of node `index`, as the edges it feeds.
+    fn outputs(&self, index: usize) -> impl ExactSizeIterator<Item = &[Edge]> + '_ {
+        (self.slots[index]..self.slots[index + 1])
+            .map(|slot| &self.edges[self.edge_starts[slot]..self.edge_starts[slot + 1]])
+    }
+
+    /// Every edge leaving node `index` (its slots are contiguous).
+    fn successors(&self, index: usize) -> &[Edge] {
+        &self.edges[self.edge_starts[self.slots[index]]..self.edge_starts[self.slots[index + 1]]]
     }
 }
 
