@@ -153,6 +153,9 @@ fn open_s3(url: &str, _path: &str) -> Result<Arc<dyn StateStore>, StoreError> {
     )))
 }
 
+/// Where an execution's node outputs live, under its prefix.
+const OUTPUTS: &str = "/nodes/";
+
 /// The keys of one execution (DESIGN.md section 6).
 #[derive(Debug, Clone)]
 pub struct ExecutionKeys {
@@ -189,7 +192,7 @@ impl ExecutionKeys {
     /// `executions/{id}/nodes/`: every node output.
     #[must_use]
     pub fn outputs(&self) -> String {
-        format!("{}/nodes/", self.prefix)
+        format!("{}{OUTPUTS}", self.prefix)
     }
 
     /// `executions/{id}/state.json`: the header and node states.
@@ -214,7 +217,7 @@ impl ExecutionKeys {
         use std::fmt::Write as _;
         let mut key = String::with_capacity(self.prefix.len() + node.len() + 20);
         key.push_str(&self.prefix);
-        key.push_str("/nodes/");
+        key.push_str(OUTPUTS);
         if is_plain(node) {
             // The common case, without the percent-encoder's per-chunk formatting.
             key.push_str(node);
@@ -228,7 +231,7 @@ impl ExecutionKeys {
     /// The node name and attempt of an output key of this execution; `None` for any other key.
     #[must_use]
     pub fn parse_output(&self, key: &str) -> Option<(String, u32)> {
-        let rest = key.strip_prefix(&self.prefix)?.strip_prefix("/nodes/")?;
+        let rest = key.strip_prefix(&self.prefix)?.strip_prefix(OUTPUTS)?;
         let (node, file) = rest.split_once('/')?;
         let attempt = file.strip_suffix(".json")?.parse().ok()?;
         let node = match node {
