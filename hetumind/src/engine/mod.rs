@@ -463,14 +463,8 @@ impl Engine {
     ) -> Result<Option<Vec<Vec<ItemData>>>, EngineError> {
         let keys = ExecutionKeys::new(execution_id);
         self.read_state(&keys, execution_id).await?;
-        let latest = self
-            .store
-            .list(&keys.node_outputs(node_name))
-            .await?
-            .into_iter()
-            .filter_map(|key| Some((keys.parse_output(&key)?.1, key)))
-            .max();
-        match latest {
+        let listed = self.store.list(&keys.node_outputs(node_name)).await?;
+        match keys.latest_outputs(listed).remove(node_name) {
             Some((_, key)) => self.read_recorded(&key).await.map(Some),
             None => Ok(None),
         }

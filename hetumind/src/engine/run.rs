@@ -358,17 +358,11 @@ impl<'a> Invocation<'a> {
     /// Marks every node with a stored output as succeeded, whether or not the state recorded
     /// it: a node whose result is durably stored never runs again.
     async fn adopt_outputs(&mut self) -> Result<(), EngineError> {
-        for key in self.engine.store.list(&self.keys.outputs()).await? {
-            let Some((node, attempt)) = self.keys.parse_output(&key) else {
-                continue;
-            };
+        let listed = self.engine.store.list(&self.keys.outputs()).await?;
+        for (node, (attempt, _)) in self.keys.latest_outputs(listed) {
             let Some(index) = self.plan.index_of(&node) else {
                 continue;
             };
-            if self.phases[index] == Phase::Succeeded && self.attempts[index] >= attempt {
-                // Leftovers of a race: the latest attempt's output is the result.
-                continue;
-            }
             self.phases[index] = Phase::Succeeded;
             self.attempts[index] = attempt;
             self.state.nodes.remove(&node);

@@ -5,6 +5,8 @@ mod mem;
 #[cfg(feature = "s3")]
 mod s3;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::sync::Arc;
 
@@ -228,9 +230,36 @@ impl ExecutionKeys {
         key
     }
 
-    /// The node name and attempt of an output key of this execution; `None` for any other key.
+    /// Each node's result among `keys`, a listing of [`outputs`](Self::outputs) or
+    /// [`node_outputs`](Self::node_outputs): node name to its latest attempt and that output's
+    /// key. A store may hold an older attempt's output too (the leftover of a race); the latest
+    /// attempt's output is the node's result. Keys that are not outputs of this execution are
+    /// ignored.
     #[must_use]
-    pub fn parse_output(&self, key: &str) -> Option<(String, u32)> {
+    pub fn latest_outputs(
+        &self,
+        keys: impl IntoIterator<Item = String>,
+    ) -> HashMap<String, (u32, String)> {
+        let mut latest = HashMap::new();
+        for key in keys {
+            let Some((node, attempt)) = self.parse_output(&key) else {
+                continue;
+            };
+            match latest.entry(node) {
+                Entry::Vacant(entry) => {
+                    entry.insert((attempt, key));
+                }
+                Entry::Occupied(mut entry) if entry.get().0 < attempt => {
+                    entry.insert((attempt, key));
+                }
+                Entry::Occupied(_) => {}
+            }
+        }
+        latest
+    }
+
+    /// The node name and attempt of an output key of this execution; `None` for any other key.
+    fn parse_output(&self, key: &str) -> Option<(String, u32)> {
         let rest = key.strip_prefix(&self.prefix)?.strip_prefix(OUTPUTS)?;
         let (node, file) = rest.split_once('/')?;
         let attempt = file.strip_suffix(".json")?.parse().ok()?;
@@ -296,5 +325,36 @@ mod tests {
         );
         assert_eq!(keys.state(), "executions/exec%201/state.json");
         assert_eq!(workflow_key("orders"), "workflows/orders.json");
+    }
+
+    #[test]
+    fn the_latest_attempt_is_a_nodes_result() {
+        let keys = ExecutionKeys::new("e");
+        let listed = [
+            keys.output("A", 1),
+            keys.output("Send Mail", 3),
+            keys.output("A", 10),
+            keys.output("Send Mail", 2),
+            keys.output("", 1),
+            keys.output("../x", 1),
+            keys.state(),
+            ExecutionKeys::new("other").output("B", 1),
+            "executions/e/nodes/A/not-a-number.json".to_owned(),
+        ];
+        let latest = keys.latest_outputs(listed);
+        let mut found: Vec<_> = latest
+            .iter()
+            .map(|(node, (attempt, key))| (node.as_str(), *attempt, key.clone()))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("", 1, keys.output("", 1)),
+                ("../x", 1, keys.output("../x", 1)),
+                ("A", 10, keys.output("A", 10)),
+                ("Send Mail", 3, keys.output("Send Mail", 3)),
+            ]
+        );
     }
 }
