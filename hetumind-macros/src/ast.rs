@@ -55,6 +55,8 @@ pub(crate) struct Return<'a> {
     pub(crate) ok: &'a Type,
     /// Whether the values are `Routed<T>`.
     pub(crate) routed: bool,
+    /// Whether the output items are `Paired<T>`, written by that name.
+    pub(crate) paired: bool,
     /// `T`: the type of one output item.
     pub(crate) element: &'a Type,
     /// `E`, unless the `Result` is an alias naming only `O`.
@@ -159,9 +161,11 @@ fn return_of(output: &ReturnType) -> Option<Return<'_>> {
         Some((name, Some(inner))) if name == "Routed" => (true, inner),
         _ => (false, value),
     };
+    let paired = matches!(last_segment(element), Some((name, Some(_))) if name == "Paired");
     Some(Return {
         ok,
         routed,
+        paired,
         element,
         error,
     })

@@ -55,6 +55,14 @@ pub(crate) fn check<'a>(node: &NodeFn<'a>, attrs: Attrs, cx: &mut Ctxt) -> Optio
     let kind = check_kind(attrs.kind.as_ref(), attrs.kind_reported, cx);
     let outputs = check_outputs(attrs.outputs.as_deref(), cx);
     let ret = check_return(node, attrs.outputs.is_some(), outputs.len(), cx);
+    if let (Some(ret), Input::Item(_)) = (ret, input)
+        && ret.paired
+    {
+        cx.error_spanned_by(
+            ret.element,
+            "an each-item node cannot return `Paired<T>`: its outputs derive from the item of the call; return `T`, or take `Items<T>` to pair outputs with inputs yourself",
+        );
+    }
     // Without declared outputs, a routed return is already an error and the names are not
     // worth checking against the implicit `main`.
     if attrs

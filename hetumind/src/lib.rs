@@ -83,7 +83,9 @@ pub mod __private;
 /// The function's doc comment becomes the node's description. Its arguments are roles
 /// ([`Params`], [`Item`] or [`Items`], [`Ctx`]) and it returns `Result<O, E>` with
 /// `E: Into<NodeError>` and `O` one of `T`, `Vec<T>`, `Option<T>`, `Routed<T>`,
-/// `Vec<Routed<T>>`, `Option<Routed<T>>`. See the crate documentation and the README.
+/// `Vec<Routed<T>>`, `Option<Routed<T>>`. An all-items node may return [`Paired<T>`] values in
+/// any of these forms to say which input each output derives from. See the crate documentation
+/// and the README.
 ///
 /// # What it generates
 ///
@@ -160,7 +162,7 @@ pub use hetumind_macros::link_node_crates;
 pub use model::{ItemData, Workflow};
 pub use node::{
     BoxFuture, Ctx, ErrorKind, ExecuteMode, Invocation, Item, Items, NodeError, NodeOutput,
-    NodeRegistration, OutputSink, Params, Routed, RunInfo, SourceLocation,
+    NodeRegistration, OutputSink, Paired, Params, Routed, RunInfo, SourceLocation,
 };
 pub use registry::Registry;
 pub use retry::RetryPolicy;
@@ -192,6 +194,6 @@ pub struct ReadmeDoctests;
 /// Everything a node author needs, in one import.
 pub mod prelude {
     pub use crate::model::ItemData;
-    pub use crate::node::{Ctx, Item, Items, NodeError, Params, Routed};
+    pub use crate::node::{Ctx, Item, Items, NodeError, Paired, Params, Routed};
     pub use hetumind_macros::node;
 }

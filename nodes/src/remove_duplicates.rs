@@ -23,11 +23,12 @@ struct RemoveDuplicatesParams {
 /// Removes duplicate items, keeping the first of each. Items are compared whole, or on the
 /// listed fields only. Values are equal as JSON (numbers by value, so `1` equals `1.0`; object
 /// keys in any order); a missing field is a value of its own, equal only to another missing one.
+/// Each kept item keeps its lineage.
 #[node(kind = "core.remove_duplicates")]
 async fn remove_duplicates(
     Params(params): Params<RemoveDuplicatesParams>,
     Items(items): Items<Value>,
-) -> Result<Vec<Value>, NodeError> {
+) -> Result<Vec<Paired<Value>>, NodeError> {
     let keep: Vec<bool> = {
         let mut seen = BTreeSet::new();
         items
@@ -49,6 +50,7 @@ async fn remove_duplicates(
     Ok(items
         .into_iter()
         .zip(keep)
-        .filter_map(|(item, keep)| keep.then_some(item))
+        .enumerate()
+        .filter_map(|(input, (item, keep))| keep.then(|| Paired::with(input, item)))
         .collect())
 }

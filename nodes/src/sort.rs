@@ -47,12 +47,12 @@ enum SortOrder {
 /// Sorts items by one or more fields. The sort is stable (items that compare equal keep their
 /// order) and total across JSON types: `null` < booleans (`false` < `true`) < numbers (by
 /// value, so `1` equals `1.0`) < strings (by Unicode code point) < arrays (element by element)
-/// < objects. Items lacking a field come last, in either order.
+/// < objects. Items lacking a field come last, in either order. Each item keeps its lineage.
 #[node(kind = "core.sort")]
 async fn sort(
     Params(params): Params<SortParams>,
     Items(items): Items<Value>,
-) -> Result<Vec<Value>, NodeError> {
+) -> Result<Vec<Paired<Value>>, NodeError> {
     let mut keyed: Vec<(Vec<Option<&Value>>, usize)> = items
         .iter()
         .enumerate()
@@ -66,7 +66,7 @@ async fn sort(
     let mut slots: Vec<Option<Value>> = items.into_iter().map(Some).collect();
     Ok(order
         .into_iter()
-        .filter_map(|index| slots.get_mut(index).and_then(Option::take))
+        .filter_map(|index| Some(Paired::with(index, slots.get_mut(index)?.take()?)))
         .collect())
 }
 

@@ -11,7 +11,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{BoxFuture, Ctx, ErrorKind, Invocation, NodeError, NodeOutput, OutputSink, Routed};
+use super::{
+    BoxFuture, Ctx, ErrorKind, Invocation, NodeError, NodeOutput, OutputSink, Paired, Routed,
+};
 use crate::model::{ItemData, OnError};
 
 // The checking traits below ask for what the executor needs through methods, not supertraits:
@@ -97,6 +99,22 @@ impl<T: Serialize + JsonSchema + Send + 'static> NodeOutputValue for T {
 
     fn push_routed_to(routed: Routed<Self>, sink: &mut OutputSink) -> Result<(), NodeError> {
         sink.push_routed(routed)
+    }
+
+    fn output_schema() -> schemars::Schema {
+        schema::<T>()
+    }
+}
+
+/// A value paired with its input: the value's type is the output item's.
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + JsonSchema + Send + 'static> NodeOutputValue for Paired<T> {
+    fn push_to(self, sink: &mut OutputSink) -> Result<(), NodeError> {
+        sink.push_paired(0, self)
+    }
+
+    fn push_routed_to(routed: Routed<Self>, sink: &mut OutputSink) -> Result<(), NodeError> {
+        sink.push_routed_paired(routed)
     }
 
     fn output_schema() -> schemars::Schema {
@@ -483,8 +501,11 @@ pub fn invoke_all_items<N: AllItemsNode>(
             }
             (Err(error), _) | (_, Err(error)) => Err(error),
         };
-        match result.and_then(|returned| N::emit(returned, &mut sink)) {
-            Ok(()) => sink.pair_with(&items),
+        match result
+            .and_then(|returned| N::emit(returned, &mut sink))
+            .and_then(|()| sink.pair_with(&items))
+        {
+            Ok(()) => {}
             Err(error) if on_error == OnError::Stop || error.kind() != ErrorKind::Terminal => {
                 return Err(error);
             }

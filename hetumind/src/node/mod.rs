@@ -11,7 +11,7 @@ mod roles;
 pub(crate) use ctx::input_ends;
 pub use ctx::{Ctx, RunInfo};
 pub use error::{ErrorKind, NodeError};
-pub use output::{OutputSink, Routed};
+pub use output::{OutputSink, Paired, Routed};
 pub use registration::{
     BoxFuture, ExecuteMode, Invocation, NodeOutput, NodeRegistration, SourceLocation,
 };

@@ -43,6 +43,62 @@ impl<T> Routed<T> {
     }
 }
 
+/// An output value paired with the input item it derives from, for a node that takes all its
+/// items at once (`Items<T>`) and reorders, filters or groups them.
+///
+/// In all mode an output item otherwise derives from the input at the same position when the
+/// counts match, or from the single input when there was one: right for a one-to-one
+/// transform, wrong for a sort. A node returning `Vec<Paired<T>>` (or `Vec<Routed<Paired<T>>>`,
+/// ...) says which input each output comes from, and the output takes that input's lineage and
+/// binary attachments. `input` counts across all the node's inputs, as `Items<T>` lists them.
+/// An each-item node (`Item<T>`) cannot return `Paired<T>`: its outputs always derive from the
+/// item of the call.
+///
+/// ```
+/// use hetumind::{Items, NodeError, Paired, node};
+///
+/// /// Keeps the even numbers, each with the lineage of the item it came from.
+/// #[node(kind = "doc.evens")]
+/// async fn evens(Items(numbers): Items<i64>) -> Result<Vec<Paired<i64>>, NodeError> {
+///     Ok(numbers
+///         .into_iter()
+///         .enumerate()
+///         .filter(|(_, n)| n % 2 == 0)
+///         .map(|(input, n)| Paired::with(input, n))
+///         .collect())
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paired<T> {
+    input: usize,
+    value: T,
+}
+
+impl<T> Paired<T> {
+    /// `value`, derived from input item `input` (its position in `Items<T>`).
+    pub fn with(input: usize, value: T) -> Self {
+        Self { input, value }
+    }
+
+    /// The position of the input item the value derives from.
+    #[must_use]
+    pub fn input(&self) -> usize {
+        self.input
+    }
+
+    /// The paired value.
+    #[must_use]
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// The paired value, taken out.
+    #[must_use]
+    pub fn into_value(self) -> T {
+        self.value
+    }
+}
+
 /// Collects the items a node emits, one list per output, stamping each with its lineage.
 #[derive(Debug)]
 pub struct OutputSink {
@@ -50,6 +106,9 @@ pub struct OutputSink {
     outputs: Vec<Vec<ItemData>>,
     /// The output index of every item, in emission order.
     order: Vec<u32>,
+    /// The input every item derives from, in emission order, when the node pairs them itself
+    /// ([`Paired`]); empty otherwise.
+    pairs: Vec<usize>,
     source: Option<ItemSource>,
     binary: Option<BTreeMap<String, BinaryRef>>,
 }
@@ -63,6 +122,7 @@ impl OutputSink {
             names,
             outputs: vec![Vec::new(); count],
             order: Vec::new(),
+            pairs: Vec::new(),
             source: None,
             binary: None,
         }
@@ -108,9 +168,21 @@ impl OutputSink {
         self.order.len()
     }
 
+    /// Emits `paired`'s value on output `index`, remembering the input it derives from.
+    pub(crate) fn push_paired<T: Serialize + 'static>(
+        &mut self,
+        index: usize,
+        paired: Paired<T>,
+    ) -> Result<(), NodeError> {
+        self.push(index, paired.value)?;
+        self.pairs.push(paired.input);
+        Ok(())
+    }
+
     /// Removes every item emitted since `mark`: an item whose processing failed halfway
     /// leaves nothing behind.
     pub(crate) fn rollback(&mut self, mark: usize) {
+        self.pairs.truncate(mark);
         while self.order.len() > mark {
             if let Some(index) = self.order.pop() {
                 self.outputs[index as usize].pop();
@@ -123,18 +195,30 @@ impl OutputSink {
         &mut self,
         routed: Routed<T>,
     ) -> Result<(), NodeError> {
-        let index = self
-            .names
+        let index = self.output_index(&routed.output)?;
+        self.push(index, routed.value)
+    }
+
+    /// Emits `routed` on the output it names, remembering the input it derives from.
+    pub(crate) fn push_routed_paired<T: Serialize + 'static>(
+        &mut self,
+        routed: Routed<Paired<T>>,
+    ) -> Result<(), NodeError> {
+        let index = self.output_index(&routed.output)?;
+        self.push_paired(index, routed.value)
+    }
+
+    /// The index of the declared output named `output`.
+    fn output_index(&self, output: &str) -> Result<usize, NodeError> {
+        self.names
             .iter()
-            .position(|name| *name == routed.output)
+            .position(|name| *name == output)
             .ok_or_else(|| {
                 NodeError::terminal(format!(
-                    "the node routed an item to output `{}`, which it does not declare; its outputs are {}",
-                    routed.output,
+                    "the node routed an item to output `{output}`, which it does not declare; its outputs are {}",
                     quoted_list(self.names)
                 ))
-            })?;
-        self.push(index, routed.value)
+            })
     }
 
     /// The index of the `error` output.
@@ -153,12 +237,25 @@ impl OutputSink {
     }
 
     /// Stamps lineage (and attachments) on items emitted in all mode, where a node returns a
-    /// list for a list: the k-th item emitted derives from the k-th input when the counts
-    /// match, and every item derives from the single input when there was one. Otherwise
-    /// lineage is left unset.
-    pub(crate) fn pair_with(&mut self, inputs: &[ItemData]) {
+    /// list for a list: an item the node [paired](Paired) derives from that input; otherwise
+    /// the k-th item emitted derives from the k-th input when the counts match, and every item
+    /// derives from the single input when there was one. Otherwise lineage is left unset.
+    ///
+    /// # Errors
+    ///
+    /// A terminal error when the node paired an item with an input it did not receive.
+    pub(crate) fn pair_with(&mut self, inputs: &[ItemData]) -> Result<(), NodeError> {
         let emitted = self.len();
+        if let Some(k) = self.pairs.iter().position(|&input| input >= inputs.len()) {
+            return Err(NodeError::terminal(format!(
+                "the node paired its output item {k} with input item {}, but it received {} item(s)",
+                self.pairs[k],
+                inputs.len()
+            )));
+        }
+        let paired = self.pairs.len() == emitted;
         let origin_of = |k: usize| match inputs {
+            _ if paired => inputs.get(self.pairs[k]),
             [single] => Some(single),
             _ if inputs.len() == emitted => inputs.get(k),
             _ => None,
@@ -172,6 +269,7 @@ impl OutputSink {
             }
             next[index] += 1;
         }
+        Ok(())
     }
 }
 

@@ -432,6 +432,49 @@ fn sort_through_the_engine() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// core.sort and core.remove_duplicates keep lineage
+
+/// The lineage of `node`'s output items: the node and position each derives from.
+async fn lineage(run: &WorkflowRun, node: &str) -> Vec<(String, u32)> {
+    run.items(node).await.unwrap()[0]
+        .iter()
+        .map(|item| {
+            let source = item.source.clone().unwrap();
+            (source.node.to_string(), source.item_index)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn remove_duplicates_then_sort_keep_each_items_lineage() {
+    let run = WorkflowTest::new(json!({
+        "id": "lineage",
+        "nodes": [
+            { "name": "Start", "kind": "core.manual_trigger" },
+            { "name": "Unique", "kind": "core.remove_duplicates", "parameters": { "fields": ["n"] } },
+            { "name": "Sort", "kind": "core.sort",
+              "parameters": { "by": [{ "field": "n", "order": "desc" }] } }
+        ],
+        "connections": {
+            "Start": { "main": [[{ "node": "Unique" }]] },
+            "Unique": { "main": [[{ "node": "Sort" }]] }
+        }
+    }))
+    .input([json!({ "n": 1 }), json!({ "n": 3 }), json!({ "n": 1 }), json!({ "n": 2 })])
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(
+        run.output(),
+        [json!({ "n": 3 }), json!({ "n": 2 }), json!({ "n": 1 })]
+    );
+    let from = |node: &str, positions: [u32; 3]| positions.map(|i| (node.to_owned(), i));
+    // The kept items are Start's 0, 1 and 3; sorted, Unique's 1, 2 and 0.
+    assert_eq!(lineage(&run, "Unique").await, from("Start", [0, 1, 3]));
+    assert_eq!(lineage(&run, "Sort").await, from("Unique", [1, 2, 0]));
+}
+
+// ---------------------------------------------------------------------------------------------
 // core.remove_duplicates
 
 #[test]
