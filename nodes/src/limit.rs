@@ -32,14 +32,18 @@ enum Keep {
 #[node(kind = "core.limit")]
 async fn limit(
     Params(params): Params<LimitParams>,
-    Item(item): Item<Value>,
-    ctx: &Ctx,
-) -> Result<Option<Value>, NodeError> {
-    // Called once per item, so that every kept item keeps its lineage.
-    let index = ctx.item_index().unwrap_or_default();
-    let kept = match params.keep {
-        Keep::First => index < params.max_items,
-        Keep::Last => index >= ctx.items().len().saturating_sub(params.max_items),
+    Items(items): Items<Value>,
+) -> Result<Vec<Paired<Value>>, NodeError> {
+    let first = match params.keep {
+        Keep::First => 0,
+        Keep::Last => items.len().saturating_sub(params.max_items),
     };
-    Ok(kept.then_some(item))
+    // Paired, so that every kept item keeps its lineage.
+    Ok(items
+        .into_iter()
+        .enumerate()
+        .skip(first)
+        .take(params.max_items)
+        .map(|(input, item)| Paired::with(input, item))
+        .collect())
 }
