@@ -565,6 +565,7 @@ const EXPECTED_KINDS: &[&str] = &[
     "core.merge",
     "core.no_op",
     "core.remove_duplicates",
+    "core.respond_to_webhook",
     "core.schedule_trigger",
     "core.set",
     "core.sort",

@@ -35,3 +35,4 @@ mod summarize;
 
 // HTTP.
 mod http_request;
+mod respond_to_webhook;

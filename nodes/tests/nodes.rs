@@ -12,5 +12,6 @@ mod nodes {
     mod flow;
     mod http;
     mod readme;
+    mod respond;
     mod triggers;
 }

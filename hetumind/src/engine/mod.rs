@@ -239,6 +239,12 @@ impl Engine {
         self
     }
 
+    /// The node registry workflows are checked against.
+    #[must_use]
+    pub fn registry(&self) -> &'static Registry {
+        self.registry
+    }
+
     /// The store.
     #[must_use]
     pub fn store(&self) -> &Arc<dyn StateStore> {
@@ -448,6 +454,21 @@ impl Engine {
             EngineError::ExecutionNotFound(execution_id.to_owned())
         })
         .await
+    }
+
+    /// The workflow an execution runs, as it was stored when the execution started.
+    ///
+    /// # Errors
+    ///
+    /// When there is no such execution or the store fails.
+    pub async fn execution_workflow(&self, execution_id: &str) -> Result<Workflow, EngineError> {
+        let key = ExecutionKeys::new(execution_id).workflow();
+        let (workflow, _) = self
+            .read(&key, || {
+                EngineError::ExecutionNotFound(execution_id.to_owned())
+            })
+            .await?;
+        Ok(workflow)
     }
 
     /// The items a node of an execution produced, one list per output (the `error` output

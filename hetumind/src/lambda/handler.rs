@@ -10,7 +10,8 @@ use aws_lambda_events::apigw::{
 };
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use aws_lambda_events::http::HeaderMap;
+use aws_lambda_events::http::header::CONTENT_TYPE;
+use aws_lambda_events::http::{HeaderMap, HeaderValue};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
@@ -18,7 +19,9 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use crate::engine::{Engine, EngineError};
-use crate::model::{ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, Request, Response};
+use crate::model::{
+    ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, Request, Response, WebhookResponse,
+};
 
 /// Why an invocation failed; each maps to a stable `errorType`.
 #[derive(Debug, thiserror::Error)]
@@ -106,11 +109,11 @@ impl Handler {
                         body: $r.body,
                         base64: $r.is_base64_encoded,
                     };
-                    let (status, body) = self.http(http, deadline).await;
+                    let answer = self.http(http, deadline).await;
                     let mut response = <$response>::default();
-                    response.status_code = status;
-                    response.headers = json_headers();
-                    response.body = Some(Body::Text(body.to_string()));
+                    response.status_code = answer.status;
+                    response.headers = answer.headers;
+                    response.body = answer.body.map(Body::Text);
                     to_value(&response)
                 }};
             }
@@ -150,8 +153,9 @@ impl Handler {
     }
 
     /// Starts the workflow an HTTP request names, with the request as the input item; answers
-    /// with the output items when the execution completes within the invocation, else 202.
-    async fn http(&self, request: HttpRequest, deadline: Option<Instant>) -> (i64, Value) {
+    /// with the response a `core.respond_to_webhook` node chose when one ran, else with the
+    /// output items when the execution completes within the invocation, else 202.
+    async fn http(&self, request: HttpRequest, deadline: Option<Instant>) -> HttpAnswer {
         let workflow_id = request
             .path_parameters
             .get("workflow_id")
@@ -166,14 +170,14 @@ impl Handler {
             })
             .or_else(|| self.trigger(&["http".to_owned()]).cloned());
         let Some(workflow_id) = workflow_id else {
-            return (
+            return HttpAnswer::json(
                 400,
-                json!({ "error": "no workflow named: call /workflows/{id}, add ?workflow=ID, or map `http` in HETUMIND_TRIGGERS" }),
+                &json!({ "error": "no workflow named: call /workflows/{id}, add ?workflow=ID, or map `http` in HETUMIND_TRIGGERS" }),
             );
         };
         let body = match decode_body(request.body.as_deref(), request.base64) {
             Ok(body) => body,
-            Err(error) => return (400, json!({ "error": error })),
+            Err(error) => return HttpAnswer::json(400, &json!({ "error": error })),
         };
         let item = json!({
             "method": request.method,
@@ -182,43 +186,79 @@ impl Handler {
             "query": request.query,
             "body": body,
         });
-        match self
+        let response = match self
             .start(workflow_id, None, vec![item.into()], deadline)
             .await
         {
-            Ok(response) => match &response.next_action {
-                NextAction::Complete => {
-                    let items: Vec<Value> = response
-                        .output_data
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|item| item.json)
-                        .collect();
-                    (200, Value::Array(items))
-                }
-                NextAction::Failed { error } => (
-                    500,
-                    json!({ "execution_id": response.execution_id, "error": error }),
-                ),
-                _ => (
-                    202,
-                    json!({ "execution_id": response.execution_id, "status": response.status }),
-                ),
-            },
-            Err(error) => {
-                let status = match &error {
-                    EngineError::WorkflowNotFound(_) => 404,
-                    EngineError::InvalidRequest(_) | EngineError::WorkflowInvalid(_) => 400,
-                    EngineError::StateConflict(_) => 409,
-                    EngineError::StoreUnavailable(_) => 503,
-                    _ => 500,
-                };
-                (
-                    status,
-                    json!({ "error": error.to_string(), "error_type": error.error_type() }),
-                )
-            }
+            Ok(response) => response,
+            Err(error) => return HttpAnswer::error(&error),
+        };
+        match self.chosen_answer(&response.execution_id).await {
+            Ok(Some(answer)) => return answer,
+            Ok(None) => {}
+            Err(error) => return HttpAnswer::error(&error),
         }
+        match &response.next_action {
+            NextAction::Complete => {
+                let items: Vec<Value> = response
+                    .output_data
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|item| item.json)
+                    .collect();
+                HttpAnswer::json(200, &Value::Array(items))
+            }
+            NextAction::Failed { error } => HttpAnswer::json(
+                500,
+                &json!({ "execution_id": response.execution_id, "error": error }),
+            ),
+            _ => HttpAnswer::json(
+                202,
+                &json!({ "execution_id": response.execution_id, "status": response.status }),
+            ),
+        }
+    }
+
+    /// The response the execution's first `core.respond_to_webhook` node (in workflow order)
+    /// that has run chose, whatever the execution did after it. A binary without that node
+    /// reads nothing.
+    async fn chosen_answer(&self, execution_id: &str) -> Result<Option<HttpAnswer>, EngineError> {
+        if self
+            .engine
+            .registry()
+            .latest(WebhookResponse::NODE_KIND)
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let workflow = self.engine.execution_workflow(execution_id).await?;
+        let responders = workflow
+            .nodes
+            .iter()
+            .filter(|node| node.kind == WebhookResponse::NODE_KIND);
+        for node in responders {
+            let Some(outputs) = self.engine.node_output(execution_id, &node.name).await? else {
+                continue;
+            };
+            let Some(item) = outputs
+                .into_iter()
+                .next()
+                .and_then(|main| main.into_iter().next())
+            else {
+                continue;
+            };
+            let answer = serde_json::from_value(item.json)
+                .map_err(|error| error.to_string())
+                .and_then(HttpAnswer::chosen)
+                .unwrap_or_else(|error| {
+                    HttpAnswer::json(
+                        500,
+                        &json!({ "error": format!("node `{}` chose no valid response: {error}", node.name) }),
+                    )
+                });
+            return Ok(Some(answer));
+        }
+        Ok(None)
     }
 
     async fn eventbridge(
@@ -346,6 +386,68 @@ impl Handler {
     }
 }
 
+/// What an HTTP request is answered with, whichever API it came through.
+struct HttpAnswer {
+    status: i64,
+    headers: HeaderMap,
+    body: Option<String>,
+}
+
+impl HttpAnswer {
+    /// `body` as JSON.
+    fn json(status: i64, body: &Value) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Self {
+            status,
+            headers,
+            body: Some(body.to_string()),
+        }
+    }
+
+    /// The answer to a request the engine could not carry out.
+    fn error(error: &EngineError) -> Self {
+        let status = match error {
+            EngineError::WorkflowNotFound(_) => 404,
+            EngineError::InvalidRequest(_) | EngineError::WorkflowInvalid(_) => 400,
+            EngineError::StateConflict(_) => 409,
+            EngineError::StoreUnavailable(_) => 503,
+            _ => 500,
+        };
+        Self::json(
+            status,
+            &json!({ "error": error.to_string(), "error_type": error.error_type() }),
+        )
+    }
+
+    /// The answer a workflow chose; an error names what cannot be sent.
+    fn chosen(response: WebhookResponse) -> Result<Self, String> {
+        let mut headers = response.http_headers()?;
+        let body = match response.body {
+            Value::Null => None,
+            Value::String(text) if !is_json(&headers) => Some(text),
+            json => Some(json.to_string()),
+        };
+        if body.is_some() && !headers.contains_key(CONTENT_TYPE) {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        Ok(Self {
+            status: i64::from(response.status_code),
+            headers,
+            body,
+        })
+    }
+}
+
+/// Whether `headers` leave the body's type JSON: no `content-type`, or a JSON one.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers.get(CONTENT_TYPE).is_none_or(|value| {
+        value
+            .to_str()
+            .is_ok_and(|value| value.to_ascii_lowercase().contains("json"))
+    })
+}
+
 /// An HTTP request, whichever API it came through.
 struct HttpRequest {
     method: String,
@@ -389,15 +491,6 @@ fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
                 .map(|value| (name.as_str().to_owned(), Value::String(value.to_owned())))
         })
         .collect()
-}
-
-fn json_headers() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        aws_lambda_events::http::header::CONTENT_TYPE,
-        aws_lambda_events::http::HeaderValue::from_static("application/json"),
-    );
-    headers
 }
 
 /// The deadline as an instant; `None` when it is unset or already past.

@@ -3,6 +3,7 @@
 mod execution;
 mod item;
 mod request;
+mod webhook;
 mod workflow;
 
 pub use execution::{ExecutionState, ExecutionStatus, Lease, NodeState};
@@ -10,4 +11,5 @@ pub use item::{BinaryRef, ItemData, ItemSource};
 pub use request::{
     ExecuteNode, ExecuteWorkflow, NextAction, Request, Response, ResumeExecution, ceil_to_second,
 };
+pub use webhook::WebhookResponse;
 pub use workflow::{Connection, NodeInstance, OnError, RetryOverride, Workflow, WorkflowSettings};
