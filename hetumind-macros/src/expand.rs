@@ -107,6 +107,20 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
         }
     };
 
+    // An each-item node deserializes its parameters once and clones them for every call when
+    // their type is `Clone`: the probe resolves on the concrete type, and asks nothing of a type
+    // that is not.
+    let clone_params = match node.input {
+        Input::Item(_) => quote! {
+            fn clone_params() -> #private::Option<#private::CloneFn<Self::Params>> {
+                #[allow(unused_imports)]
+                use #private::{Cloner as _, NoCloner as _};
+                (&&#private::CloneProbe::<Self::Params>::new()).cloner()
+            }
+        },
+        _ => quote!(),
+    };
+
     let kind = &node.kind;
     let version = node.version;
     let description = &node.description;
@@ -134,6 +148,7 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
             #[automatically_derived]
             impl #private::#mode_trait for __hetumind_node {
                 #call
+                #clone_params
             }
 
             #private::inventory::submit! {

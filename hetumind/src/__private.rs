@@ -1,8 +1,9 @@
 //! Not public API: the items generated code names. Everything here may change in any release.
 
 pub use crate::node::execute::{
-    AllItemsNode, EachItemNode, IntoNodeError, NoInput, NoParams, NodeInput, NodeOutputValue,
-    NodeParams, NodeReturn, NodeTypes, into_result, invoke_all_items, invoke_each_item,
+    AllItemsNode, CloneFn, CloneProbe, Cloner, EachItemNode, IntoNodeError, NoCloner, NoInput,
+    NoParams, NodeInput, NodeOutputValue, NodeParams, NodeReturn, NodeTypes, into_result,
+    invoke_all_items, invoke_each_item,
 };
 pub use crate::node::{
     BoxFuture, Ctx, ExecuteMode, Item, Items, NodeError, NodeRegistration, OutputSink, Params,
@@ -10,6 +11,7 @@ pub use crate::node::{
 };
 pub use crate::retry::{Jitter, RetryPolicy};
 pub use core::future::Future;
+pub use core::option::Option;
 pub use core::result::Result;
 pub use core::time::Duration;
 pub use inventory;

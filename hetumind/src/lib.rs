@@ -108,6 +108,9 @@ pub mod __private;
 ///         fn call(params: GreetParams, input: Person, ctx: Ctx) -> impl Future<..> + Send {
 ///             async move { into_result(greet(Params(params), Item(input), ctx).await) }
 ///         }
+///         // `Some(GreetParams::clone)` when GreetParams is `Clone` (parameters are then
+///         // deserialized once per call of the node, not once per item), else `None`.
+///         fn clone_params() -> Option<fn(&GreetParams) -> GreetParams> { ... }
 ///     }
 ///     inventory::submit! {
 ///         NodeRegistration {

@@ -7,6 +7,10 @@
 //! is the baseline; the ratio of the two is the SDK's overhead. Each figure is the median of the
 //! rounds, which alternate between the two. Dropping the produced items is not timed, in either.
 //!
+//! A second node does the same with parameters (`Params<T>` of a few fields and lists): the ratio
+//! of its throughput to the plain passthrough's, in the same rounds, is what parameters cost per
+//! item.
+//!
 //! Under `cargo bench` (which passes `--bench`) it measures fully; run any other way (such as by
 //! `cargo test --benches`) it does a quick smoke run.
 
@@ -37,11 +41,35 @@ async fn passthrough(Item(record): Item<Record>) -> Result<Record, NodeError> {
     Ok(record)
 }
 
+/// Parameters a node of moderate complexity might take.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+struct Scoring {
+    label: String,
+    threshold: f64,
+    weights: Vec<f64>,
+    tags: Vec<String>,
+}
+
+/// Passes each record on unchanged, given parameters it reads.
+#[node(kind = "bench.passthrough_params")]
+async fn passthrough_params(
+    Params(scoring): Params<Scoring>,
+    Item(record): Item<Record>,
+) -> Result<Record, NodeError> {
+    std::hint::black_box((
+        &scoring.label,
+        scoring.threshold,
+        &scoring.weights,
+        &scoring.tags,
+    ));
+    Ok(record)
+}
+
 fn main() {
     let full = std::env::args().any(|arg| arg == "--bench");
     let (batch, rounds) = if full { (100_000, 21) } else { (1_000, 1) };
-    let registration = Registry::global()
-        .expect("a valid registry")
+    let registry = Registry::global().expect("a valid registry");
+    let registration = registry
         .get("bench.passthrough", 1)
         .expect("the passthrough node is linked");
     let items: Arc<[ItemData]> = (0..batch).map(record).map(ItemData::new).collect();
@@ -50,6 +78,18 @@ fn main() {
         items: Arc::clone(&items),
         run: Arc::new(RunInfo::new("bench-execution", "passthrough", 1)),
         on_error: OnError::Stop,
+    };
+    let with_params = registry
+        .get("bench.passthrough_params", 1)
+        .expect("the passthrough node with parameters is linked");
+    let params_invocation = Invocation {
+        parameters: Arc::new(json!({
+            "label": "scoring",
+            "threshold": 0.75,
+            "weights": [0.5, 0.25, 0.125, 0.125],
+            "tags": ["alpha", "beta", "gamma"]
+        })),
+        ..invocation.clone()
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -66,10 +106,13 @@ fn main() {
         "the passthrough changed an item"
     );
     assert_eq!(output.outputs[0].len(), batch);
+    let output = through_node(&runtime, with_params, &params_invocation);
+    assert_eq!(output.outputs[0].len(), batch);
     assert_eq!(raw_serde(&items).len(), batch);
 
     let mut node_rates = Vec::with_capacity(rounds);
     let mut raw_rates = Vec::with_capacity(rounds);
+    let mut params_rates = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let start = Instant::now();
         let output = through_node(&runtime, registration, &invocation);
@@ -80,9 +123,15 @@ fn main() {
         let output = raw_serde(&items);
         raw_rates.push(batch as f64 / start.elapsed().as_secs_f64());
         drop(std::hint::black_box(output));
+
+        let start = Instant::now();
+        let output = through_node(&runtime, with_params, &params_invocation);
+        params_rates.push(batch as f64 / start.elapsed().as_secs_f64());
+        drop(std::hint::black_box(output));
     }
     let node = median(node_rates);
     let raw = median(raw_rates);
+    let params = median(params_rates);
     let verdict = match (full, node >= TARGET) {
         (true, true) => format!("PASS [median of {rounds} rounds of {batch} items, one core]"),
         (true, false) => format!("FAIL [median of {rounds} rounds of {batch} items, one core]"),
@@ -94,6 +143,11 @@ fn main() {
         thousands(raw),
         raw / node,
         thousands(TARGET),
+    );
+    println!(
+        "passthrough with parameters: {} items/s ({:.2}x the time per item of the passthrough without)",
+        thousands(params),
+        node / params,
     );
 }
 

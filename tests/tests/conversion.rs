@@ -993,3 +993,92 @@ async fn conversion_errors_surface_the_same_way_from_an_async_test() {
         other => panic!("expected a conversion error, got {other:?}"),
     }
 }
+
+/// How often `Counted<false>` and `Counted<true>` parameters were deserialized.
+static READS: [std::sync::atomic::AtomicUsize; 2] = [
+    std::sync::atomic::AtomicUsize::new(0),
+    std::sync::atomic::AtomicUsize::new(0),
+];
+
+/// Parameters that count their deserializations; `Clone` when `CLONE`.
+#[derive(Debug, JsonSchema)]
+struct Counted<const CLONE: bool> {
+    factor: u64,
+}
+
+impl Clone for Counted<true> {
+    fn clone(&self) -> Self {
+        Self {
+            factor: self.factor,
+        }
+    }
+}
+
+impl<'de, const CLONE: bool> Deserialize<'de> for Counted<CLONE> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The parameters as written.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Factor {
+            factor: u64,
+        }
+        READS[usize::from(CLONE)].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Factor::deserialize(deserializer).map(|raw| Self { factor: raw.factor })
+    }
+}
+
+#[node(kind = "conversion.shared")]
+async fn shared(Params(p): Params<Counted<true>>, Item(n): Item<u64>) -> Result<u64, NodeError> {
+    Ok(n * p.factor)
+}
+
+#[node(kind = "conversion.owned")]
+async fn owned(Params(p): Params<Counted<false>>, Item(n): Item<u64>) -> Result<u64, NodeError> {
+    Ok(n * p.factor)
+}
+
+#[test]
+fn each_item_parameters_are_read_once_when_clone_and_for_every_item_otherwise() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let numbers: Vec<Value> = (0..100).map(|n| json!(n)).collect();
+    let tripled: Vec<Value> = (0..100).map(|n| json!(n * 3)).collect();
+    for (kind, reads) in [
+        ("conversion.shared", &READS[1]),
+        ("conversion.owned", &READS[0]),
+    ] {
+        let before = reads.load(SeqCst);
+        let output = NodeTest::new(kind)
+            .params(json!({ "factor": 3 }))
+            .items(numbers.clone())
+            .run_blocking()
+            .expect("runs");
+        assert_eq!(output.json(0), tripled, "{kind}");
+        let read = reads.load(SeqCst) - before;
+        if kind == "conversion.shared" {
+            // Once for the call, and at most once more when the harness checks them first.
+            assert!(read <= 2, "{kind}: read {read} times");
+        } else {
+            assert!(read >= 100, "{kind}: read {read} times");
+        }
+
+        // Bad parameters fail every item alike, whichever way they are read.
+        let output = NodeTest::new(kind)
+            .params(json!({ "factor": "three" }))
+            .items([json!(1), json!(2)])
+            .on_error(OnError::Continue)
+            .run_blocking()
+            .expect("continues");
+        let errors: Vec<Value> = output
+            .json(0)
+            .into_iter()
+            .map(|item| item["error"].clone())
+            .collect();
+        assert_eq!(errors.len(), 2, "{kind}");
+        assert_eq!(errors[0], errors[1], "{kind}");
+        let message = errors[0].as_str().expect("an error message");
+        assert!(
+            message.contains("invalid parameters") && message.contains("factor"),
+            "{kind}: {message}"
+        );
+    }
+}

@@ -141,7 +141,7 @@ impl<E: Into<NodeError>> IntoNodeError for E {
 }
 
 /// The parameters of a node whose function takes no `Params<T>`: an empty object.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(description = "This node takes no parameters.")]
 pub struct NoParams {}
@@ -217,6 +217,83 @@ pub trait EachItemNode: NodeTypes {
         input: Self::Input,
         ctx: Ctx,
     ) -> impl Future<Output = Result<Self::Returned, NodeError>> + Send;
+
+    /// How every call gets its own parameters: a clone of the ones deserialized once, when
+    /// the type is `Clone` (`#[node]` says so), else deserialized again.
+    fn clone_params() -> Option<CloneFn<Self::Params>> {
+        None
+    }
+}
+
+/// `T::clone`, as a function pointer.
+pub type CloneFn<T> = fn(&T) -> T;
+
+/// Tells, in code that names a concrete type `T`, whether `T` is `Clone`, without requiring
+/// it: `(&&CloneProbe::<T>::new()).cloner()` is `Some(T::clone)` when `T: Clone` and `None`
+/// otherwise (method resolution tries the `&CloneProbe<T>` implementation first, whose bound
+/// only holds for a `Clone` type, then falls back to the unbounded one).
+pub struct CloneProbe<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> CloneProbe<T> {
+    /// A probe for `T`.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<T> Default for CloneProbe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The answer for a `Clone` type.
+pub trait Cloner<T> {
+    /// `T::clone`.
+    fn cloner(&self) -> Option<CloneFn<T>>;
+}
+
+impl<T: Clone> Cloner<T> for &CloneProbe<T> {
+    fn cloner(&self) -> Option<CloneFn<T>> {
+        Some(T::clone)
+    }
+}
+
+/// The answer for any other type.
+pub trait NoCloner<T> {
+    /// None: `T` is not `Clone`.
+    fn cloner(&self) -> Option<CloneFn<T>>;
+}
+
+impl<T> NoCloner<T> for CloneProbe<T> {
+    fn cloner(&self) -> Option<CloneFn<T>> {
+        None
+    }
+}
+
+/// The parameters of an each-item node's calls: deserialized once and cloned for every call
+/// when their type is `Clone`, else deserialized for every call.
+enum PerCall<T> {
+    Cloned(Result<T, NodeError>, CloneFn<T>),
+    Deserialized,
+}
+
+impl<T: NodeParams> PerCall<T> {
+    fn new(parameters: &Value, cloner: Option<CloneFn<T>>) -> Self {
+        match cloner {
+            Some(clone) => Self::Cloned(T::from_parameters(parameters), clone),
+            None => Self::Deserialized,
+        }
+    }
+
+    fn get(&self, parameters: &Value) -> Result<T, NodeError> {
+        match self {
+            Self::Cloned(Ok(params), clone) => Ok(clone(params)),
+            Self::Cloned(Err(error), _) => Err(error.clone()),
+            Self::Deserialized => T::from_parameters(parameters),
+        }
+    }
 }
 
 /// A node function called once with all input items.
@@ -394,10 +471,11 @@ pub fn invoke_each_item<N: EachItemNode>(
             on_error,
         } = invocation;
         let mut sink = OutputSink::new(N::OUTPUTS, on_error == OnError::ErrorOutput);
+        let params = PerCall::new(&parameters, N::clone_params());
         for (index, item) in items.iter().enumerate() {
             sink.set_origin(item);
             let ctx = Ctx::new(Arc::clone(&run), Arc::clone(&items), Some(index));
-            let result = match prepare::<N>(&parameters, item, index) {
+            let result = match prepare::<N>(&params, &parameters, item, index) {
                 Ok((params, input)) => N::call(params, input, ctx).await,
                 Err(error) => Err(error),
             };
@@ -414,11 +492,12 @@ pub fn invoke_each_item<N: EachItemNode>(
 }
 
 fn prepare<N: NodeTypes>(
+    params: &PerCall<N::Params>,
     parameters: &Value,
     item: &ItemData,
     index: usize,
 ) -> Result<(N::Params, N::Input), NodeError> {
-    let params = N::Params::from_parameters(parameters)?;
+    let params = params.get(parameters)?;
     let input = N::Input::from_item(&item.json, index)?;
     Ok((params, input))
 }

@@ -4,8 +4,8 @@
 /// The node instance's `parameters`, deserialized into `T` before the node runs.
 ///
 /// `T` implements `serde::Deserialize` and `schemars::JsonSchema`; its schema is the node's
-/// parameter schema. Parameters are resolved for every call, so in each-item mode `T` needs no
-/// `Clone`.
+/// parameter schema. In each-item mode the parameters are deserialized once and cloned for every
+/// call when `T` is `Clone`, and deserialized for every call when it is not.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Params<T>(pub T);
 
