@@ -92,7 +92,7 @@ enum UuidVersion {
 }
 
 /// The parameters of `core.crypto`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(try_from = "CryptoFields")]
 #[schemars(with = "CryptoFields")]
 struct CryptoParams {
@@ -101,7 +101,7 @@ struct CryptoParams {
 }
 
 /// What to compute, with what it needs.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Action {
     Digest {
         field: FieldPath,

@@ -133,7 +133,7 @@ impl JsonSchema for Pattern {
 }
 
 /// The parameters of `core.date_time`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(try_from = "DateTimeFields")]
 #[schemars(with = "DateTimeFields")]
 struct DateTimeParams {
@@ -142,7 +142,7 @@ struct DateTimeParams {
 }
 
 /// What to do, with what it needs.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Action {
     Format {
         field: FieldPath,

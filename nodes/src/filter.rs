@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::condition::Condition;
 
 /// The parameters of `core.filter`.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FilterParams {
     /// The test an item must meet to be kept.

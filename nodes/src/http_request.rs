@@ -177,7 +177,7 @@ fn parse_url(text: &str) -> Result<Url, String> {
 
 /// The checked parameters of `core.http_request`: read as [`RawParams`], then checked as a
 /// whole, so that workflow validation reports every problem before anything runs.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(try_from = "RawParams")]
 struct HttpRequestParams {
     method: Method,
@@ -204,12 +204,14 @@ impl JsonSchema for HttpRequestParams {
 }
 
 /// Where the URL comes from.
+#[derive(Clone)]
 enum Target {
     Fixed(Url),
     FromItem(FieldPath),
 }
 
 /// What the request carries.
+#[derive(Clone)]
 enum Body {
     Empty,
     Json(Value),

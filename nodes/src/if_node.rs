@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::condition::Condition;
 
 /// The parameters of `core.if`.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct IfParams {
     /// The test that decides each item's branch.

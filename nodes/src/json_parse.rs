@@ -9,7 +9,7 @@ use crate::json::{item_error, item_index, read_str, write};
 use crate::path::FieldPath;
 
 /// The parameters of `core.json_parse`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct JsonParseParams {
     /// The field holding the JSON text, such as `body`.

@@ -14,7 +14,7 @@ use crate::json::{item_index, write};
 use crate::path::FieldPath;
 
 /// The parameters of `core.set`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SetParams {
     /// Fields to rename (move), applied first, in order. A field that is missing is skipped.
@@ -38,7 +38,7 @@ struct SetParams {
 }
 
 /// A field moved or copied from one path to another.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Move {
     /// The field's current path.
@@ -48,7 +48,7 @@ struct Move {
 }
 
 /// One field set to a value.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Assignment {
     /// The field's path; objects on the way are created.
@@ -59,7 +59,7 @@ struct Assignment {
 
 /// The fields `core.set` sets: written as an object from path to value, or as a list of
 /// assignments.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Assignments(Vec<Assignment>);
 
 impl<'de> Deserialize<'de> for Assignments {

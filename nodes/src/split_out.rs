@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::path::FieldPath;
 
 /// Parameters of `core.split_out`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SplitOutParams {
     /// The list to split: every element becomes an item. An item without a list there fails

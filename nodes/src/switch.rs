@@ -18,7 +18,7 @@ const RULE_OUTPUTS: [&str; 8] = [
 const FALLBACK: &str = "fallback";
 
 /// The parameters of `core.switch`.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SwitchParams {
     /// The rules, 1 to 8 conditions: an item matching rule `i` goes to output `rule_i`
