@@ -24,7 +24,7 @@ pub async fn people(Params(p): Params<PeopleParams>) -> Result<Vec<Person>, Node
     Ok(p.names.into_iter().map(|name| Person { name }).collect())
 }
 
-/// The parameters of `example.greet` (`Clone`, so they are read once per call, not per item).
+/// The parameters of `example.greet` (`Clone`: read once per run, not once per item).
 #[derive(Clone, Deserialize, JsonSchema)]
 pub struct GreetParams {
     /// The greeting, such as `Hello`.

@@ -109,7 +109,7 @@ pub mod __private;
 ///             async move { into_result(greet(Params(params), Item(input), ctx).await) }
 ///         }
 ///         // `Some(GreetParams::clone)` when GreetParams is `Clone` (parameters are then
-///         // deserialized once per call of the node, not once per item), else `None`.
+///         // deserialized once per run of the node, not once per item), else `None`.
 ///         fn clone_params() -> Option<fn(&GreetParams) -> GreetParams> { ... }
 ///     }
 ///     inventory::submit! {
