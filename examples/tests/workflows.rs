@@ -289,21 +289,86 @@ fn signup_webhook_accepts_a_valid_body() {
         Some(&input_file("signup-webhook.json")),
     );
     run.assert_success();
+    // The workflow ends by choosing the HTTP answer: 201 with the subscriber.
     assert_eq!(
         run.items(),
         [json!({
-            "email": "noah.becker@example.org",
-            "name": "Noah Becker",
-            "topics": ["rust", "serverless"],
-            "source": "newsletter-2026",
-            "list": "newsletter",
-            "status": "pending_confirmation",
-            // HMAC-SHA256 of the email with the workflow's secret, base64.
-            "confirm_token": "VCYm45jhDkG1fmmWZ7TMjHoVAvE1//fdo++T4wJgMmQ=",
-            "subscribed_at": "2026-03-02T14:31:07+01:00",
-            "subscribed_on": "2026-03-02"
+            "status_code": 201,
+            "headers": { "location": "/newsletter/subscribers/pending" },
+            "body": subscriber()
         })]
     );
+}
+
+/// The subscriber the valid sign-up becomes.
+fn subscriber() -> Value {
+    json!({
+        "email": "noah.becker@example.org",
+        "name": "Noah Becker",
+        "topics": ["rust", "serverless"],
+        "source": "newsletter-2026",
+        "list": "newsletter",
+        "status": "pending_confirmation",
+        // HMAC-SHA256 of the email with the workflow's secret, base64.
+        "confirm_token": "VCYm45jhDkG1fmmWZ7TMjHoVAvE1//fdo++T4wJgMmQ=",
+        "subscribed_at": "2026-03-02T14:31:07+01:00",
+        "subscribed_on": "2026-03-02"
+    })
+}
+
+#[test]
+fn signup_webhook_answers_http_requests_with_201_or_422() {
+    // The workflow stored where the HTTP trigger looks it up by id, as in an S3 bucket.
+    let state = tempfile::tempdir().unwrap();
+    std::fs::create_dir(state.path().join("workflows")).unwrap();
+    std::fs::copy(
+        workflows_dir().join("signup-webhook.json"),
+        state.path().join("workflows/signup-webhook.json"),
+    )
+    .unwrap();
+    for (input, status) in [
+        ("signup-webhook.json", 201),
+        ("signup-webhook-invalid.json", 422),
+    ] {
+        // An HTTP API event posting the form's body to /workflows/signup-webhook.
+        let items: Value =
+            serde_json::from_slice(&std::fs::read(input_file(input)).unwrap()).unwrap();
+        let fixture =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/events/http-api-v2.json");
+        let mut event: Value = serde_json::from_slice(&std::fs::read(fixture).unwrap()).unwrap();
+        event["pathParameters"]["workflow_id"] = json!("signup-webhook");
+        event["body"] = json!(items[0]["json"]["body"].to_string());
+        let event_file = write_input(state.path(), "event.json", &event);
+
+        let output = command()
+            .arg("invoke")
+            .arg(&event_file)
+            .arg("--state")
+            .arg(format!("file://{}", state.path().display()))
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(answer["statusCode"], status, "{answer:#}");
+        let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+        if status == 201 {
+            assert_eq!(
+                answer["headers"]["location"],
+                "/newsletter/subscribers/pending"
+            );
+            assert_eq!(body, subscriber());
+        } else {
+            assert_eq!(
+                body,
+                json!({ "error": "a valid email address, an age of 16 or more and consent are required" })
+            );
+        }
+    }
 }
 
 #[test]
