@@ -484,6 +484,15 @@ impl Engine {
     ) -> Result<Option<Vec<Vec<ItemData>>>, EngineError> {
         let keys = ExecutionKeys::new(execution_id);
         self.read_state(&keys, execution_id).await?;
+        self.stored_output(&keys, node_name).await
+    }
+
+    /// A node's stored result (its latest attempt's output), for an execution known to exist.
+    pub(crate) async fn stored_output(
+        &self,
+        keys: &ExecutionKeys,
+        node_name: &str,
+    ) -> Result<Option<Vec<Vec<ItemData>>>, EngineError> {
         let listed = self.store.list(&keys.node_outputs(node_name)).await?;
         match keys.latest_outputs(listed).remove(node_name) {
             Some((_, key)) => self.read_recorded(&key).await.map(Some),

@@ -22,6 +22,7 @@ use crate::engine::{Engine, EngineError};
 use crate::model::{
     ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, Request, Response, WebhookResponse,
 };
+use crate::store::ExecutionKeys;
 
 /// Why an invocation failed; each maps to a stable `errorType`.
 #[derive(Debug, thiserror::Error)]
@@ -232,12 +233,14 @@ impl Handler {
             return Ok(None);
         }
         let workflow = self.engine.execution_workflow(execution_id).await?;
+        let keys = ExecutionKeys::new(execution_id);
         let responders = workflow
             .nodes
             .iter()
             .filter(|node| node.kind == WebhookResponse::NODE_KIND);
         for node in responders {
-            let Some(outputs) = self.engine.node_output(execution_id, &node.name).await? else {
+            // The execution exists (its workflow was just read): no state read per responder.
+            let Some(outputs) = self.engine.stored_output(&keys, &node.name).await? else {
                 continue;
             };
             let Some(item) = outputs
