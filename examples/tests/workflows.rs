@@ -100,6 +100,17 @@ impl Run {
     }
 }
 
+/// The JSON a command that succeeded printed.
+fn json_stdout(output: &Output) -> Value {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 fn parse_run(output: &Output) -> Run {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let response = serde_json::from_str(&stdout)
@@ -347,13 +358,7 @@ fn signup_webhook_answers_http_requests_with_201_or_422() {
             .arg(format!("file://{}", state.path().display()))
             .output()
             .unwrap();
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let answer = json_stdout(&output);
         assert_eq!(answer["statusCode"], status, "{answer:#}");
         let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
         if status == 201 {
@@ -646,14 +651,7 @@ const EXPECTED_KINDS: &[&str] = &[
 
 #[test]
 fn the_catalog_lists_exactly_the_linked_nodes() {
-    let output = command().args(["nodes", "--json"]).output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let catalog = json_stdout(&command().args(["nodes", "--json"]).output().unwrap());
     let entries = catalog.as_array().unwrap();
 
     let kinds: Vec<&str> = entries
