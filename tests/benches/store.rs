@@ -60,6 +60,10 @@ impl StateStore for Counting {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         self.inner.delete(key)
     }
+
+    fn locate(&self, key: &str) -> String {
+        self.inner.locate(key)
+    }
 }
 
 fn chain(nodes: usize, bytes: usize) -> Workflow {

@@ -56,4 +56,8 @@ impl StateStore for BudgetedStore {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         self.bounded(key, self.inner.delete(key))
     }
+
+    fn locate(&self, key: &str) -> String {
+        self.inner.locate(key)
+    }
 }

@@ -500,6 +500,30 @@ impl Engine {
         }
     }
 
+    /// The items of an execution's end nodes (those without outgoing connections) that have
+    /// a stored result, in workflow order, read from the store whatever their size: the
+    /// execution's output once it completed.
+    ///
+    /// # Errors
+    ///
+    /// When there is no such execution, its workflow no longer validates against this
+    /// engine's registry, or the store fails.
+    pub async fn final_output(&self, execution_id: &str) -> Result<Vec<ItemData>, EngineError> {
+        let (plan, keys, _, _) = self.load(execution_id).await?;
+        let mut latest = keys.latest_outputs(self.store.list(&keys.outputs()).await?);
+        let mut items = Vec::new();
+        for (index, node) in plan.nodes().iter().enumerate() {
+            if !plan.successors(index).is_empty() {
+                continue;
+            }
+            if let Some((_, key)) = latest.remove(&*node.name) {
+                let outputs: Vec<Vec<ItemData>> = self.read_recorded(&key).await?;
+                items.extend(outputs.into_iter().flatten());
+            }
+        }
+        Ok(items)
+    }
+
     async fn load(
         &self,
         execution_id: &str,

@@ -881,6 +881,7 @@ impl<'a> Invocation<'a> {
             next_action,
             state_key: self.keys.state(),
             output_data,
+            output_ref: None,
             error: self.state.error.clone(),
             metadata,
         }

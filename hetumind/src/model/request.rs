@@ -132,14 +132,33 @@ pub struct Response {
     pub next_action: NextAction,
     /// The store key of the execution's state.
     pub state_key: String,
-    /// The items of the workflow's end nodes, when the execution completed.
+    /// The items of the workflow's end nodes, when the execution completed and they are
+    /// small enough to inline (see `output_ref` otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_data: Option<Vec<ItemData>>,
+    /// Where the end nodes' items are when the execution completed but they were too big to
+    /// inline: `output_data` is then absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_ref: Option<OutputRef>,
     /// Why the execution failed.
     pub error: Option<String>,
     /// The request's metadata.
     #[serde(default)]
     pub metadata: Map<String, Value>,
+}
+
+/// The output of a completed execution left in the store because it is too big to inline in a
+/// response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputRef {
+    /// How many items the end nodes produced.
+    pub item_count: usize,
+    /// Their size, in bytes of stored JSON.
+    pub bytes: usize,
+    /// Where each end node's stored output is, as full locations with the store's own prefix
+    /// (`s3://bucket/prefix/executions/{id}/nodes/{node}/{attempt}.json`, `file:///dir/...`).
+    /// Each holds one list of items per output of its node.
+    pub locations: Vec<String>,
 }
 
 /// What the caller of an invocation should do next.

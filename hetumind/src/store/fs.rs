@@ -241,4 +241,9 @@ impl StateStore for FsStore {
             Err(error) => Box::pin(std::future::ready(Err(error))),
         }
     }
+
+    fn locate(&self, key: &str) -> String {
+        let root = std::path::absolute(&self.root).unwrap_or_else(|_| self.root.clone());
+        format!("file://{}", root.join(key).display())
+    }
 }

@@ -90,4 +90,8 @@ impl StateStore for MemStore {
         self.lock().remove(key);
         Box::pin(std::future::ready(Ok(())))
     }
+
+    fn locate(&self, key: &str) -> String {
+        format!("mem://{key}")
+    }
 }

@@ -85,6 +85,10 @@ pub trait StateStore: Send + Sync + fmt::Debug {
 
     /// Deletes `key`; deleting a missing key is not an error.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Where `key` is, with the store's own location: `s3://bucket/prefix/{key}`,
+    /// `file:///dir/{key}`, `mem://{key}`. For people and other tools, in responses and logs.
+    fn locate(&self, key: &str) -> String;
 }
 
 /// `segment` made safe as one key segment whatever it contains: ASCII letters, digits, `-` and

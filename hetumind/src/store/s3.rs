@@ -268,4 +268,8 @@ impl StateStore for S3Store {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.delete_object(key))
     }
+
+    fn locate(&self, key: &str) -> String {
+        format!("s3://{}/{}", self.bucket, self.object_key(key))
+    }
 }
