@@ -185,8 +185,14 @@ impl NodeTest {
             items: self.inputs.into_iter().flatten().collect(),
             run: Arc::new(run),
             on_error: self.on_error,
+            only_items: None,
         };
         let output = (registration.invoke)(invocation).await?;
+        // An item failing with a retryable error is retried by the engine: as a test's outcome,
+        // it is that error.
+        if let Some(error) = output.marks.iter().find_map(|mark| mark.error.clone()) {
+            return Err(error.into());
+        }
         Ok(TestOutput {
             registration,
             output,

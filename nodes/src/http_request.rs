@@ -354,7 +354,8 @@ async fn http_request(
         }
     };
     if let Some(name) = &params.idempotency_header {
-        let key = format!("{}:{}:{index}", ctx.execution_id(), ctx.node_name());
+        // An each-item node: the key is always there.
+        let key = ctx.item_idempotency_key().unwrap_or_default();
         let value = HeaderValue::try_from(key).map_err(|_| {
             NodeError::terminal(format!(
                 "{call}: the idempotency key holds characters a header cannot carry"

@@ -78,6 +78,7 @@ fn main() {
         items: Arc::clone(&items),
         run: Arc::new(RunInfo::new("bench-execution", "passthrough", 1)),
         on_error: OnError::Stop,
+        only_items: None,
     };
     let with_params = registry
         .get("bench.passthrough_params", 1)

@@ -93,3 +93,36 @@ pub async fn wait(
     ctx.wait_for(Duration::from_secs(seconds))?;
     Ok(items)
 }
+
+/// The parameters of `test.block`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct BlockParams {
+    /// How long the node blocks its thread, in milliseconds.
+    pub ms: u64,
+    /// The file every run appends `{node} start|end {microseconds since the epoch}` to.
+    pub log: String,
+}
+
+/// Blocks its thread (`std::thread::sleep`, as careless or CPU-heavy node code does) between
+/// two lines it appends to a log, then passes its item on.
+#[node(kind = "test.block")]
+pub async fn block(
+    Params(p): Params<BlockParams>,
+    Item(value): Item<serde_json::Value>,
+    ctx: Ctx,
+) -> Result<serde_json::Value, NodeError> {
+    let stamp = |what: &str| -> std::io::Result<()> {
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_micros());
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p.log)?;
+        writeln!(log, "{} {what} {micros}", ctx.node_name())
+    };
+    stamp("start")?;
+    std::thread::sleep(Duration::from_millis(p.ms));
+    stamp("end")?;
+    Ok(value)
+}

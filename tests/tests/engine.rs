@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use hetumind::engine::{Engine, EngineError, FixedRandom, TokioClock};
+use hetumind::engine::{Engine, EngineError, EngineOptions, FixedRandom, TokioClock};
 use hetumind::model::{ExecutionStatus, NextAction, NodeState, Request, Response, Workflow};
 use hetumind::prelude::*;
 use hetumind::store::MemStore;
@@ -144,11 +144,21 @@ fn workflow(value: Value) -> Workflow {
     serde_json::from_value(value).unwrap()
 }
 
+/// The engine's options for tests on a paused clock: node code runs on the engine's own task,
+/// so that the clock advances only when every node is idle.
+fn options() -> EngineOptions {
+    EngineOptions {
+        node_threads: false,
+        ..EngineOptions::default()
+    }
+}
+
 fn engine() -> Engine {
     Engine::new(
         hetumind::Registry::global().unwrap(),
         Arc::new(MemStore::new()),
     )
+    .with_options(options())
     .with_clock(Arc::new(TokioClock::starting_at(
         Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
     )))
@@ -477,9 +487,9 @@ async fn a_wait_parks_the_node_whatever_its_on_error() {
 
 #[tokio::test(start_paused = true)]
 async fn budget_exhaustion_returns_continue_then_finishes() {
-    let engine = engine().with_options(hetumind::engine::EngineOptions {
+    let engine = engine().with_options(EngineOptions {
         safety_margin: Duration::from_millis(100),
-        ..Default::default()
+        ..options()
     });
     let mut wf = chain(&["A", "B", "C", "D"], "test.sleep");
     for node in wf["nodes"].as_array_mut().unwrap() {
@@ -550,10 +560,10 @@ async fn eager_scheduling_follows_the_critical_path() {
 
 #[tokio::test]
 async fn execute_node_runs_exactly_one_node() {
-    let engine = engine().with_options(hetumind::engine::EngineOptions {
+    let engine = engine().with_options(EngineOptions {
         max_invocation: Some(Duration::ZERO),
         safety_margin: Duration::ZERO,
-        ..Default::default()
+        ..options()
     });
     let response = engine
         .handle(
@@ -568,7 +578,7 @@ async fn execute_node_runs_exactly_one_node() {
             next_nodes: vec!["A".to_owned()]
         }
     );
-    let engine = engine.with_options(Default::default());
+    let engine = engine.with_options(options());
     let error = engine.handle(step("B"), None).await.unwrap_err();
     assert!(
         error.to_string().contains("node `B` is not ready"),
@@ -588,10 +598,10 @@ async fn execute_node_runs_exactly_one_node() {
 
 #[tokio::test(start_paused = true)]
 async fn execute_node_steps_over_a_branch_not_taken_which_is_skipped_at_once() {
-    let engine = engine().with_options(hetumind::engine::EngineOptions {
+    let engine = engine().with_options(EngineOptions {
         max_invocation: Some(Duration::ZERO),
         safety_margin: Duration::ZERO,
-        ..Default::default()
+        ..options()
     });
     let wf = workflow(json!({
         "id": "branches",
@@ -607,7 +617,7 @@ async fn execute_node_steps_over_a_branch_not_taken_which_is_skipped_at_once() {
         }
     }));
     engine.handle(execute(wf, json!([1])), None).await.unwrap();
-    let engine = engine.with_options(Default::default());
+    let engine = engine.with_options(options());
     // Each invocation restores the schedule from the stored outputs alone: the negative branch,
     // never stored as skipped, is derived as skipped every time and never offered.
     for (node, next) in [("S", vec!["P1"]), ("P1", vec!["P2"])] {
@@ -754,9 +764,9 @@ async fn retry_after_is_honoured_instead_of_the_policy_delay() {
 
 #[tokio::test(start_paused = true)]
 async fn a_retry_delay_beyond_the_budget_is_persisted_as_a_wait() {
-    let engine = engine().with_options(hetumind::engine::EngineOptions {
+    let engine = engine().with_options(EngineOptions {
         safety_margin: Duration::from_millis(100),
-        ..Default::default()
+        ..options()
     });
     let wf =
         workflow(json!({ "id": "r", "nodes": [{ "name": "R", "kind": "test.rate_limited" }] }));
@@ -996,6 +1006,10 @@ impl hetumind::store::StateStore for Hanging {
         _: &'a str,
     ) -> hetumind::BoxFuture<'a, Result<(), hetumind::store::StoreError>> {
         Box::pin(std::future::pending())
+    }
+
+    fn locate(&self, key: &str) -> String {
+        format!("hanging://{key}")
     }
 }
 

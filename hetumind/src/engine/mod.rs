@@ -40,6 +40,7 @@
 //! # }
 //! ```
 
+mod attempt;
 mod budget;
 mod cleanup;
 mod clock;
@@ -125,6 +126,10 @@ pub struct EngineOptions {
     /// The largest `output_data` inlined in a response, in bytes of JSON; larger outputs are
     /// left in the store (see `state_key`).
     pub max_inline_output: usize,
+    /// Whether node code runs on threads of its own (the default), so that a node blocking its
+    /// thread cannot hold up lease renewal, timeouts or the other nodes. Off, nodes run on the
+    /// engine's own task: only for deterministic tests under a paused tokio clock.
+    pub node_threads: bool,
 }
 
 impl Default for EngineOptions {
@@ -135,6 +140,7 @@ impl Default for EngineOptions {
             max_inline_wait: Duration::from_secs(5),
             lease: Duration::from_secs(30),
             max_inline_output: 256 * 1024,
+            node_threads: true,
         }
     }
 }

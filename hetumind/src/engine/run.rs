@@ -2,23 +2,22 @@
 //! and answer with the next action.
 
 use std::collections::VecDeque;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
+use super::attempt::{NodeRun, Outcome};
 use super::{Engine, EngineError, NodeEvent, NodeOutcome, Plan, from_json, to_json};
 use crate::model::{
     ExecutionState, ExecutionStatus, ItemData, ItemSource, Lease, NextAction, NodeState, OnError,
     Response,
 };
+use crate::node::NodeOutput;
 use crate::node::execute::failed_output;
-use crate::node::{ErrorKind, Invocation as NodeCall, NodeError, NodeOutput, RunInfo};
 use crate::store::{Condition, ExecutionKeys, StoreError, Version};
 
 /// Which nodes an invocation may run.
@@ -63,27 +62,6 @@ impl Phase {
 
 /// A node run that ended: which node, its input (given back), and what it came to.
 type Finished = (usize, Arc<[ItemData]>, Outcome, Duration);
-
-/// What one node run came to.
-enum Outcome {
-    Succeeded {
-        attempt: u32,
-        output: NodeOutput,
-    },
-    Failed {
-        attempt: u32,
-        error: NodeError,
-    },
-    Parked {
-        attempt: u32,
-        until: DateTime<Utc>,
-        error: Option<String>,
-    },
-    /// The hard deadline came first: the node runs again, same attempt, next invocation.
-    Interrupted {
-        attempt: u32,
-    },
-}
 
 pub(super) struct Invocation<'a> {
     engine: &'a Engine,
@@ -327,9 +305,7 @@ impl<'a> Invocation<'a> {
                 let key = self
                     .keys
                     .output(&plan.nodes()[index].name, self.attempts[index]);
-                Some(NodeOutput {
-                    outputs: self.engine.read_recorded(&key).await?,
-                })
+                Some(NodeOutput::new(self.engine.read_recorded(&key).await?))
             } else {
                 None
             };
@@ -490,112 +466,31 @@ impl<'a> Invocation<'a> {
             .min_by_key(|(_, until)| *until)
     }
 
-    /// The future of one node run: attempts, in-process retry sleeps, timeout, panic capture,
-    /// and interruption at the hard deadline.
+    /// The future of one node run (see [`NodeRun`]).
     fn start(&mut self, index: usize) -> impl Future<Output = Finished> + Send + 'static {
         let node = &self.plan.nodes()[index];
-        let registration = node.registration;
         let (items, input_ends) = self.inputs[index].items();
-        let parameters = Arc::clone(&self.plan.parameters()[index]);
-        let (retry, timeout, on_error) = (node.retry, node.timeout, node.on_error);
-        let name = node.name.clone();
-        let execution_id = Arc::clone(&self.execution_id);
-        let started_at = *self.started[index].get_or_insert_with(|| self.engine.clock.now());
-        let mut attempt = self.attempts[index];
-        let clock = Arc::clone(&self.engine.clock);
-        let random = Arc::clone(&self.engine.random);
-        let (start_until, hard_end) = (self.start_until, self.hard_end);
+        let run = NodeRun {
+            registration: node.registration,
+            name: Arc::clone(&node.name),
+            execution_id: Arc::clone(&self.execution_id),
+            parameters: Arc::clone(&self.plan.parameters()[index]),
+            items,
+            input_ends,
+            retry: node.retry,
+            timeout: node.timeout,
+            on_error: node.on_error,
+            started_at: *self.started[index].get_or_insert_with(|| self.engine.clock.now()),
+            clock: Arc::clone(&self.engine.clock),
+            random: Arc::clone(&self.engine.random),
+            start_until: self.start_until,
+            hard_end: self.hard_end,
+            own_threads: self.engine.options.node_threads,
+        };
+        let attempt = self.attempts[index];
         async move {
             let timer = Instant::now();
-            let (index, items, outcome) = async move { loop {
-                let span = tracing::info_span!("node", execution_id = %execution_id, node = %name, kind = registration.kind, attempt);
-                let call = NodeCall {
-                    parameters: Arc::clone(&parameters),
-                    items: Arc::clone(&items),
-                    run: Arc::new(RunInfo {
-                        execution_id: Arc::clone(&execution_id),
-                        node_name: Arc::clone(&name),
-                        attempt,
-                        deadline: hard_end,
-                        span,
-                        started_at,
-                        clock: Arc::clone(&clock),
-                        input_ends: input_ends.clone(),
-                    }),
-                    on_error,
-                };
-                let attempt_future = AssertUnwindSafe((registration.invoke)(call)).catch_unwind();
-                let bounded = async {
-                    match timeout {
-                        Some(limit) => tokio::time::timeout(limit, attempt_future)
-                            .await
-                            .map_err(|_| limit),
-                        None => Ok(attempt_future.await),
-                    }
-                };
-                let result = match hard_end {
-                    Some(end) => match tokio::time::timeout_at(end, bounded).await {
-                        Ok(result) => result,
-                        Err(_) => return (index, items, Outcome::Interrupted { attempt }),
-                    },
-                    None => bounded.await,
-                };
-                let error = match result {
-                    Ok(Ok(Ok(output))) => {
-                        return (index, items, Outcome::Succeeded { attempt, output });
-                    }
-                    Ok(Ok(Err(error))) => error,
-                    Ok(Err(panic)) => NodeError::terminal(format!(
-                        "the node panicked: {}",
-                        panic_message(&*panic)
-                    )),
-                    Err(limit) => NodeError::retryable(format!(
-                        "the node timed out after {} ms",
-                        limit.as_millis()
-                    )),
-                };
-                let delay = match error.kind() {
-                    ErrorKind::Wait { until } => {
-                        return (
-                            index,
-                            items,
-                            Outcome::Parked {
-                                attempt,
-                                until,
-                                error: None,
-                            },
-                        );
-                    }
-                    ErrorKind::Terminal => {
-                        return (index, items, Outcome::Failed { attempt, error });
-                    }
-                    _ if !retry.allows_retry_after(attempt) => {
-                        let error = error.context(format!(
-                            "gave up after {attempt} attempt{}",
-                            if attempt == 1 { "" } else { "s" }
-                        ));
-                        return (index, items, Outcome::Failed { attempt, error });
-                    }
-                    ErrorKind::RetryAfter { after_ms } => Duration::from_millis(after_ms),
-                    _ => retry.delay(attempt, random.unit()),
-                };
-                attempt += 1;
-                if start_until.is_some_and(|end| Instant::now() + delay >= end) {
-                    let until = clock.now()
-                        + chrono::TimeDelta::from_std(delay).unwrap_or(chrono::TimeDelta::MAX);
-                    return (
-                        index,
-                        items,
-                        Outcome::Parked {
-                            attempt,
-                            until,
-                            error: Some(error.to_string()),
-                        },
-                    );
-                }
-                tracing::debug!(node = %name, attempt, delay_ms = delay.as_millis(), "retrying: {error}");
-                tokio::time::sleep(delay).await;
-            } }.await;
+            let (items, outcome) = run.run(attempt).await;
             (index, items, outcome, timer.elapsed())
         }
     }
@@ -890,14 +785,6 @@ impl<'a> Invocation<'a> {
 
 fn count(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|message| (*message).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic payload".to_owned())
 }
 
 /// The items delivered to a node, per input index. Each input holds the outputs delivered to it

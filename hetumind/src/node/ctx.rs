@@ -115,6 +115,16 @@ impl Ctx {
         )
     }
 
+    /// In each-item mode, a key for this item of this node in this execution, the same on every
+    /// attempt and every re-run after a crash: `{execution_id}:{node}:{item index}`. Send it to
+    /// external systems that deduplicate requests, so that a retried item is recognised as the
+    /// same request. `None` in all mode.
+    #[must_use]
+    pub fn item_idempotency_key(&self) -> Option<String> {
+        self.index
+            .map(|index| format!("{}:{}:{index}", self.run.execution_id, self.run.node_name))
+    }
+
     /// The time left before the invocation's deadline; `None` when there is no deadline.
     #[must_use]
     pub fn remaining(&self) -> Option<Duration> {

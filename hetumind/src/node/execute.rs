@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::registration::ItemMark;
 use super::{
     BoxFuture, Ctx, ErrorKind, Invocation, NodeError, NodeOutput, OutputSink, Paired, Routed,
 };
@@ -460,6 +461,9 @@ fn schema<T: JsonSchema>() -> schemars::Schema {
 }
 
 /// The executor of an each-item node.
+///
+/// An item failing with a retryable error does not stop the others: its outputs are rolled
+/// back, it is marked, and the engine runs the marked items again by the node's retry policy.
 pub fn invoke_each_item<N: EachItemNode>(
     invocation: Invocation,
 ) -> BoxFuture<'static, Result<NodeOutput, NodeError>> {
@@ -469,10 +473,17 @@ pub fn invoke_each_item<N: EachItemNode>(
             items,
             run,
             on_error,
+            only_items,
         } = invocation;
         let mut sink = OutputSink::new(N::OUTPUTS, on_error == OnError::ErrorOutput);
+        let mut marks = Vec::new();
         let params = PerCall::new(&parameters, N::clone_params());
-        for (index, item) in items.iter().enumerate() {
+        let count = only_items.as_ref().map_or(items.len(), |only| only.len());
+        for position in 0..count {
+            let index = only_items.as_ref().map_or(position, |only| only[position]);
+            let Some(item) = items.get(index) else {
+                continue;
+            };
             sink.set_origin(item);
             let ctx = Ctx::new(Arc::clone(&run), Arc::clone(&items), Some(index));
             let result = match prepare::<N>(&params, &parameters, item, index) {
@@ -480,13 +491,34 @@ pub fn invoke_each_item<N: EachItemNode>(
                 Err(error) => Err(error),
             };
             let mark = sink.mark();
-            if let Err(error) = result.and_then(|returned| N::emit(returned, &mut sink)) {
-                sink.rollback(mark);
-                fail_item(&mut sink, on_error, item, error)?;
+            let at = only_items.as_ref().map(|_| sink.lengths());
+            match result.and_then(|returned| N::emit(returned, &mut sink)) {
+                Ok(()) => {
+                    if let Some(at) = at {
+                        marks.push(ItemMark {
+                            item: index,
+                            at,
+                            error: None,
+                        });
+                    }
+                }
+                Err(error) if error.is_retryable() => {
+                    sink.rollback(mark);
+                    marks.push(ItemMark {
+                        item: index,
+                        at: at.unwrap_or_else(|| sink.lengths()),
+                        error: Some(error),
+                    });
+                }
+                Err(error) => {
+                    sink.rollback(mark);
+                    fail_item(&mut sink, on_error, item, error)?;
+                }
             }
         }
         Ok(NodeOutput {
             outputs: sink.into_outputs(),
+            marks,
         })
     })
 }
@@ -509,9 +541,9 @@ fn fail_item(
     item: &ItemData,
     error: NodeError,
 ) -> Result<(), NodeError> {
-    // Only a terminal failure is the item's own: a retryable one goes back to the engine, which
-    // retries the node by its policy (and applies `on_error` once retries are exhausted), and a
-    // wait parks the node whatever `on_error` says.
+    // Only a terminal failure is the item's own (retryable ones are marked for the engine to
+    // retry, and `on_error` applies once their retries are exhausted); a wait parks the node
+    // whatever `on_error` says.
     if error.kind() != ErrorKind::Terminal {
         return Err(error);
     }
@@ -566,6 +598,7 @@ pub fn invoke_all_items<N: AllItemsNode>(
             items,
             run,
             on_error,
+            only_items: _,
         } = invocation;
         let mut sink = OutputSink::new(N::OUTPUTS, on_error == OnError::ErrorOutput);
         let inputs = items
@@ -590,9 +623,7 @@ pub fn invoke_all_items<N: AllItemsNode>(
             }
             Err(error) => return Ok(failed_output(&items, on_error, N::OUTPUTS, &error)),
         }
-        Ok(NodeOutput {
-            outputs: sink.into_outputs(),
-        })
+        Ok(NodeOutput::new(sink.into_outputs()))
     })
 }
 
@@ -611,7 +642,5 @@ pub(crate) fn failed_output(
         // Only `Stop` returns an error, and it is not passed here.
         let _ = pass_failed(&mut sink, on_error, item, error.clone());
     }
-    NodeOutput {
-        outputs: sink.into_outputs(),
-    }
+    NodeOutput::new(sink.into_outputs())
 }

@@ -12,6 +12,7 @@ pub(crate) use ctx::input_ends;
 pub use ctx::{Ctx, RunInfo};
 pub use error::{ErrorKind, NodeError};
 pub use output::{OutputSink, Paired, Routed};
+pub(crate) use registration::ItemMark;
 pub use registration::{
     BoxFuture, ExecuteMode, Invocation, NodeOutput, NodeRegistration, SourceLocation,
 };

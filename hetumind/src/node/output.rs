@@ -226,6 +226,11 @@ impl OutputSink {
         self.names.len()
     }
 
+    /// The length of each output so far.
+    pub(crate) fn lengths(&self) -> Vec<usize> {
+        self.outputs.iter().map(Vec::len).collect()
+    }
+
     /// The items, one list per output.
     pub(crate) fn into_outputs(self) -> Vec<Vec<ItemData>> {
         self.outputs

@@ -92,6 +92,9 @@ pub struct Invocation {
     pub run: Arc<RunInfo>,
     /// What to do with an item that fails.
     pub on_error: OnError,
+    /// In each-item mode, the items to process, in order: a retry of the items that failed
+    /// with a retryable error. `None`: every item.
+    pub only_items: Option<Arc<[usize]>>,
 }
 
 /// The items a node produced, one list per output (the `error` output last, when the instance
@@ -100,4 +103,31 @@ pub struct Invocation {
 pub struct NodeOutput {
     /// The items of each output, in output index order.
     pub outputs: Vec<Vec<ItemData>>,
+    /// Where the items of an each-item node begin in `outputs`: for every item that failed with
+    /// a retryable error (the engine retries those, and only those), and for every item of a
+    /// call given [`Invocation::only_items`].
+    pub(crate) marks: Vec<ItemMark>,
+}
+
+impl NodeOutput {
+    /// An output with these items, one list per output.
+    #[must_use]
+    pub fn new(outputs: Vec<Vec<ItemData>>) -> Self {
+        Self {
+            outputs,
+            marks: Vec::new(),
+        }
+    }
+}
+
+/// Where one input item's outputs begin, and whether it failed with a retryable error (its
+/// outputs are then empty: it runs again).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ItemMark {
+    /// The item's position among the node's input items.
+    pub(crate) item: usize,
+    /// The length of each output when the item started.
+    pub(crate) at: Vec<usize>,
+    /// The retryable error it failed with.
+    pub(crate) error: Option<NodeError>,
 }

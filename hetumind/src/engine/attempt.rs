@@ -1,0 +1,392 @@
+//! One run of a node: its attempts, each on a thread of its own and bounded by the node's
+//! timeout and the invocation's hard end, panics caught; retries by the node's policy, slept
+//! in-process when they fit the budget and parked otherwise; and, for an each-item node, the
+//! retries of just the items that failed.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::FutureExt;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::{Clock, Random};
+use crate::model::{ItemData, OnError};
+use crate::node::execute::failed_output;
+use crate::node::{
+    ErrorKind, Invocation as NodeCall, ItemMark, NodeError, NodeOutput, NodeRegistration, RunInfo,
+};
+use crate::retry::RetryPolicy;
+
+/// What one node run came to.
+pub(super) enum Outcome {
+    Succeeded {
+        attempt: u32,
+        output: NodeOutput,
+    },
+    Failed {
+        attempt: u32,
+        error: NodeError,
+    },
+    Parked {
+        attempt: u32,
+        until: DateTime<Utc>,
+        error: Option<String>,
+    },
+    /// The hard deadline came first: the node runs again, same attempt, next invocation.
+    Interrupted {
+        attempt: u32,
+    },
+}
+
+/// Everything one run of a node needs, taken from the invocation when it starts.
+pub(super) struct NodeRun {
+    pub(super) registration: &'static NodeRegistration,
+    pub(super) name: Arc<str>,
+    pub(super) execution_id: Arc<str>,
+    pub(super) parameters: Arc<Value>,
+    pub(super) items: Arc<[ItemData]>,
+    pub(super) input_ends: Vec<usize>,
+    pub(super) retry: RetryPolicy,
+    pub(super) timeout: Option<Duration>,
+    pub(super) on_error: OnError,
+    pub(super) started_at: DateTime<Utc>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) random: Arc<dyn Random>,
+    /// No retry is slept for past this instant.
+    pub(super) start_until: Option<Instant>,
+    /// Attempts are interrupted at this instant.
+    pub(super) hard_end: Option<Instant>,
+    /// Whether node code runs on threads of its own (see `EngineOptions::node_threads`).
+    pub(super) own_threads: bool,
+}
+
+/// How an attempt ended without an output.
+enum Stop {
+    Interrupted,
+    Failed(NodeError),
+}
+
+impl NodeRun {
+    /// Runs the node from attempt `attempt` until it succeeds, fails for good, parks or is
+    /// interrupted.
+    pub(super) async fn run(self, mut attempt: u32) -> (Arc<[ItemData]>, Outcome) {
+        let outcome = loop {
+            let error = match self.attempt(attempt, None).await {
+                Ok(output) if output.marks.is_empty() => {
+                    break Outcome::Succeeded { attempt, output };
+                }
+                Ok(output) => break self.retry_items(output, attempt).await,
+                Err(Stop::Interrupted) => break Outcome::Interrupted { attempt },
+                Err(Stop::Failed(error)) => error,
+            };
+            match self.retry_after(error, attempt).await {
+                Ok(next) => attempt = next,
+                Err(outcome) => break outcome,
+            }
+        };
+        (self.items, outcome)
+    }
+
+    /// After attempt `attempt` failed with `error`: sleeps the retry delay and answers the next
+    /// attempt, or says how the run ends (failed, parked until the retry time).
+    async fn retry_after(&self, error: NodeError, attempt: u32) -> Result<u32, Outcome> {
+        let delay = match error.kind() {
+            ErrorKind::Wait { until } => {
+                return Err(Outcome::Parked {
+                    attempt,
+                    until,
+                    error: None,
+                });
+            }
+            ErrorKind::Terminal => return Err(Outcome::Failed { attempt, error }),
+            _ if !self.retry.allows_retry_after(attempt) => {
+                let error = error.context(format!(
+                    "gave up after {attempt} attempt{}",
+                    if attempt == 1 { "" } else { "s" }
+                ));
+                return Err(Outcome::Failed { attempt, error });
+            }
+            ErrorKind::RetryAfter { after_ms } => Duration::from_millis(after_ms),
+            _ => self.retry.delay(attempt, self.random.unit()),
+        };
+        let next = attempt.saturating_add(1);
+        if self
+            .start_until
+            .is_some_and(|end| Instant::now() + delay >= end)
+        {
+            return Err(Outcome::Parked {
+                attempt: next,
+                until: later(self.clock.now(), delay),
+                error: Some(error.to_string()),
+            });
+        }
+        tracing::debug!(node = %self.name, attempt = next, delay_ms = delay.as_millis(), "retrying: {error}");
+        tokio::time::sleep(delay).await;
+        Ok(next)
+    }
+
+    /// Retries the items of `output` that failed with a retryable error, all together in
+    /// each round, until none is left or their retries are exhausted; the outputs of the items
+    /// that succeeded are kept as they are.
+    async fn retry_items(&self, mut output: NodeOutput, attempt: u32) -> Outcome {
+        let mut pending = std::mem::take(&mut output.marks);
+        let mut round = attempt;
+        loop {
+            let Some(error) = round_error(&pending) else {
+                return Outcome::Succeeded { attempt, output };
+            };
+            match self.retry_after(error, round).await {
+                Ok(next) => round = next,
+                // Their retries are exhausted.
+                Err(Outcome::Failed {
+                    attempt: last,
+                    error,
+                }) if error.is_retryable() => {
+                    return self.give_up(output, &pending, attempt, last);
+                }
+                Err(outcome) => return outcome,
+            }
+            let only: Arc<[usize]> = pending.iter().map(|mark| mark.item).collect();
+            match self.attempt(round, Some(only)).await {
+                Ok(retried) => pending = merge(&mut output, &pending, retried),
+                Err(Stop::Interrupted) => return Outcome::Interrupted { attempt },
+                // The whole call failed again (a timeout, say): every item of the round did.
+                Err(Stop::Failed(error)) if error.is_retryable() => {
+                    for mark in &mut pending {
+                        mark.error = Some(error.clone());
+                    }
+                }
+                // A wait, or a failure for good: `retry_after` ends the run on either (were it
+                // ever to answer a retry, the node would run again next invocation).
+                Err(Stop::Failed(error)) => {
+                    return self
+                        .retry_after(error, round)
+                        .await
+                        .err()
+                        .unwrap_or(Outcome::Interrupted { attempt });
+                }
+            }
+        }
+    }
+
+    /// The items still failing after their last attempt, `last`: the node fails with the
+    /// first one's error (`on_error: stop`), or each passes on as a failed item where it
+    /// belongs, and the node succeeds with attempt `attempt`.
+    fn give_up(
+        &self,
+        mut output: NodeOutput,
+        pending: &[ItemMark],
+        attempt: u32,
+        last: u32,
+    ) -> Outcome {
+        let gave_up = |mark: &ItemMark| {
+            mark.error
+                .clone()
+                .unwrap_or_else(|| NodeError::retryable("failed"))
+                .context(format!(
+                    "input item {}: gave up after {last} attempts",
+                    mark.item
+                ))
+        };
+        if self.on_error == OnError::Stop {
+            if let Some(first) = pending.first() {
+                return Outcome::Failed {
+                    attempt: last,
+                    error: gave_up(first),
+                };
+            }
+        }
+        // Each failed item as the only item of a call, their outputs end to end.
+        let mut failed = NodeOutput::new(vec![Vec::new(); output.outputs.len()]);
+        for mark in pending {
+            failed.marks.push(ItemMark {
+                item: mark.item,
+                at: failed.outputs.iter().map(Vec::len).collect(),
+                error: None,
+            });
+            let one = failed_output(
+                &self.items[mark.item..=mark.item],
+                self.on_error,
+                self.registration.outputs,
+                &gave_up(mark),
+            );
+            for (port, items) in one.outputs.into_iter().enumerate() {
+                if let Some(target) = failed.outputs.get_mut(port) {
+                    target.extend(items);
+                }
+            }
+        }
+        merge(&mut output, pending, failed);
+        Outcome::Succeeded { attempt, output }
+    }
+
+    /// One attempt: the node's code on a thread of its own, bounded by the node's timeout and
+    /// the invocation's hard end; a panic fails it for good.
+    async fn attempt(
+        &self,
+        attempt: u32,
+        only_items: Option<Arc<[usize]>>,
+    ) -> Result<NodeOutput, Stop> {
+        let span = tracing::info_span!("node", execution_id = %self.execution_id, node = %self.name, kind = self.registration.kind, attempt);
+        let call = NodeCall {
+            parameters: Arc::clone(&self.parameters),
+            items: Arc::clone(&self.items),
+            run: Arc::new(RunInfo {
+                execution_id: Arc::clone(&self.execution_id),
+                node_name: Arc::clone(&self.name),
+                attempt,
+                deadline: self.hard_end,
+                span,
+                started_at: self.started_at,
+                clock: Arc::clone(&self.clock),
+                input_ends: self.input_ends.clone(),
+            }),
+            on_error: self.on_error,
+            only_items,
+        };
+        let code = AssertUnwindSafe((self.registration.invoke)(call)).catch_unwind();
+        let code = async {
+            if self.own_threads {
+                on_node_thread(code).await
+            } else {
+                Ok(code.await)
+            }
+        };
+        let bounded = async {
+            match self.timeout {
+                Some(limit) => tokio::time::timeout(limit, code).await.map_err(|_| limit),
+                None => Ok(code.await),
+            }
+        };
+        let result = match self.hard_end {
+            Some(end) => tokio::time::timeout_at(end, bounded)
+                .await
+                .map_err(|_| Stop::Interrupted)?,
+            None => bounded.await,
+        };
+        match result {
+            Ok(Ok(Ok(Ok(output)))) => Ok(output),
+            Ok(Ok(Ok(Err(error))) | Err(error)) => Err(Stop::Failed(error)),
+            Ok(Ok(Err(panic))) => Err(Stop::Failed(NodeError::terminal(format!(
+                "the node panicked: {}",
+                panic_message(&*panic)
+            )))),
+            Err(limit) => Err(Stop::Failed(NodeError::retryable(format!(
+                "the node timed out after {} ms",
+                limit.as_millis()
+            )))),
+        }
+    }
+}
+
+/// The error a retry round is decided by: the longest `retry_after` among the failed items,
+/// else the first item's error; `None` when no item failed.
+fn round_error(pending: &[ItemMark]) -> Option<NodeError> {
+    let errors = pending.iter().filter_map(|mark| mark.error.as_ref());
+    errors
+        .clone()
+        .filter(|error| matches!(error.kind(), ErrorKind::RetryAfter { .. }))
+        .max_by_key(|error| match error.kind() {
+            ErrorKind::RetryAfter { after_ms } => after_ms,
+            _ => 0,
+        })
+        .or_else(|| errors.clone().next())
+        .cloned()
+}
+
+/// Puts the outputs of a call on `pending`'s items (`retried`, marked item by item) where
+/// those items belong in `output`, and answers the items that failed again, marked where they
+/// now belong.
+fn merge(output: &mut NodeOutput, pending: &[ItemMark], retried: NodeOutput) -> Vec<ItemMark> {
+    let NodeOutput {
+        outputs: retried_outputs,
+        marks: retried_marks,
+    } = retried;
+    let mut still = Vec::new();
+    let mut now_at = vec![Vec::with_capacity(output.outputs.len()); pending.len()];
+    for (port, (kept, fresh)) in output.outputs.iter_mut().zip(retried_outputs).enumerate() {
+        let fresh_len = fresh.len();
+        let mut fresh = fresh.into_iter();
+        let mut old = std::mem::take(kept).into_iter();
+        let mut copied = 0;
+        for (position, mark) in pending.iter().enumerate() {
+            let at = mark.at.get(port).copied().unwrap_or(copied);
+            kept.extend(old.by_ref().take(at.saturating_sub(copied)));
+            copied = copied.max(at);
+            now_at[position].push(kept.len());
+            // Its outputs in `fresh` run from its mark to the next item's (or the end).
+            let start = retried_marks
+                .get(position)
+                .and_then(|mark| mark.at.get(port).copied())
+                .unwrap_or(fresh_len);
+            let end = retried_marks
+                .get(position + 1)
+                .and_then(|mark| mark.at.get(port).copied())
+                .unwrap_or(fresh_len);
+            kept.extend(fresh.by_ref().take(end.saturating_sub(start)));
+        }
+        kept.extend(old);
+    }
+    for ((mark, at), retried) in pending.iter().zip(now_at).zip(&retried_marks) {
+        if let Some(error) = &retried.error {
+            still.push(ItemMark {
+                item: mark.item,
+                at,
+                error: Some(error.clone()),
+            });
+        }
+    }
+    still
+}
+
+/// `at` plus `delay`, or the latest time representable when that is beyond it.
+pub(super) fn later(at: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(delay)
+        .ok()
+        .and_then(|delay| at.checked_add_signed(delay))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Runs `code` on a thread of its own (tokio's pool of blocking threads, of a runtime kept for
+/// this), driven by the calling runtime: a node that blocks its thread (a `std::thread::sleep`,
+/// CPU-heavy work) then holds only that thread, while the engine renews its lease, enforces
+/// timeouts and runs the other nodes. Threads are reused from one node run to the next.
+fn on_node_thread<F>(code: F) -> impl Future<Output = Result<F::Output, NodeError>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    /// Holds the pool of node threads; it drives no tasks of its own.
+    static NODE_THREADS: LazyLock<Result<tokio::runtime::Runtime, String>> = LazyLock::new(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .thread_name("hetumind-node")
+            .build()
+            .map_err(|error| error.to_string())
+    });
+    let engine = tokio::runtime::Handle::current();
+    let spawned = NODE_THREADS
+        .as_ref()
+        .map(|threads| threads.spawn_blocking(move || engine.block_on(code)));
+    async move {
+        match spawned {
+            Ok(handle) => handle.await.map_err(|error| {
+                NodeError::terminal(format!("the node's thread ended abnormally: {error}"))
+            }),
+            Err(error) => Err(NodeError::terminal(format!(
+                "cannot start a thread for the node: {error}"
+            ))),
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|message| (*message).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic payload".to_owned())
+}
