@@ -165,7 +165,7 @@ pub use hetumind_macros::link_node_crates;
 pub use model::{ItemData, Workflow};
 pub use node::{
     BoxFuture, Ctx, ErrorKind, ExecuteMode, Invocation, Item, Items, NodeError, NodeOutput,
-    NodeRegistration, OutputSink, Paired, Params, Routed, RunInfo, SourceLocation,
+    NodeRegistration, OutputSink, Paired, Params, Routed, RunInfo, SourceLocation, blocking,
 };
 pub use registry::Registry;
 pub use retry::RetryPolicy;

@@ -18,6 +18,7 @@ use crate::model::{ItemData, OnError};
 use crate::node::execute::failed_output;
 use crate::node::{
     ErrorKind, Invocation as NodeCall, ItemMark, NodeError, NodeOutput, NodeRegistration, RunInfo,
+    panic_message,
 };
 use crate::retry::RetryPolicy;
 
@@ -381,12 +382,4 @@ where
             ))),
         }
     }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|message| (*message).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic payload".to_owned())
 }

@@ -130,3 +130,12 @@ impl From<std::convert::Infallible> for NodeError {
         match never {}
     }
 }
+
+/// What a panic said, from its payload.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|message| (*message).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic payload".to_owned())
+}
