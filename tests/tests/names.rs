@@ -125,12 +125,21 @@ async fn runs_and_resumes(store: Arc<dyn StateStore>, case: &Case) {
     let first_items = node_items(&engine, id, first).await;
     let second_items = node_items(&engine, id, second).await;
     assert_ne!(first_items, second_items);
-    assert_eq!(json_of(response.output_data.as_ref().unwrap()), second_items);
-    assert_eq!(json_of(&engine.final_output(id).await.unwrap()), second_items);
+    assert_eq!(
+        json_of(response.output_data.as_ref().unwrap()),
+        second_items
+    );
+    assert_eq!(
+        json_of(&engine.final_output(id).await.unwrap()),
+        second_items
+    );
     let state = engine.execution_state(id).await.unwrap();
     for node in [first, second] {
         assert!(
-            matches!(state.nodes.get(node), Some(NodeState::Success { attempt: 1, .. })),
+            matches!(
+                state.nodes.get(node),
+                Some(NodeState::Success { attempt: 1, .. })
+            ),
             "{node}: {:?}",
             state.nodes.get(node)
         );
@@ -208,7 +217,10 @@ async fn s3_store_holds_names_of_any_length_and_script() {
         .map(|object| object.key().unwrap().len())
         .max()
         .unwrap();
-    assert!(longest <= prefix.len() + 1 + 2 * MAX_SEGMENT_BYTES + 40, "{longest}");
+    assert!(
+        longest <= prefix.len() + 1 + 2 * MAX_SEGMENT_BYTES + 40,
+        "{longest}"
+    );
 }
 
 #[test]
@@ -231,7 +243,10 @@ fn short_names_keep_the_keys_of_earlier_releases() {
     let ascii = "a".repeat(MAX_SEGMENT_BYTES);
     assert_eq!(encode_segment(&ascii), ascii);
     let chinese = "中".repeat(MAX_SEGMENT_BYTES / 9);
-    assert_eq!(encode_segment(&chinese), "%E4%B8%AD".repeat(MAX_SEGMENT_BYTES / 9));
+    assert_eq!(
+        encode_segment(&chinese),
+        "%E4%B8%AD".repeat(MAX_SEGMENT_BYTES / 9)
+    );
     let last = ExecutionKeys::new(&chinese).output(&ascii, 1);
     assert_eq!(
         last,
@@ -273,7 +288,10 @@ async fn a_long_name_is_shortened_with_a_readable_prefix_and_a_digest() {
     assert!(segment.len() <= MAX_SEGMENT_BYTES, "{segment}");
     let (readable, digest) = segment.rsplit_once('.').unwrap();
     // 201 bytes are left for the readable part: 22 characters of 9 encoded bytes.
-    assert_eq!(percent_decode(readable), "数据处理节点".repeat(3) + "数据处理");
+    assert_eq!(
+        percent_decode(readable),
+        "数据处理节点".repeat(3) + "数据处理"
+    );
     assert_eq!(digest.len(), 32);
     assert!(
         dir.path()
@@ -377,7 +395,12 @@ fn the_command_line_runs_a_chinese_named_node_on_the_default_file_store() {
     ], "connections": { name.as_str(): { "main": [[{ "node": "输出" }]] } } });
     std::fs::write(dir.path().join("workflow.json"), workflow.to_string()).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_hetumind-test"))
-        .args(["run", "workflow.json", "--execution-id", &"执行".repeat(100)])
+        .args([
+            "run",
+            "workflow.json",
+            "--execution-id",
+            &"执行".repeat(100),
+        ])
         .current_dir(dir.path())
         .env_remove("HETUMIND_STATE")
         .env_remove("HETUMIND_TRIGGERS")

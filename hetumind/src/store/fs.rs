@@ -50,7 +50,10 @@ impl FsStore {
                 key.escape_debug()
             )));
         }
-        if let Some(long) = key.split('/').find(|segment| segment.len() > MAX_NAME_BYTES) {
+        if let Some(long) = key
+            .split('/')
+            .find(|segment| segment.len() > MAX_NAME_BYTES)
+        {
             return Err(StoreError::Other(format!(
                 "invalid store key `{key}`: its segment of {} bytes is longer than the \
                  {MAX_NAME_BYTES} a file name of the store in {} can take",
