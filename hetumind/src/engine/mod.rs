@@ -500,7 +500,7 @@ impl Engine {
         node_name: &str,
     ) -> Result<Option<Vec<Vec<ItemData>>>, EngineError> {
         let listed = self.store.list(&keys.node_outputs(node_name)).await?;
-        match keys.latest_outputs(listed).remove(node_name) {
+        match keys.latest_outputs(listed).take(node_name) {
             Some((_, key)) => self.read_recorded(&key).await.map(Some),
             None => Ok(None),
         }
@@ -522,7 +522,7 @@ impl Engine {
             if !plan.successors(index).is_empty() {
                 continue;
             }
-            if let Some((_, key)) = latest.remove(&*node.name) {
+            if let Some((_, key)) = latest.take(&node.name) {
                 let outputs: Vec<Vec<ItemData>> = self.read_recorded(&key).await?;
                 items.extend(outputs.into_iter().flatten());
             }

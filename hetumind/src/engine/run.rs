@@ -335,13 +335,19 @@ impl<'a> Invocation<'a> {
     /// it: a node whose result is durably stored never runs again.
     async fn adopt_outputs(&mut self) -> Result<(), EngineError> {
         let listed = self.engine.store.list(&self.keys.outputs()).await?;
-        for (node, (attempt, _)) in self.keys.latest_outputs(listed) {
-            let Some(index) = self.plan.index_of(&node) else {
+        let mut latest = self.keys.latest_outputs(listed);
+        // Names are encoded to find their outputs (a long name's key segment cannot be
+        // decoded), until every output is matched.
+        for (index, node) in self.plan.nodes().iter().enumerate() {
+            if latest.is_empty() {
+                break;
+            }
+            let Some((attempt, _)) = latest.take(&node.name) else {
                 continue;
             };
             self.phases[index] = Phase::Succeeded;
             self.attempts[index] = attempt;
-            self.state.nodes.remove(&node);
+            self.state.nodes.remove(&*node.name);
         }
         Ok(())
     }

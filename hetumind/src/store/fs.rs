@@ -33,6 +33,8 @@ impl FsStore {
     /// The path of `key`. Keys are relative, `/`-separated, and every segment is made of
     /// letters, digits and `-_.%` (what [`encode_segment`](super::encode_segment) produces and
     /// the fixed file names use); anything else could escape the directory and is refused.
+    /// So is a segment too long for a file name once the store's hidden siblings
+    /// (`.{name}.lock`, `.{name}.{pid}.tmp`) are counted.
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
         let valid = !key.is_empty()
             && key.split('/').all(|segment| {
@@ -42,24 +44,74 @@ impl FsStore {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b"-_.%".contains(&b))
             });
-        if valid {
-            Ok(self.root.join(key))
-        } else {
-            Err(StoreError::Other(format!(
+        if !valid {
+            return Err(StoreError::Other(format!(
                 "invalid store key `{}`",
                 key.escape_debug()
-            )))
+            )));
         }
+        if let Some(long) = key
+            .split('/')
+            .find(|segment| segment.len() > MAX_NAME_BYTES)
+        {
+            return Err(StoreError::Other(format!(
+                "invalid store key `{key}`: its segment of {} bytes is longer than the \
+                 {MAX_NAME_BYTES} a file name of the store in {} can take",
+                long.len(),
+                self.root.display()
+            )));
+        }
+        Ok(self.root.join(key))
     }
 }
+
+/// The longest name a key segment may have: a file name holds 255 bytes, and the longest
+/// hidden sibling adds 16 (`.` and `.{pid}.tmp` with a 10-digit pid).
+const MAX_NAME_BYTES: usize = 255 - 16;
 
 /// The version of an object: a hash of its bytes.
 fn version_of(bytes: &[u8]) -> Version {
     Version(format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes)))
 }
 
+/// `error` at `path`, unavailable (retryable) only when trying again later may succeed: an
+/// interruption, a timeout, a busy or full device, too many open files, a network file system
+/// that did not answer. A full disk or quota counts as transient, since freeing space makes the
+/// same write succeed and the execution's stored state is intact. Everything else (permission
+/// denied, not a directory, read-only file system, a name too long, an I/O error, ...) fails
+/// the same way again.
 fn io_error(path: &Path, error: &io::Error) -> StoreError {
-    StoreError::Unavailable(format!("{}: {error}", path.display()))
+    use io::ErrorKind as Kind;
+    /// Too many open files, in the process (`EMFILE`) or the system (`ENFILE`): the same
+    /// numbers on Linux and the BSDs, and no `ErrorKind` of their own.
+    const TOO_MANY_OPEN_FILES: [i32; 2] = [24, 23];
+    let message = format!("{}: {error}", path.display());
+    let transient = matches!(
+        error.kind(),
+        Kind::Interrupted
+            | Kind::WouldBlock
+            | Kind::TimedOut
+            | Kind::ResourceBusy
+            | Kind::StorageFull
+            | Kind::QuotaExceeded
+            | Kind::OutOfMemory
+            | Kind::StaleNetworkFileHandle
+            | Kind::ConnectionRefused
+            | Kind::ConnectionReset
+            | Kind::ConnectionAborted
+            | Kind::NotConnected
+            | Kind::HostUnreachable
+            | Kind::NetworkUnreachable
+            | Kind::NetworkDown
+    ) || (cfg!(unix)
+        && error
+            .raw_os_error()
+            .is_some_and(|code| TOO_MANY_OPEN_FILES.contains(&code)));
+    if transient {
+        StoreError::Unavailable(message)
+    } else {
+        StoreError::Other(message)
+    }
 }
 
 fn read(path: &Path) -> Result<Option<Stored>, StoreError> {

@@ -5,6 +5,7 @@ mod mem;
 #[cfg(feature = "s3")]
 mod s3;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
@@ -91,20 +92,55 @@ pub trait StateStore: Send + Sync + fmt::Debug {
     fn locate(&self, key: &str) -> String;
 }
 
+/// The longest key segment written, in bytes. A file name holds 255 bytes, and the file store
+/// adds up to 21 around the longest file name made of a segment: `.{segment}.json.{pid}.tmp`
+/// for `workflows/{id}.json`. Two such segments in an output key take 502 bytes of S3's 1,024,
+/// which leaves 522 for the store's prefix.
+pub const MAX_SEGMENT_BYTES: usize = 234;
+
+/// How a shortened segment ends: `.` (which encoded text never contains) and the 32 hex digits
+/// of a 128-bit hash of the whole name.
+const DIGEST_BYTES: usize = 33;
+
 /// `segment` made safe as one key segment whatever it contains: ASCII letters, digits, `-` and
 /// `_` stay, every other byte becomes `%XX`, so `/`, `..`, NUL and unicode cannot change
 /// the key's structure. The empty string becomes `%`.
+///
+/// An encoding longer than [`MAX_SEGMENT_BYTES`] is shortened: the encoding of the longest
+/// prefix of whole characters that fits, then `.` and the hex xxh3-128 hash of the whole
+/// `segment`. Shortened segments are distinct from every other segment (only they contain
+/// `.`) and from each other (by the hash), but cannot be decoded: keys are matched to names by
+/// encoding the names.
 #[must_use]
 pub fn encode_segment(segment: &str) -> String {
     Segment(segment).to_string()
 }
 
+/// `segment`'s encoding, borrowed when it is its own (the common case, without the encoder's
+/// per-chunk formatting).
+fn encoded(segment: &str) -> Cow<'_, str> {
+    if is_plain(segment) {
+        Cow::Borrowed(segment)
+    } else {
+        Cow::Owned(encode_segment(segment))
+    }
+}
+
+/// Whether `byte` stays as it is in a segment.
+fn is_kept(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
+}
+
+/// How many bytes `text` takes percent-encoded.
+fn encoded_len(text: &str) -> usize {
+    text.bytes()
+        .map(|byte| if is_kept(byte) { 1 } else { 3 })
+        .sum()
+}
+
 /// Whether `segment` is its own encoding.
 fn is_plain(segment: &str) -> bool {
-    !segment.is_empty()
-        && segment
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+    !segment.is_empty() && segment.len() <= MAX_SEGMENT_BYTES && segment.bytes().all(is_kept)
 }
 
 /// A key segment, encoded as it is written (see [`encode_segment`]).
@@ -115,10 +151,33 @@ impl fmt::Display for Segment<'_> {
         const KEEP: &percent_encoding::AsciiSet =
             &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_');
         if self.0.is_empty() {
-            f.write_str("%")
-        } else {
-            percent_encoding::utf8_percent_encode(self.0, KEEP).fmt(f)
+            return f.write_str("%");
         }
+        if encoded_len(self.0) <= MAX_SEGMENT_BYTES {
+            return percent_encoding::utf8_percent_encode(self.0, KEEP).fmt(f);
+        }
+        // Cut at a character boundary, so that the readable part decodes on its own.
+        let mut room = MAX_SEGMENT_BYTES - DIGEST_BYTES;
+        let cut = self
+            .0
+            .char_indices()
+            .find_map(|(at, char)| {
+                let len = encoded_len(char.encode_utf8(&mut [0; 4]));
+                match room.checked_sub(len) {
+                    Some(left) => {
+                        room = left;
+                        None
+                    }
+                    None => Some(at),
+                }
+            })
+            .unwrap_or(self.0.len());
+        percent_encoding::utf8_percent_encode(&self.0[..cut], KEEP).fmt(f)?;
+        write!(
+            f,
+            ".{:032x}",
+            xxhash_rust::xxh3::xxh3_128(self.0.as_bytes())
+        )
     }
 }
 
@@ -220,36 +279,28 @@ impl ExecutionKeys {
     /// leftovers of a race).
     #[must_use]
     pub fn node_outputs(&self, node: &str) -> String {
-        use std::fmt::Write as _;
+        let node = encoded(node);
         let mut key = String::with_capacity(self.prefix.len() + node.len() + 20);
         key.push_str(&self.prefix);
         key.push_str(OUTPUTS);
-        if is_plain(node) {
-            // The common case, without the percent-encoder's per-chunk formatting.
-            key.push_str(node);
-        } else {
-            let _ = write!(key, "{}", Segment(node));
-        }
+        key.push_str(&node);
         key.push('/');
         key
     }
 
     /// Each node's result among `keys`, a listing of [`outputs`](Self::outputs) or
-    /// [`node_outputs`](Self::node_outputs): node name to its latest attempt and that output's
-    /// key. A store may hold an older attempt's output too (the leftover of a race); the latest
-    /// attempt's output is the node's result. Keys that are not outputs of this execution are
-    /// ignored.
+    /// [`node_outputs`](Self::node_outputs): its latest attempt and that output's key, found
+    /// by node name with [`LatestOutputs::take`]. A store may hold an older attempt's output
+    /// too (the leftover of a race); the latest attempt's output is the node's result. Keys
+    /// that are not outputs of this execution are ignored.
     #[must_use]
-    pub fn latest_outputs(
-        &self,
-        keys: impl IntoIterator<Item = String>,
-    ) -> HashMap<String, (u32, String)> {
+    pub fn latest_outputs(&self, keys: impl IntoIterator<Item = String>) -> LatestOutputs {
         let mut latest = HashMap::new();
         for key in keys {
             let Some((node, attempt)) = self.parse_output(&key) else {
                 continue;
             };
-            match latest.entry(node) {
+            match latest.entry(node.to_owned()) {
                 Entry::Vacant(entry) => {
                     entry.insert((attempt, key));
                 }
@@ -259,22 +310,34 @@ impl ExecutionKeys {
                 Entry::Occupied(_) => {}
             }
         }
-        latest
+        LatestOutputs(latest)
     }
 
-    /// The node name and attempt of an output key of this execution; `None` for any other key.
-    fn parse_output(&self, key: &str) -> Option<(String, u32)> {
+    /// The node segment and attempt of an output key of this execution; `None` for any other
+    /// key.
+    fn parse_output<'k>(&self, key: &'k str) -> Option<(&'k str, u32)> {
         let rest = key.strip_prefix(&self.prefix)?.strip_prefix(OUTPUTS)?;
         let (node, file) = rest.split_once('/')?;
         let attempt = file.strip_suffix(".json")?.parse().ok()?;
-        let node = match node {
-            "%" => String::new(),
-            node => percent_encoding::percent_decode_str(node)
-                .decode_utf8()
-                .ok()?
-                .into_owned(),
-        };
         Some((node, attempt))
+    }
+}
+
+/// The latest output of each node in a listing, by the node's key segment: a shortened segment
+/// cannot be decoded into a name, so names are encoded to find their outputs.
+#[derive(Debug, Default)]
+pub struct LatestOutputs(HashMap<String, (u32, String)>);
+
+impl LatestOutputs {
+    /// Removes and returns the latest attempt of node `node` and its output key, if listed.
+    pub fn take(&mut self, node: &str) -> Option<(u32, String)> {
+        self.0.remove(&*encoded(node))
+    }
+
+    /// Whether no output is left.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -317,6 +380,52 @@ mod tests {
     }
 
     #[test]
+    fn long_segments_are_shortened_distinctly_within_the_limit() {
+        let fits = "é".repeat(MAX_SEGMENT_BYTES / 6);
+        assert_eq!(
+            encode_segment(&fits),
+            "%C3%A9".repeat(MAX_SEGMENT_BYTES / 6)
+        );
+        let prefix = "é/.".repeat(200);
+        let names = [
+            "a".repeat(MAX_SEGMENT_BYTES + 1),
+            "é".repeat(MAX_SEGMENT_BYTES / 6 + 1),
+            format!("{prefix}x"),
+            format!("{prefix}y"),
+            "🙂".repeat(512),
+        ];
+        let encoded: Vec<String> = names.iter().map(|name| encode_segment(name)).collect();
+        for (name, segment) in names.iter().zip(&encoded) {
+            assert!(segment.len() <= MAX_SEGMENT_BYTES, "{segment}");
+            let (readable, digest) = segment.rsplit_once('.').expect("shortened");
+            assert!(
+                readable.len() > MAX_SEGMENT_BYTES - DIGEST_BYTES - 12,
+                "{segment}"
+            );
+            assert_eq!(digest.len(), 32);
+            // The readable part is the encoding of whole characters of the name.
+            let decoded = percent_encoding::percent_decode_str(readable)
+                .decode_utf8()
+                .expect("whole characters");
+            assert!(name.starts_with(&*decoded), "{segment}");
+            let key = ExecutionKeys::new(name).output(name, 1);
+            assert_eq!(key.matches('/').count(), 4, "{key}");
+            assert!(!key.split('/').any(|part| part.starts_with('.')), "{key}");
+        }
+        let mut distinct = encoded.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), names.len());
+        // Names alike up to the cut share the readable part, the digest tells them apart.
+        let readable = |segment: &String| {
+            segment
+                .split_once('.')
+                .map(|(readable, _)| readable.to_owned())
+        };
+        assert_eq!(readable(&encoded[2]), readable(&encoded[3]));
+    }
+
+    #[test]
     fn output_keys_follow_the_layout() {
         let keys = ExecutionKeys::new("exec 1");
         assert_eq!(
@@ -341,24 +450,27 @@ mod tests {
             keys.output("Send Mail", 2),
             keys.output("", 1),
             keys.output("../x", 1),
+            keys.output(&"長".repeat(512), 4),
             keys.state(),
             ExecutionKeys::new("other").output("B", 1),
             "executions/e/nodes/A/not-a-number.json".to_owned(),
         ];
-        let latest = keys.latest_outputs(listed);
-        let mut found: Vec<_> = latest
-            .iter()
-            .map(|(node, (attempt, key))| (node.as_str(), *attempt, key.clone()))
+        let mut latest = keys.latest_outputs(listed);
+        let long = "長".repeat(512);
+        let found: Vec<_> = ["", "../x", &long, "A", "Send Mail", "B", "other"]
+            .into_iter()
+            .filter_map(|node| latest.take(node).map(|(attempt, key)| (node, attempt, key)))
             .collect();
-        found.sort();
         assert_eq!(
             found,
             [
                 ("", 1, keys.output("", 1)),
                 ("../x", 1, keys.output("../x", 1)),
+                (&long, 4, keys.output(&long, 4)),
                 ("A", 10, keys.output("A", 10)),
                 ("Send Mail", 3, keys.output("Send Mail", 3)),
             ]
         );
+        assert!(latest.is_empty());
     }
 }

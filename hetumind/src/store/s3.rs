@@ -28,6 +28,9 @@ pub struct S3Store {
 /// in progress) is tried again before giving up as unavailable.
 const CONFLICT_RETRIES: u32 = 5;
 
+/// The longest object key S3 accepts, in bytes.
+const MAX_KEY_BYTES: usize = 1024;
+
 impl S3Store {
     /// A store in `bucket` under `prefix` (`""` for the bucket's root).
     pub fn new(bucket: impl Into<String>, prefix: impl Into<String>) -> Self {
@@ -94,18 +97,31 @@ impl S3Store {
         format!("{}{key}", self.prefix)
     }
 
+    /// The object key of `key`, refused before any request when S3 could not hold it.
+    fn checked_key(&self, key: &str) -> Result<String, StoreError> {
+        let object_key = self.object_key(key);
+        if object_key.len() > MAX_KEY_BYTES {
+            return Err(StoreError::Other(format!(
+                "`{}`: the key is {} bytes long, more than the {MAX_KEY_BYTES} S3 allows",
+                self.locate(key),
+                object_key.len(),
+            )));
+        }
+        Ok(object_key)
+    }
+
     async fn get_object(&self, key: &str) -> Result<Option<Stored>, StoreError> {
         let result = self
             .client()
             .await
             .get_object()
             .bucket(&self.bucket)
-            .key(self.object_key(key))
+            .key(self.checked_key(key)?)
             .send()
             .await;
         let output = match result {
             Ok(output) => output,
-            Err(error) if status(&error) == Some(404) => return Ok(None),
+            Err(error) if is_missing_key(&error) => return Ok(None),
             Err(error) => return Err(classify(key, &error)),
         };
         let version = Version(output.e_tag().unwrap_or_default().to_owned());
@@ -125,6 +141,7 @@ impl S3Store {
         bytes: Vec<u8>,
         condition: Condition,
     ) -> Result<Version, StoreError> {
+        let object_key = self.checked_key(key)?;
         let mut retries = 0;
         loop {
             let request = self
@@ -132,7 +149,7 @@ impl S3Store {
                 .await
                 .put_object()
                 .bucket(&self.bucket)
-                .key(self.object_key(key))
+                .key(&object_key)
                 .content_type("application/json")
                 .body(ByteStream::from(bytes.clone()));
             let request = match &condition {
@@ -147,7 +164,7 @@ impl S3Store {
                         key: key.to_owned(),
                     });
                 }
-                Err(error) if status(&error) == Some(404) => {
+                Err(error) if is_missing_key(&error) => {
                     return Err(StoreError::Missing {
                         key: key.to_owned(),
                     });
@@ -191,7 +208,7 @@ impl S3Store {
             .await
             .delete_object()
             .bucket(&self.bucket)
-            .key(self.object_key(key))
+            .key(self.checked_key(key)?)
             .send()
             .await
             .map(drop)
@@ -207,6 +224,20 @@ where
     error.raw_response().map(HttpStatus::status_code)
 }
 
+/// Whether a request failed because its key does not exist: a 404 that is not about the
+/// bucket (a missing bucket is an error of the store's configuration, not an absent object).
+fn is_missing_key<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+    R: HttpStatus,
+{
+    status(error) == Some(404)
+        && error
+            .as_service_error()
+            .and_then(ProvideErrorMetadata::code)
+            != Some("NoSuchBucket")
+}
+
 /// What an HTTP response says its status is.
 trait HttpStatus {
     fn status_code(&self) -> u16;
@@ -218,7 +249,9 @@ impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     }
 }
 
-/// Retryable (no answer, a timeout, throttling, a server error) or not.
+/// Retryable (no answer, a timeout, throttling, a server error) or not: every other answer,
+/// such as `KeyTooLongError`, `AccessDenied`, `NoSuchBucket` or `InvalidBucketName`, fails the
+/// same way again.
 fn classify<E, R>(key: &str, error: &SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
