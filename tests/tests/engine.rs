@@ -1306,3 +1306,19 @@ async fn execution_ids_and_node_names_must_be_1_to_512_characters() {
         .unwrap();
     assert_eq!(outputs(&response), [json!(2)]);
 }
+
+#[test]
+fn the_workflow_test_harness_waits_out_the_longest_wait_and_returns_any_output_whole() {
+    let run = hetumind::testing::WorkflowTest::new(json!({ "id": "w", "nodes": [
+        { "name": "W", "kind": "test.wait", "parameters": { "seconds": u64::MAX } },
+        { "name": "N", "kind": "test.collect" }
+    ], "connections": { "W": { "main": [[{ "node": "N" }]] } } }))
+    .input((0..3_000).map(|n| json!({ "n": n, "pad": "p".repeat(100) })))
+    .run_blocking()
+    .unwrap();
+    assert_eq!(run.status(), ExecutionStatus::Success, "{:?}", run.error());
+    assert_eq!(run.waits(), [chrono::DateTime::<Utc>::MAX_UTC]);
+    let output = run.output();
+    assert_eq!(output.len(), 3_000);
+    assert_eq!(output[2_999]["n"], 2_999);
+}
