@@ -173,7 +173,8 @@ pub enum NextAction {
     /// Invoke again (resume) at `resume_at`.
     Wait {
         /// When, in RFC 3339 UTC with whole seconds (`2026-11-28T12:00:00Z`), as the Step
-        /// Functions Wait state requires; rounded up so that a resume is never early.
+        /// Functions Wait state requires; rounded up so that a resume is never early (a time
+        /// past `9999-12-31T23:59:59Z` is written as that one: see [`ceil_to_second`]).
         #[serde(serialize_with = "whole_seconds")]
         resume_at: DateTime<Utc>,
     },
