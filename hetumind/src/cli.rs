@@ -161,7 +161,7 @@ impl From<EngineError> for Failure {
             | EngineError::WorkflowInvalid(_)
             | EngineError::ExecutionNotFound(_)
             | EngineError::WorkflowNotFound(_)
-            | EngineError::ExecutionExists(_) => INVALID,
+            | EngineError::ExecutionExists { .. } => INVALID,
             _ => FAILED,
         };
         Self {
@@ -337,7 +337,7 @@ async fn drive(
         };
         match code {
             Some(code) => {
-                report(&response, options.json);
+                report(&engine, &response, options.json).await?;
                 return Ok(code);
             }
             None => request = Request::resume(response.execution_id),
@@ -353,14 +353,22 @@ fn open_store(state: Option<String>) -> Result<Arc<dyn StateStore>, Failure> {
     crate::store::open(&url).map_err(|error| Failure::invalid(error.to_string()))
 }
 
-fn report(response: &Response, json: bool) {
+async fn report(engine: &Engine, response: &Response, json: bool) -> Result<(), Failure> {
     if json {
         print_json(response);
-        return;
+        return Ok(());
     }
     match &response.next_action {
         NextAction::Complete => {
-            let items = response.output_data.as_deref().unwrap_or_default();
+            // An output too big for the response is read from the store.
+            let stored;
+            let items = match &response.output_data {
+                Some(items) => items.as_slice(),
+                None => {
+                    stored = engine.final_output(&response.execution_id).await?;
+                    stored.as_slice()
+                }
+            };
             eprintln!(
                 "execution {}: success, {} item(s)",
                 response.execution_id,
@@ -378,6 +386,7 @@ fn report(response: &Response, json: bool) {
         ),
         NextAction::Continue { .. } => {}
     }
+    Ok(())
 }
 
 /// Writes `text` to standard output. A reader that went away (`| head`) ends the program

@@ -377,6 +377,8 @@ impl WorkflowTest {
             .with_random(Arc::new(FixedRandom(0.5)))
             .with_options(EngineOptions {
                 max_inline_wait: std::time::Duration::ZERO,
+                // The whole output in the response, whatever its size, for `output()`.
+                max_inline_output: usize::MAX,
                 ..EngineOptions::default()
             });
         let mut request = Request::ExecuteWorkflow(ExecuteWorkflow {
@@ -520,9 +522,18 @@ impl JumpClock {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The base clock's time moved by `shift`; a jump to the latest time there is (a wait of a
+    /// million years) stays there.
+    fn shifted(&self, shift: TimeDelta) -> DateTime<Utc> {
+        self.base
+            .now()
+            .checked_add_signed(shift)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
     fn jump_to(&self, at: DateTime<Utc>) {
         let mut shift = self.shift();
-        let now = self.base.now() + *shift;
+        let now = self.shifted(*shift);
         if at > now {
             *shift += at - now;
         }
@@ -531,7 +542,7 @@ impl JumpClock {
 
 impl Clock for JumpClock {
     fn now(&self) -> DateTime<Utc> {
-        self.base.now() + *self.shift()
+        self.shifted(*self.shift())
     }
 }
 

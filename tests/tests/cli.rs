@@ -81,11 +81,63 @@ fn run_completes_prints_items_and_the_json_response() {
         response["output_data"],
         json!([{ "json": {}, "source": { "node": "In", "output_index": 0, "item_index": 0 } }])
     );
-    // The same execution id again: invalid input.
-    let output = cli.run(&["run", &workflow, "--execution-id", "e-1"]);
+    // The same execution id again, with the same workflow and input: the same answer.
+    let again = cli.run(&["run", &workflow, "--json", "--execution-id", "e-1"]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert_eq!(stdout_json(&again), response);
+    // With other input: invalid input, saying so.
+    let output = cli.run(&["run", &workflow, "--execution-id", "e-1", "--input", &input]);
     assert_eq!(code(&output), 2);
     assert!(
-        stderr(&output).contains("already exists"),
+        stderr(&output).contains("execution `e-1` already exists with other input"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_output_too_big_to_inline_is_printed_whole_by_run_and_resume() {
+    let cli = Cli::new();
+    let workflow = cli.file("echo.json", &echo_workflow());
+    // 3,000 items of about 100 bytes: over the 256 KiB a response inlines.
+    let items: Vec<Value> = (0..3_000)
+        .map(|n| json!({ "json": { "n": n, "pad": "p".repeat(100) } }))
+        .collect();
+    let input = cli.file("input.json", &Value::Array(items).to_string());
+    let output = cli.run(&["run", &workflow, "--input", &input, "--execution-id", "big"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("execution big: success, 3000 item(s)"),
+        "{}",
+        stderr(&output)
+    );
+    let printed = stdout_json(&output);
+    assert_eq!(printed.as_array().unwrap().len(), 3_000);
+    assert_eq!(printed[2_999]["n"], 2_999);
+
+    let resumed = cli.run(&["resume", "big"]);
+    assert_eq!(code(&resumed), 0, "{}", stderr(&resumed));
+    assert_eq!(stdout_json(&resumed), printed);
+
+    let response = stdout_json(&cli.run(&["resume", "big", "--json"]));
+    assert_eq!(response.get("output_data"), None, "{response}");
+    assert_eq!(response["output_ref"]["item_count"], 3_000, "{response}");
+    let location = response["output_ref"]["locations"][0].as_str().unwrap();
+    assert!(
+        location.starts_with("file://") && location.ends_with("/executions/big/nodes/Out/1.json"),
+        "{location}"
+    );
+}
+
+#[test]
+fn an_execution_id_over_512_characters_is_invalid_input() {
+    let cli = Cli::new();
+    let long = "e".repeat(513);
+    let output = cli.run(&["resume", &long]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output)
+            .contains("`execution_id` is 513 characters long; the longest accepted is 512"),
         "{}",
         stderr(&output)
     );

@@ -171,6 +171,49 @@ fn killed_runners_lose_nothing_and_never_rerun_a_stored_node() {
     );
 }
 
+/// A short wait is slept in-process, but recorded first, with when the node started: a runner
+/// killed while sleeping leaves the rest of the wait to the resume, not the whole of it again.
+#[test]
+fn a_runner_killed_during_a_short_wait_leaves_only_the_rest_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = format!("file://{}", dir.path().join("state").display());
+    let workflow_path = dir.path().join("workflow.json");
+    let workflow = json!({ "id": "wait", "nodes": [
+        { "name": "W", "kind": "test.wait", "parameters": 4 },
+        { "name": "Out", "kind": "test.echo" }
+    ], "connections": { "W": { "main": [[{ "node": "Out" }]] } } });
+    std::fs::write(&workflow_path, workflow.to_string()).unwrap();
+
+    let started = Instant::now();
+    let mut child = runner(
+        &[
+            "run",
+            workflow_path.to_str().unwrap(),
+            "--execution-id",
+            "w",
+        ],
+        &state,
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let output = finish(&workflow_path, "w", &state);
+    let elapsed = started.elapsed();
+    let response: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(response["status"], "success", "{response}");
+    assert!(elapsed >= Duration::from_secs(4), "{elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(5_500),
+        "the wait started over after the kill: {elapsed:?}"
+    );
+}
+
 /// The one stored output of `node` (its file under `executions/{id}/nodes/{node}/`, hidden
 /// temporary files of interrupted writes aside).
 fn output_of(store_dir: &Path, id: &str, node: &str) -> Vec<u8> {

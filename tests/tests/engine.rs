@@ -908,12 +908,17 @@ async fn a_held_lease_turns_a_concurrent_invocation_away_until_it_expires() {
             .contains("is being advanced by invocation"),
         "{error}"
     );
-    // Starting it again is refused too, with a clear message.
+    // Starting it again carries it on, so it is refused the same way.
     let error = engine
         .handle(execute(wf, json!([1])), None)
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("already exists"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("is being advanced by invocation"),
+        "{error}"
+    );
 
     // Once the lease has expired, a resume takes over and runs `Slow` again.
     tokio::time::advance(Duration::from_secs(30)).await;
@@ -1092,4 +1097,238 @@ async fn a_stored_workflow_runs_by_id_and_later_edits_leave_running_executions_a
     });
     let error = engine.handle(missing, None).await.unwrap_err();
     assert_eq!(error.error_type(), "Hetumind.WorkflowNotFound");
+}
+
+/// `resume_execution` for `exec-1`'s node `node`, with `input`.
+fn resume_node(node: &str, input: Option<Value>) -> Request {
+    Request::ResumeExecution(ResumeExecution {
+        execution_id: "exec-1".to_owned(),
+        node_name: Some(node.to_owned()),
+        input_data: input.map(|input| vec![input.into()]),
+        metadata: Default::default(),
+    })
+}
+
+#[tokio::test]
+async fn an_output_too_big_to_inline_is_referenced_and_every_repeat_answers_alike() {
+    let engine = engine().with_options(hetumind::engine::EngineOptions {
+        max_inline_output: 64,
+        ..Default::default()
+    });
+    let wf = workflow(chain(&["A", "B"], "test.collect"));
+    let input = json!([{ "text": "x".repeat(40) }, { "text": "y".repeat(40) }]);
+    let first = engine
+        .handle(execute(wf.clone(), input.clone()), None)
+        .await
+        .unwrap();
+    assert_eq!(first.next_action, NextAction::Complete);
+    assert_eq!(first.output_data, None);
+    let reference = first.output_ref.clone().expect("an output reference");
+    assert_eq!(reference.item_count, 2);
+    let stored = engine
+        .store()
+        .get("executions/exec-1/nodes/B/1.json")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reference.bytes, stored.bytes.len());
+    assert_eq!(
+        reference.locations,
+        [engine.store().locate("executions/exec-1/nodes/B/1.json")]
+    );
+    // A resume, and the same start again, answer as the invocation that completed it.
+    let resumed = engine.handle(resume(), None).await.unwrap();
+    assert_eq!(resumed, first);
+    let repeated = engine.handle(execute(wf, input), None).await.unwrap();
+    assert_eq!(repeated, first);
+    // The whole output is read from the store.
+    let items = engine.final_output("exec-1").await.unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[1].json, json!({ "text": "y".repeat(40) }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_finished_execution_answers_repeats_with_its_output_and_refuses_its_nodes() {
+    let engine = engine();
+    let wf = workflow(json!({ "id": "w", "nodes": [
+        { "name": "W", "kind": "test.wait", "parameters": { "seconds": 2 } },
+        { "name": "N", "kind": "test.inc" }
+    ], "connections": { "W": { "main": [[{ "node": "N" }]] } } }));
+    let first = engine
+        .handle(execute(wf.clone(), json!([1])), None)
+        .await
+        .unwrap();
+    assert_eq!(first.next_action, NextAction::Complete);
+    assert_eq!(outputs(&first), [json!(2)]);
+    let resumed = engine.handle(resume(), None).await.unwrap();
+    assert_eq!(resumed, first);
+    let repeated = engine.handle(execute(wf, json!([1])), None).await.unwrap();
+    assert_eq!(repeated, first);
+    for request in [resume_node("N", None), step("W")] {
+        let error = engine.handle(request, None).await.unwrap_err();
+        assert_eq!(error.error_type(), "Hetumind.InvalidRequest");
+        assert!(
+            error.to_string().contains("has already finished"),
+            "{error}"
+        );
+    }
+    let error = engine.handle(step("N"), None).await.unwrap_err();
+    assert!(error.to_string().contains("node `N`"), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn items_for_a_node_that_waits_are_refused_rather_than_dropped() {
+    let engine = engine();
+    let wf = workflow(json!({ "id": "w", "nodes": [
+        { "name": "W", "kind": "test.wait", "parameters": { "seconds": 3600 } },
+        { "name": "N", "kind": "test.inc" }
+    ], "connections": { "W": { "main": [[{ "node": "N" }]] } } }));
+    let response = engine.handle(execute(wf, json!([1])), None).await.unwrap();
+    assert_eq!(response.status, ExecutionStatus::Waiting);
+    let before = stored_state(&engine).await;
+    // Run now, W would only wait again: the items would be lost.
+    let error = engine
+        .handle(resume_node("W", Some(json!(10))), None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), "Hetumind.InvalidRequest");
+    assert!(
+        error.to_string().contains("node `W` waits until"),
+        "{error}"
+    );
+    assert_eq!(stored_state(&engine).await, before, "nothing changed");
+    // Once its wait is over, W runs with them.
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    let response = engine
+        .handle(resume_node("W", Some(json!(10))), None)
+        .await
+        .unwrap();
+    assert_eq!(outputs(&response), [json!(11)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_or_lease_beyond_the_last_date_saturates_instead_of_panicking() {
+    let wf = workflow(json!({ "id": "w", "nodes": [
+        { "name": "W", "kind": "test.wait", "parameters": { "seconds": u64::MAX } }
+    ] }));
+    let response = engine()
+        .handle(execute(wf, json!([1])), None)
+        .await
+        .unwrap();
+    assert_eq!(response.status, ExecutionStatus::Waiting);
+    assert_eq!(
+        serde_json::to_value(&response).unwrap()["next_action"]["resume_at"],
+        "9999-12-31T23:59:59Z"
+    );
+    assert_eq!(
+        hetumind::model::ceil_to_second(chrono::DateTime::<Utc>::MAX_UTC),
+        Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap()
+    );
+
+    let engine = engine().with_options(hetumind::engine::EngineOptions {
+        lease: Duration::MAX,
+        ..Default::default()
+    });
+    let wf = workflow(chain(&["A", "B"], "test.inc"));
+    let response = engine.handle(execute(wf, json!([1])), None).await.unwrap();
+    assert_eq!(outputs(&response), [json!(3)]);
+    let kept = engine.cleanup(Duration::MAX).await.unwrap();
+    assert!(kept.is_empty(), "{kept:?}");
+}
+
+#[tokio::test]
+async fn reusing_an_execution_id_with_another_workflow_or_input_is_execution_exists() {
+    let engine = engine();
+    let wf = workflow(chain(&["A", "B"], "test.inc"));
+    let response = engine
+        .handle(execute(wf.clone(), json!([1])), None)
+        .await
+        .unwrap();
+    assert_eq!(outputs(&response), [json!(3)]);
+    let other = workflow(chain(&["A"], "test.inc"));
+    for (request, differs) in [
+        (execute(wf.clone(), json!([2])), "with other input"),
+        (execute(other.clone(), json!([1])), "with another workflow"),
+        (
+            execute(other, json!([2])),
+            "with another workflow and other input",
+        ),
+    ] {
+        let error = engine.handle(request, None).await.unwrap_err();
+        assert_eq!(error.error_type(), "Hetumind.ExecutionExists", "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("execution `exec-1` already exists {differs}:")),
+            "{error}"
+        );
+    }
+    // The same workflow and input again carry the execution on.
+    let again = engine.handle(execute(wf, json!([1])), None).await.unwrap();
+    assert_eq!(again, response);
+}
+
+#[tokio::test]
+async fn execution_ids_and_node_names_must_be_1_to_512_characters() {
+    let engine = engine();
+    let long = "x".repeat(hetumind::model::MAX_NAME_CHARS + 1);
+    let with_id = |id: &str| {
+        Request::ExecuteWorkflow(ExecuteWorkflow {
+            workflow_id: None,
+            workflow: Some(Box::new(workflow(chain(&["A"], "test.inc")))),
+            execution_id: Some(id.to_owned()),
+            input_data: Some(vec![json!(1).into()]),
+            metadata: Default::default(),
+        })
+    };
+    let requests = [
+        (with_id(&long), "`execution_id` is 513 characters long"),
+        (with_id(""), "`execution_id` cannot be empty"),
+        (Request::resume(&long), "`execution_id` is 513"),
+        (
+            Request::ExecuteNode(ExecuteNode {
+                execution_id: long.clone(),
+                node_name: "A".to_owned(),
+                input_data: None,
+                metadata: Default::default(),
+            }),
+            "`execution_id` is 513",
+        ),
+        (step(&long), "`node_name` is 513"),
+        (step(""), "`node_name` cannot be empty"),
+        (resume_node(&long, None), "`node_name` is 513"),
+    ];
+    for (request, message) in requests {
+        let error = engine.handle(request, None).await.unwrap_err();
+        assert_eq!(error.error_type(), "Hetumind.InvalidRequest", "{error}");
+        assert!(error.to_string().contains(message), "{error}");
+        if message.contains("513") {
+            assert!(
+                error.to_string().contains("the longest accepted is 512"),
+                "{error}"
+            );
+        }
+    }
+    // 512 characters of two bytes each are fine.
+    let response = engine
+        .handle(with_id(&"é".repeat(512)), None)
+        .await
+        .unwrap();
+    assert_eq!(outputs(&response), [json!(2)]);
+}
+
+#[test]
+fn the_workflow_test_harness_waits_out_the_longest_wait_and_returns_any_output_whole() {
+    let run = hetumind::testing::WorkflowTest::new(json!({ "id": "w", "nodes": [
+        { "name": "W", "kind": "test.wait", "parameters": { "seconds": u64::MAX } },
+        { "name": "N", "kind": "test.collect" }
+    ], "connections": { "W": { "main": [[{ "node": "N" }]] } } }))
+    .input((0..3_000).map(|n| json!({ "n": n, "pad": "p".repeat(100) })))
+    .run_blocking()
+    .unwrap();
+    assert_eq!(run.status(), ExecutionStatus::Success, "{:?}", run.error());
+    assert_eq!(run.waits(), [chrono::DateTime::<Utc>::MAX_UTC]);
+    let output = run.output();
+    assert_eq!(output.len(), 3_000);
+    assert_eq!(output[2_999]["n"], 2_999);
 }

@@ -8,11 +8,12 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::clock::saturating_add;
 use super::{Clock, Random};
 use crate::model::{ItemData, OnError};
 use crate::node::execute::failed_output;
@@ -117,11 +118,11 @@ impl NodeRun {
         let next = attempt.saturating_add(1);
         if self
             .start_until
-            .is_some_and(|end| Instant::now() + delay >= end)
+            .is_some_and(|end| Instant::now().checked_add(delay).is_none_or(|at| at >= end))
         {
             return Err(Outcome::Parked {
                 attempt: next,
-                until: later(self.clock.now(), delay),
+                until: saturating_add(self.clock.now(), delay),
                 error: Some(error.to_string()),
             });
         }
@@ -342,14 +343,6 @@ fn merge(output: &mut NodeOutput, pending: &[ItemMark], retried: NodeOutput) -> 
         }
     }
     still
-}
-
-/// `at` plus `delay`, or the latest time representable when that is beyond it.
-pub(super) fn later(at: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
-    TimeDelta::from_std(delay)
-        .ok()
-        .and_then(|delay| at.checked_add_signed(delay))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Runs `code` on a thread of its own (tokio's pool of blocking threads, of a runtime kept for

@@ -46,8 +46,11 @@ impl Engine {
     ///
     /// When the store fails.
     pub async fn cleanup(&self, retention: Duration) -> Result<Vec<String>, EngineError> {
-        let cutoff = self.clock.now()
-            - chrono::TimeDelta::from_std(retention).unwrap_or(chrono::TimeDelta::MAX);
+        // A retention beyond the earliest time there is keeps everything.
+        let cutoff = chrono::TimeDelta::from_std(retention)
+            .ok()
+            .and_then(|retention| self.clock.now().checked_sub_signed(retention))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
         let mut deleted = Vec::new();
         for key in self.store.list("executions/").await? {
             if !key.ends_with("/state.json") {

@@ -43,8 +43,17 @@ impl TokioClock {
 impl Clock for TokioClock {
     fn now(&self) -> DateTime<Utc> {
         let elapsed = self.start.elapsed();
-        self.base + chrono::TimeDelta::from_std(elapsed).unwrap_or(chrono::TimeDelta::MAX)
+        saturating_add(self.base, elapsed)
     }
+}
+
+/// `at` plus `by`, or the latest time there is when that is beyond it: a wait, retry delay or
+/// lease of any length never overflows into a panic.
+pub(crate) fn saturating_add(at: DateTime<Utc>, by: std::time::Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(by)
+        .ok()
+        .and_then(|by| at.checked_add_signed(by))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// The source of randomness for retry jitter: a number in `[0, 1)`.

@@ -54,8 +54,8 @@ pub use clock::{Clock, FastRandom, FixedRandom, Random, SystemClock, TokioClock}
 pub use plan::{Edge, Plan, PlannedNode, Problem, WorkflowError};
 
 use crate::model::{
-    ExecuteNode, ExecuteWorkflow, ExecutionState, ExecutionStatus, ItemData, Request, Response,
-    ResumeExecution, Workflow,
+    ExecuteNode, ExecuteWorkflow, ExecutionState, ExecutionStatus, ItemData, MAX_NAME_CHARS,
+    OutputRef, Request, Response, ResumeExecution, Workflow,
 };
 use crate::registry::Registry;
 use crate::store::{Condition, ExecutionKeys, StateStore, StoreError, Version, workflow_key};
@@ -164,9 +164,18 @@ pub enum EngineError {
     /// Another invocation advanced the execution first; nothing was lost.
     #[error("state conflict: {0}")]
     StateConflict(String),
-    /// An execution with this id was started before.
-    #[error("execution `{0}` already exists: resume it instead")]
-    ExecutionExists(String),
+    /// An execution with this id was started before with another workflow or other input (the
+    /// same ones again carry that execution on). Permanent: retrying cannot help.
+    #[error(
+        "execution `{execution_id}` already exists with {differs}: resume it, or start this one under another execution id"
+    )]
+    ExecutionExists {
+        /// The execution.
+        execution_id: String,
+        /// What the request has that differs from the execution's: `another workflow`,
+        /// `other input`, or both.
+        differs: String,
+    },
     /// The store failed; retrying later may work.
     #[error("store unavailable: {0}")]
     StoreUnavailable(String),
@@ -185,7 +194,7 @@ impl EngineError {
             Self::ExecutionNotFound(_) => "Hetumind.ExecutionNotFound",
             Self::WorkflowNotFound(_) => "Hetumind.WorkflowNotFound",
             Self::StateConflict(_) => "Hetumind.StateConflict",
-            Self::ExecutionExists(_) => "Hetumind.ExecutionExists",
+            Self::ExecutionExists { .. } => "Hetumind.ExecutionExists",
             Self::StoreUnavailable(_) => "Hetumind.Retryable",
             Self::Store(_) => "Hetumind.StoreError",
         }
@@ -291,6 +300,7 @@ impl Engine {
         request: Request,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<Response, EngineError> {
+        check_names(&request)?;
         match request {
             Request::ExecuteWorkflow(ExecuteWorkflow {
                 workflow_id,
@@ -311,17 +321,24 @@ impl Engine {
                 };
                 let plan = Plan::new(&workflow, self.registry)?;
                 let execution_id = execution_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-                if execution_id.is_empty() {
-                    return Err(EngineError::InvalidRequest(
-                        "`execution_id` cannot be empty".to_owned(),
-                    ));
-                }
                 let keys = ExecutionKeys::new(&execution_id);
                 let input = input_data.unwrap_or_else(|| vec![ItemData::empty()]);
                 // Written once; the same bytes again are fine, so that a start interrupted
                 // before its state was written can simply be repeated.
-                self.create_once(&keys.workflow(), &workflow).await?;
-                self.create_once(&keys.input(), &input).await?;
+                let other_workflow = self.create_once(&keys.workflow(), &workflow).await?;
+                let other_input = self.create_once(&keys.input(), &input).await?;
+                let differs = match (other_workflow, other_input) {
+                    (false, false) => None,
+                    (true, false) => Some("another workflow"),
+                    (false, true) => Some("other input"),
+                    (true, true) => Some("another workflow and other input"),
+                };
+                if let Some(differs) = differs {
+                    return Err(EngineError::ExecutionExists {
+                        execution_id,
+                        differs: differs.to_owned(),
+                    });
+                }
                 let now = self.clock.now();
                 let state = ExecutionState {
                     execution_id,
@@ -333,18 +350,24 @@ impl Engine {
                     error: None,
                     lease: None,
                 };
-                let version = self
+                match self
                     .store
                     .put(&keys.state(), to_json(&state)?, Condition::Create)
                     .await
-                    .map_err(|error| match error {
-                        StoreError::Conflict { .. } => {
-                            EngineError::ExecutionExists(state.execution_id.clone())
-                        }
-                        other => other.into(),
-                    })?;
-                let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
-                run.execute(run::Scope::All, metadata).await
+                {
+                    Ok(version) => {
+                        let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
+                        run.execute(run::Scope::All, metadata).await
+                    }
+                    // Started before with this very workflow and input (a retried request, a
+                    // redelivered event): the start carries on with that execution, and
+                    // answers as a resume would.
+                    Err(StoreError::Conflict { .. }) => {
+                        self.advance(&state.execution_id, None, metadata, deadline)
+                            .await
+                    }
+                    Err(other) => Err(other.into()),
+                }
             }
             Request::ResumeExecution(ResumeExecution {
                 execution_id,
@@ -352,16 +375,13 @@ impl Engine {
                 input_data,
                 metadata,
             }) => {
-                let (plan, keys, state, version) = self.load(&execution_id).await?;
-                let scope = match node_name {
-                    Some(name) => run::Scope::Resume {
-                        node: node_index(&plan, &name)?,
-                        input: input_data,
-                    },
-                    None => run::Scope::All,
-                };
-                let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
-                run.execute(scope, metadata).await
+                let target = node_name.map(|name| Target {
+                    name,
+                    input: input_data,
+                    only: false,
+                });
+                self.advance(&execution_id, target, metadata, deadline)
+                    .await
             }
             Request::ExecuteNode(ExecuteNode {
                 execution_id,
@@ -369,15 +389,39 @@ impl Engine {
                 input_data,
                 metadata,
             }) => {
-                let (plan, keys, state, version) = self.load(&execution_id).await?;
-                let scope = run::Scope::Only {
-                    node: node_index(&plan, &node_name)?,
+                let target = Target {
+                    name: node_name,
                     input: input_data,
+                    only: true,
                 };
-                let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
-                run.execute(scope, metadata).await
+                self.advance(&execution_id, Some(target), metadata, deadline)
+                    .await
             }
         }
+    }
+
+    /// Carries an existing execution on: every node that can run, or `target` first (or only).
+    async fn advance(
+        &self,
+        execution_id: &str,
+        target: Option<Target>,
+        metadata: serde_json::Map<String, serde_json::Value>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Response, EngineError> {
+        let (plan, keys, state, version) = self.load(execution_id).await?;
+        let scope = match target {
+            None => run::Scope::All,
+            Some(Target { name, input, only }) => {
+                let node = node_index(&plan, &name)?;
+                if only {
+                    run::Scope::Only { node, input }
+                } else {
+                    run::Scope::Resume { node, input }
+                }
+            }
+        };
+        let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
+        run.execute(scope, metadata).await
     }
 
     /// Stores `workflow` as `workflows/{id}.json`, replacing any previous definition.
@@ -516,18 +560,74 @@ impl Engine {
     /// engine's registry, or the store fails.
     pub async fn final_output(&self, execution_id: &str) -> Result<Vec<ItemData>, EngineError> {
         let (plan, keys, _, _) = self.load(execution_id).await?;
+        let end_keys = self.end_output_keys(&plan, &keys).await?;
+        match self.read_end_output(&end_keys, usize::MAX).await? {
+            EndOutput::Inline(items) => Ok(items),
+            // Sizes add up saturating, so nothing exceeds this limit.
+            EndOutput::Stored(reference) => Err(EngineError::Store(format!(
+                "the output of execution `{execution_id}` ({} bytes) is too big to read",
+                reference.bytes
+            ))),
+        }
+    }
+
+    /// The keys of the stored results of `plan`'s end nodes (those without outgoing
+    /// connections), in workflow order.
+    pub(super) async fn end_output_keys(
+        &self,
+        plan: &Plan,
+        keys: &ExecutionKeys,
+    ) -> Result<Vec<String>, EngineError> {
         let mut latest = keys.latest_outputs(self.store.list(&keys.outputs()).await?);
-        let mut items = Vec::new();
-        for (index, node) in plan.nodes().iter().enumerate() {
-            if !plan.successors(index).is_empty() {
-                continue;
+        Ok(plan
+            .nodes()
+            .iter()
+            .enumerate()
+            .filter(|&(index, _)| plan.successors(index).is_empty())
+            .filter_map(|(_, node)| latest.take(&node.name).map(|(_, key)| key))
+            .collect())
+    }
+
+    /// Reads the stored outputs at `end_keys` (end nodes' results) as a response carries them:
+    /// their items when they take `inline_limit` bytes or fewer, else where they are.
+    pub(super) async fn read_end_output(
+        &self,
+        end_keys: &[String],
+        inline_limit: usize,
+    ) -> Result<EndOutput, EngineError> {
+        let mut items = Some(Vec::new());
+        let (mut item_count, mut bytes) = (0, 0_usize);
+        for key in end_keys {
+            let stored =
+                self.store.get(key).await?.ok_or_else(|| {
+                    EngineError::Store(format!("`{key}` is recorded but missing"))
+                })?;
+            bytes = bytes.saturating_add(stored.bytes.len());
+            if bytes > inline_limit {
+                items = None;
             }
-            if let Some((_, key)) = latest.take(&node.name) {
-                let outputs: Vec<Vec<ItemData>> = self.read_recorded(&key).await?;
-                items.extend(outputs.into_iter().flatten());
+            match &mut items {
+                Some(items) => {
+                    let outputs: Vec<Vec<ItemData>> = from_json(key, &stored.bytes)?;
+                    items.extend(outputs.into_iter().flatten());
+                    item_count = items.len();
+                }
+                // Counted without building the items: the output may be far bigger than
+                // what a response holds.
+                None => {
+                    let outputs: Vec<Vec<serde::de::IgnoredAny>> = from_json(key, &stored.bytes)?;
+                    item_count += outputs.iter().map(Vec::len).sum::<usize>();
+                }
             }
         }
-        Ok(items)
+        Ok(match items {
+            Some(items) => EndOutput::Inline(items),
+            None => EndOutput::Stored(OutputRef {
+                item_count,
+                bytes,
+                locations: end_keys.iter().map(|key| self.store.locate(key)).collect(),
+            }),
+        })
     }
 
     async fn load(
@@ -541,29 +641,78 @@ impl Engine {
         Ok((plan, keys, state, version))
     }
 
-    /// Writes `key` once; the same bytes again are fine (a repeated start), other bytes are a
-    /// conflict.
+    /// Writes `key` once; the same bytes again are fine (a repeated start). Returns whether
+    /// `key` already held other bytes (and was left alone).
     async fn create_once(
         &self,
         key: &str,
         value: &impl serde::Serialize,
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
         match self
             .store
             .put(key, to_json(value)?, Condition::Create)
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(false),
             // Serialized again on this rare path rather than copied on every start.
             Err(StoreError::Conflict { .. }) => match self.store.get(key).await? {
-                Some(stored) if stored.bytes == to_json(value)? => Ok(()),
-                _ => Err(EngineError::StateConflict(format!(
-                    "`{key}` already exists with other content: this execution id is taken"
-                ))),
+                Some(stored) => Ok(stored.bytes != to_json(value)?),
+                // Deleted meanwhile (a cleanup): nothing to compare with, so nothing differs.
+                None => Ok(false),
             },
             Err(error) => Err(error.into()),
         }
     }
+}
+
+/// The node a resume or `execute_node` names.
+struct Target {
+    name: String,
+    /// Items replacing the node's input.
+    input: Option<Vec<ItemData>>,
+    /// Whether that node is the only one to run (`execute_node`).
+    only: bool,
+}
+
+/// A completed execution's output, as a response carries it.
+pub(super) enum EndOutput {
+    /// Small enough to inline.
+    Inline(Vec<ItemData>),
+    /// Too big: where it is stored.
+    Stored(OutputRef),
+}
+
+/// Rejects an empty or overlong `execution_id` or `node_name`, naming the field and the limit.
+fn check_names(request: &Request) -> Result<(), EngineError> {
+    let (execution_id, node_name) = match request {
+        Request::ExecuteWorkflow(request) => (request.execution_id.as_deref(), None),
+        Request::ResumeExecution(request) => (
+            Some(request.execution_id.as_str()),
+            request.node_name.as_deref(),
+        ),
+        Request::ExecuteNode(request) => (
+            Some(request.execution_id.as_str()),
+            Some(request.node_name.as_str()),
+        ),
+    };
+    for (field, value) in [("execution_id", execution_id), ("node_name", node_name)] {
+        let Some(value) = value else { continue };
+        if value.is_empty() {
+            return Err(EngineError::InvalidRequest(format!(
+                "`{field}` cannot be empty"
+            )));
+        }
+        // Bytes bound characters from above: most names are counted without a scan.
+        if value.len() > MAX_NAME_CHARS {
+            let chars = value.chars().count();
+            if chars > MAX_NAME_CHARS {
+                return Err(EngineError::InvalidRequest(format!(
+                    "`{field}` is {chars} characters long; the longest accepted is {MAX_NAME_CHARS}"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn node_index(plan: &Plan, name: &str) -> Result<usize, EngineError> {

@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::attempt::{NodeRun, Outcome};
-use super::{Engine, EngineError, NodeEvent, NodeOutcome, Plan, from_json, to_json};
+use super::clock::saturating_add;
+use super::{EndOutput, Engine, EngineError, NodeEvent, NodeOutcome, Plan, to_json};
 use crate::model::{
     ExecutionState, ExecutionStatus, ItemData, ItemSource, Lease, NextAction, NodeState, OnError,
     Response,
@@ -110,7 +111,7 @@ impl<'a> Invocation<'a> {
         let deadline = deadline.filter(|deadline| *deadline > now).or_else(|| {
             options
                 .max_invocation
-                .map(|budget| now + budget + options.safety_margin)
+                .and_then(|budget| now.checked_add(budget)?.checked_add(options.safety_margin))
         });
         let count = plan.nodes().len();
         let execution_id = Arc::from(state.execution_id.as_str());
@@ -147,8 +148,21 @@ impl<'a> Invocation<'a> {
         metadata: Map<String, Value>,
     ) -> Result<Response, EngineError> {
         if self.state.status.is_finished() {
-            // Nothing to do: answer with how it ended.
-            return Ok(self.response(metadata, None));
+            if let Scope::Resume { node, .. } | Scope::Only { node, .. } = scope {
+                return Err(EngineError::InvalidRequest(format!(
+                    "node `{}` cannot run: execution `{}` has already finished ({})",
+                    self.plan.nodes()[node].name,
+                    self.state.execution_id,
+                    if self.state.status == ExecutionStatus::Success {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    }
+                )));
+            }
+            // Nothing to do: answer as the invocation that finished it did.
+            let output = self.output(false).await?;
+            return Ok(self.response(metadata, output));
         }
         // Reading and checking first, so that a request that cannot be carried out changes
         // nothing; the claim then fails if anyone else wrote the state meanwhile.
@@ -166,7 +180,8 @@ impl<'a> Invocation<'a> {
         };
         self.claim().await?;
         self.run(only).await?;
-        let output = self.finish().await?;
+        self.finish().await?;
+        let output = self.output(true).await?;
         Ok(self.response(metadata, output))
     }
 
@@ -198,12 +213,14 @@ impl<'a> Invocation<'a> {
         };
         self.state.lease = Some(Lease {
             owner: self.owner.clone(),
-            until: now + chrono::TimeDelta::from_std(hold).unwrap_or(chrono::TimeDelta::MAX),
+            until: saturating_add(now, hold),
         });
+        // A lease too long to renew within the clock's range never needs renewing.
         self.renew_at = self
             .hard_end
             .is_none()
-            .then(|| Instant::now() + self.engine.options.lease / 3);
+            .then(|| Instant::now().checked_add(self.engine.options.lease / 3))
+            .flatten();
     }
 
     /// Writes the state object: the header, and the states of the nodes in flight or failed
@@ -377,6 +394,19 @@ impl<'a> Invocation<'a> {
             }
         }
         if let Some(input) = input {
+            // A node that asked to wait would only wait again, and its input is rebuilt from
+            // the stored outputs when it next runs: the items would be lost.
+            if let Some(NodeState::Waiting {
+                resume_at,
+                last_error: None,
+                ..
+            }) = self.state.nodes.get(&**name)
+                && *resume_at > self.engine.clock.now()
+            {
+                return Err(EngineError::InvalidRequest(format!(
+                    "node `{name}` waits until {resume_at} by its own request: run now, it would wait again and drop the items of `input_data`; resume it without `input_data`, or give them once the wait is over"
+                )));
+            }
             self.inputs[index] = Delivered::single(input.into());
         }
         if self.phases[index] != Phase::Ready {
@@ -439,11 +469,29 @@ impl<'a> Invocation<'a> {
             if self.failure.is_some() || delay > self.engine.options.max_inline_wait || !fits {
                 break;
             }
-            tokio::time::sleep(delay).await;
+            self.sleep_inline(delay).await?;
             self.phases[index] = Phase::Ready;
             self.ready.push_back(index);
         }
         Ok(())
+    }
+
+    /// Sleeps through a short wait, holding the execution. The wait is persisted first, with
+    /// when the node started: a process that dies while sleeping leaves it to the next
+    /// invocation to finish, instead of starting it again from zero.
+    async fn sleep_inline(&mut self, delay: Duration) -> Result<(), EngineError> {
+        let wake = Instant::now() + delay;
+        loop {
+            self.renew_lease();
+            self.persist_state().await?;
+            match self.renew_at.filter(|renewal| *renewal < wake) {
+                Some(renewal) => tokio::time::sleep_until(renewal).await,
+                None => {
+                    tokio::time::sleep_until(wake).await;
+                    return Ok(());
+                }
+            }
+        }
     }
 
     fn may_start(&self) -> bool {
@@ -682,8 +730,8 @@ impl<'a> Invocation<'a> {
         }
     }
 
-    /// Sets the final status, persists the state and gathers the end nodes' output.
-    async fn finish(&mut self) -> Result<Option<Vec<ItemData>>, EngineError> {
+    /// Sets the final status and persists the state.
+    async fn finish(&mut self) -> Result<(), EngineError> {
         let waiting = self
             .phases
             .iter()
@@ -700,33 +748,33 @@ impl<'a> Invocation<'a> {
         };
         self.state.error.clone_from(&self.failure);
         self.state.lease = None;
-        self.persist_state().await?;
+        self.persist_state().await
+    }
+
+    /// The output of a completed execution (the end nodes' items), as a response carries it;
+    /// `None` unless it completed. Unless the schedule was `restored` (the execution had
+    /// finished before this invocation), the end nodes' results are found by listing them.
+    async fn output(&self, restored: bool) -> Result<Option<EndOutput>, EngineError> {
         if self.state.status != ExecutionStatus::Success {
             return Ok(None);
         }
-        self.end_output().await
-    }
-
-    /// The items of the nodes without outgoing connections that succeeded, when small enough.
-    async fn end_output(&self) -> Result<Option<Vec<ItemData>>, EngineError> {
-        let mut items = Vec::new();
-        let mut size = 0;
-        for (index, node) in self.plan.nodes().iter().enumerate() {
-            if self.phases[index] != Phase::Succeeded || !self.plan.successors(index).is_empty() {
-                continue;
-            }
-            let key = self.keys.output(&node.name, self.attempts[index]);
-            let Some(stored) = self.engine.store.get(&key).await? else {
-                continue;
-            };
-            size += stored.bytes.len();
-            if size > self.engine.options.max_inline_output {
-                return Ok(None);
-            }
-            let outputs: Vec<Vec<ItemData>> = from_json(&key, &stored.bytes)?;
-            items.extend(outputs.into_iter().flatten());
-        }
-        Ok(Some(items))
+        let end_keys = if restored {
+            self.plan
+                .nodes()
+                .iter()
+                .enumerate()
+                .filter(|&(index, _)| {
+                    self.phases[index] == Phase::Succeeded && self.plan.successors(index).is_empty()
+                })
+                .map(|(index, node)| self.keys.output(&node.name, self.attempts[index]))
+                .collect()
+        } else {
+            self.engine.end_output_keys(self.plan, &self.keys).await?
+        };
+        self.engine
+            .read_end_output(&end_keys, self.engine.options.max_inline_output)
+            .await
+            .map(Some)
     }
 
     /// The execution as it stands, with every node's state: the stored per-node states, a
@@ -748,11 +796,7 @@ impl<'a> Invocation<'a> {
         Ok(state)
     }
 
-    fn response(
-        &self,
-        metadata: Map<String, Value>,
-        output_data: Option<Vec<ItemData>>,
-    ) -> Response {
+    fn response(&self, metadata: Map<String, Value>, output: Option<EndOutput>) -> Response {
         let next_action = match self.state.status {
             ExecutionStatus::Success => NextAction::Complete,
             ExecutionStatus::Failed => NextAction::Failed {
@@ -775,6 +819,11 @@ impl<'a> Invocation<'a> {
                     .collect(),
             },
         };
+        let (output_data, output_ref) = match output {
+            None => (None, None),
+            Some(EndOutput::Inline(items)) => (Some(items), None),
+            Some(EndOutput::Stored(reference)) => (None, Some(reference)),
+        };
         Response {
             success: self.state.status != ExecutionStatus::Failed,
             execution_id: self.state.execution_id.clone(),
@@ -782,7 +831,7 @@ impl<'a> Invocation<'a> {
             next_action,
             state_key: self.keys.state(),
             output_data,
-            output_ref: None,
+            output_ref,
             error: self.state.error.clone(),
             metadata,
         }

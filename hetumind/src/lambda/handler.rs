@@ -379,7 +379,7 @@ impl Handler {
             metadata: Map::new(),
         });
         match self.engine.handle(request, deadline).await {
-            Err(EngineError::ExecutionExists(execution_id)) => {
+            Err(EngineError::ExecutionExists { execution_id, .. }) => {
                 self.engine
                     .handle(Request::resume(execution_id), deadline)
                     .await

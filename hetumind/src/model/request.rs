@@ -173,7 +173,8 @@ pub enum NextAction {
     /// Invoke again (resume) at `resume_at`.
     Wait {
         /// When, in RFC 3339 UTC with whole seconds (`2026-11-28T12:00:00Z`), as the Step
-        /// Functions Wait state requires; rounded up so that a resume is never early.
+        /// Functions Wait state requires; rounded up so that a resume is never early (a time
+        /// past `9999-12-31T23:59:59Z` is written as that one: see [`ceil_to_second`]).
         #[serde(serialize_with = "whole_seconds")]
         resume_at: DateTime<Utc>,
     },
@@ -186,15 +187,26 @@ pub enum NextAction {
     },
 }
 
-/// `at` rounded up to the next whole second.
+/// `at` rounded up to the next whole second, and at most `9999-12-31T23:59:59Z`, the latest
+/// time RFC 3339 writes: a later resume time (a wait of a million years) is answered as that
+/// one, at which the execution, resumed early, answers `wait` again. Never panics, whatever
+/// the time.
 #[must_use]
 pub fn ceil_to_second(at: DateTime<Utc>) -> DateTime<Utc> {
     let floor = at.trunc_subsecs(0);
-    if floor == at {
+    let ceiling = if floor == at {
         at
     } else {
-        floor + TimeDelta::seconds(1)
-    }
+        floor
+            .checked_add_signed(TimeDelta::seconds(1))
+            .unwrap_or(floor)
+    };
+    ceiling.min(latest_rfc3339())
+}
+
+/// `9999-12-31T23:59:59Z`.
+fn latest_rfc3339() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 fn whole_seconds<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
