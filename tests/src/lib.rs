@@ -47,7 +47,8 @@ pub async fn record(
         .create(true)
         .append(true)
         .open(&p.log)?;
-    writeln!(log, "{} {token}", ctx.node_name())?;
+    // One write, so that a process killed mid-record leaves no torn line.
+    log.write_all(format!("{} {token}\n", ctx.node_name()).as_bytes())?;
     Ok(Record { token })
 }
 
@@ -119,7 +120,7 @@ pub async fn block(
             .create(true)
             .append(true)
             .open(&p.log)?;
-        writeln!(log, "{} {what} {micros}", ctx.node_name())
+        log.write_all(format!("{} {what} {micros}\n", ctx.node_name()).as_bytes())
     };
     stamp("start")?;
     std::thread::sleep(Duration::from_millis(p.ms));
