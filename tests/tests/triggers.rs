@@ -14,9 +14,6 @@ use hetumind::model::{ExecutionStatus, Request, Workflow};
 use hetumind::store::{Condition, FsStore, MemStore, S3Store, StateStore};
 use serde_json::{Value, json};
 
-#[path = "support/moto.rs"]
-mod support;
-
 hetumind::link_node_crates!();
 // The `test.*` nodes.
 use hetumind_tests as _;
@@ -136,6 +133,8 @@ async fn sensitive_headers_are_redacted_before_anything_is_stored_or_answered() 
     assert!(!stored.contains("SECRET-SESSION"), "{stored}");
 
     // HETUMIND_REDACT_HEADERS: `default` stands for the default list.
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_with(Arc::new(FsStore::new(dir.path())), vec![echo("echo")]).await;
     let handler = Handler::new(
         engine,
         triggers(&[
@@ -150,7 +149,8 @@ async fn sensitive_headers_are_redacted_before_anything_is_stored_or_answered() 
     let headers = &http_body(&answer)[0]["headers"];
     assert_eq!(headers["x-signature"], Triggers::REDACTED, "{headers}");
     assert_eq!(headers["authorization"], Triggers::REDACTED, "{headers}");
-    assert!(!everything_stored(dir.path()).contains("SECRET"));
+    let stored = everything_stored(dir.path());
+    assert!(stored.contains("req-42") && !stored.contains("SECRET"), "{stored}");
 }
 
 #[test]
@@ -295,22 +295,37 @@ async fn a_corrupt_stored_workflow_is_invalid_and_http_errors_hide_store_details
     assert_eq!(answer["statusCode"], 500, "{answer}");
     assert_eq!(http_body(&answer)["error_type"], "Hetumind.WorkflowInvalid");
 
-    // A store whose bucket does not exist fails with an SDK error: logged, never answered.
-    let Some(moto) = support::moto() else { return };
-    let store = Arc::new(S3Store::with_client("no-such-bucket", "pfx", moto.client()));
+    // A store that cannot be reached fails with an SDK error naming the endpoint and the key:
+    // logged, never answered.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "tests"))
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .force_path_style(true)
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(config);
+    let store = Arc::new(S3Store::with_client("a-bucket", "pfx", client));
+    let error = store.get("workflows/echo.json").await.unwrap_err().to_string();
+    assert!(error.contains("workflows/echo.json"), "{error}");
     let engine = Engine::new(hetumind::Registry::global().unwrap(), store);
     let handler = Handler::new(engine, triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"echo"}"#)]));
     let answer = handler.handle(rest_request("", "{}"), 0).await.unwrap();
-    let status = answer["statusCode"].as_i64().unwrap();
-    assert!(status >= 500, "{answer}");
+    assert_eq!(answer["statusCode"], 503, "{answer}");
     let body = http_body(&answer);
+    assert_eq!(body["error_type"], "Hetumind.Retryable", "{body}");
     assert_eq!(
         body.as_object().unwrap().keys().collect::<Vec<_>>(),
         ["error", "error_type"],
         "{body}"
     );
     let text = body.to_string();
-    for detail in ["127.0.0.1", "no-such-bucket", "NoSuchBucket", "pfx/", "{ "] {
+    let port = endpoint.rsplit(':').next().unwrap();
+    for detail in [port, "workflows/", "a-bucket", "S3 ", "dispatch"] {
         assert!(!text.contains(detail), "{detail} in {text}");
     }
 }

@@ -277,15 +277,12 @@ impl Handler {
             NextAction::Complete => {
                 let items = match response.output_data {
                     Some(items) => items,
-                    // Too big to inline in the engine's response, not necessarily in an HTTP
-                    // one: the limit is checked on the whole answer.
-                    None if response.output_ref.is_some() => {
-                        match self.engine.final_output(&execution_id).await {
-                            Ok(items) => items,
-                            Err(error) => return HttpAnswer::error(&error, Some(&execution_id)),
-                        }
-                    }
-                    None => Vec::new(),
+                    // Too big to inline in the engine's response (see `output_ref`), not
+                    // necessarily in an HTTP one: the limit is checked on the whole answer.
+                    None => match self.engine.final_output(&execution_id).await {
+                        Ok(items) => items,
+                        Err(error) => return HttpAnswer::error(&error, Some(&execution_id)),
+                    },
                 };
                 let items = items.into_iter().map(|item| item.json).collect();
                 HttpAnswer::json(200, &Value::Array(items)).of(&execution_id)
