@@ -61,8 +61,10 @@ fn triggers(vars: &[(&str, &str)]) -> Triggers {
     .unwrap()
 }
 
-/// An API Gateway REST (payload 1.0) request `POST /x?workflow=...` with credentials.
+/// An API Gateway REST (payload 1.0) request `POST /x?workflow=...` (`POST /x` when
+/// `query_workflow` is empty) with credentials.
 fn rest_request(query_workflow: &str, body: &str) -> Value {
+    let query = (!query_workflow.is_empty()).then(|| json!({ "workflow": query_workflow }));
     json!({
         "resource": "/{proxy+}", "path": "/x", "httpMethod": "POST",
         "headers": {
@@ -73,7 +75,7 @@ fn rest_request(query_workflow: &str, body: &str) -> Value {
             "X-Request-Id": "req-42"
         },
         "multiValueHeaders": {},
-        "queryStringParameters": { "workflow": query_workflow },
+        "queryStringParameters": query,
         "multiValueQueryStringParameters": null, "pathParameters": null, "stageVariables": null,
         "requestContext": { "accountId": "1", "resourceId": "r", "stage": "prod", "requestId": "req",
             "identity": {}, "resourcePath": "/{proxy+}", "httpMethod": "POST", "apiId": "a" },
@@ -116,7 +118,10 @@ async fn sensitive_headers_are_redacted_before_anything_is_stored_or_answered() 
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_with(Arc::new(FsStore::new(dir.path())), vec![echo("echo")]).await;
     // The default list.
-    let handler = Handler::new(engine.clone(), triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"echo"}"#)]));
+    let handler = Handler::new(
+        engine.clone(),
+        triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"echo"}"#)]),
+    );
     let answer = handler
         .handle(rest_request("echo", r#"{"n":1}"#), 0)
         .await
@@ -150,7 +155,10 @@ async fn sensitive_headers_are_redacted_before_anything_is_stored_or_answered() 
     assert_eq!(headers["x-signature"], Triggers::REDACTED, "{headers}");
     assert_eq!(headers["authorization"], Triggers::REDACTED, "{headers}");
     let stored = everything_stored(dir.path());
-    assert!(stored.contains("req-42") && !stored.contains("SECRET"), "{stored}");
+    assert!(
+        stored.contains("req-42") && !stored.contains("SECRET"),
+        "{stored}"
+    );
 }
 
 #[test]
@@ -167,15 +175,26 @@ fn the_trigger_settings_read_their_variables_and_name_a_bad_one() {
         set.caller_workflows,
         CallerWorkflows::Listed(BTreeSet::from(["orders".to_owned(), "refunds".to_owned()]))
     );
-    assert_eq!(set.redacted_headers, BTreeSet::from(["x-signature".to_owned()]));
-    assert!(triggers(&[("HETUMIND_REDACT_HEADERS", "")]).redacted_headers.is_empty());
+    assert_eq!(
+        set.redacted_headers,
+        BTreeSet::from(["x-signature".to_owned()])
+    );
+    assert!(
+        triggers(&[("HETUMIND_REDACT_HEADERS", "")])
+            .redacted_headers
+            .is_empty()
+    );
     assert_eq!(
         triggers(&[("HETUMIND_CALLER_WORKFLOWS", "*")]).caller_workflows,
         CallerWorkflows::Any
     );
     for (variable, value, problem) in [
         ("HETUMIND_CALLER_WORKFLOWS", "a,,b", "empty name"),
-        ("HETUMIND_REDACT_HEADERS", "bad header", "`bad header` is not a valid header name"),
+        (
+            "HETUMIND_REDACT_HEADERS",
+            "bad header",
+            "`bad header` is not a valid header name",
+        ),
     ] {
         let error = Config::triggers(&|name: &str| (name == variable).then(|| value.to_owned()))
             .unwrap_err();
@@ -201,7 +220,10 @@ async fn the_operators_mapping_beats_a_callers_choice_unless_allowed() {
     assert_eq!(answer["statusCode"], 200, "{answer}");
     // EventBridge: `detail.workflow_id` of a mapped source does not either.
     let answer = mapped
-        .handle(eventbridge("ev-1", "shop", json!({ "workflow_id": "admin" })), 0)
+        .handle(
+            eventbridge("ev-1", "shop", json!({ "workflow_id": "admin" })),
+            0,
+        )
         .await
         .unwrap();
     assert_eq!(answer["status"], "success", "{answer}");
@@ -216,17 +238,30 @@ async fn the_operators_mapping_beats_a_callers_choice_unless_allowed() {
 
     // Unmapped and not allowed: refused, naming the trigger names to map.
     let unmapped = Handler::new(engine.clone(), Triggers::default());
-    let answer = unmapped.handle(rest_request("admin", "{}"), 0).await.unwrap();
+    let answer = unmapped
+        .handle(rest_request("admin", "{}"), 0)
+        .await
+        .unwrap();
     assert_eq!(answer["statusCode"], 403, "{answer}");
     let error = http_body(&answer)["error"].as_str().unwrap().to_owned();
-    assert!(error.contains("`http`") && error.contains("HETUMIND_CALLER_WORKFLOWS"), "{error}");
+    assert!(
+        error.contains("`http`") && error.contains("HETUMIND_CALLER_WORKFLOWS"),
+        "{error}"
+    );
     let error = unmapped
-        .handle(eventbridge("ev-2", "attacker", json!({ "workflow_id": "echo" })), 0)
+        .handle(
+            eventbridge("ev-2", "attacker", json!({ "workflow_id": "echo" })),
+            0,
+        )
         .await
         .unwrap_err();
     assert_eq!(error.error_type(), "Hetumind.InvalidRequest");
     let message = error.to_string();
-    for name in ["`event:attacker:Order Placed`", "`event:attacker`", "`event`"] {
+    for name in [
+        "`event:attacker:Order Placed`",
+        "`event:attacker`",
+        "`event`",
+    ] {
         assert!(message.contains(name), "{message}");
     }
     let answer = unmapped
@@ -239,22 +274,34 @@ async fn the_operators_mapping_beats_a_callers_choice_unless_allowed() {
     }
 
     // Allowed by HETUMIND_CALLER_WORKFLOWS: the caller's choice.
-    let allowed = Handler::new(engine.clone(), triggers(&[("HETUMIND_CALLER_WORKFLOWS", "echo")]));
+    let allowed = Handler::new(
+        engine.clone(),
+        triggers(&[("HETUMIND_CALLER_WORKFLOWS", "echo")]),
+    );
     let answer = allowed.handle(rest_request("echo", "{}"), 0).await.unwrap();
     assert_eq!(answer["statusCode"], 200, "{answer}");
     let answer = allowed
-        .handle(eventbridge("ev-3", "anyone", json!({ "workflow_id": "echo" })), 0)
+        .handle(
+            eventbridge("ev-3", "anyone", json!({ "workflow_id": "echo" })),
+            0,
+        )
         .await
         .unwrap();
     assert_eq!(answer["status"], "success", "{answer}");
-    let answer = allowed.handle(rest_request("admin", "{}"), 0).await.unwrap();
+    let answer = allowed
+        .handle(rest_request("admin", "{}"), 0)
+        .await
+        .unwrap();
     assert_eq!(answer["statusCode"], 403, "{answer}");
 }
 
 #[tokio::test]
 async fn an_http_output_too_big_to_inline_is_answered_in_full_or_refused_by_size() {
     let engine = engine_with(Arc::new(MemStore::new()), vec![echo("echo")]).await;
-    let handler = Handler::new(engine.clone(), triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"echo"}"#)]));
+    let handler = Handler::new(
+        engine.clone(),
+        triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"echo"}"#)]),
+    );
 
     // Over the engine's 256 KiB inline limit, well under Lambda's 6 MB.
     let text = "x".repeat(300 * 1024);
@@ -281,16 +328,27 @@ async fn an_http_output_too_big_to_inline_is_answered_in_full_or_refused_by_size
 async fn a_corrupt_stored_workflow_is_invalid_and_http_errors_hide_store_details() {
     let store = Arc::new(MemStore::new());
     store
-        .put("workflows/broken.json", b"{\"id\": \"broken\", \"nodes\": [".to_vec(), Condition::Create)
+        .put(
+            "workflows/broken.json",
+            b"{\"id\": \"broken\", \"nodes\": [".to_vec(),
+            Condition::Create,
+        )
         .await
         .unwrap();
     let engine = engine_with(store, vec![]).await;
-    let request = Request::from_json(json!({ "request_type": "execute_workflow", "workflow_id": "broken" }))
-        .unwrap();
+    let request =
+        Request::from_json(json!({ "request_type": "execute_workflow", "workflow_id": "broken" }))
+            .unwrap();
     let error = engine.handle(request, None).await.unwrap_err();
     assert_eq!(error.error_type(), "Hetumind.WorkflowInvalid", "{error}");
-    assert!(error.to_string().contains("workflows/broken.json"), "{error}");
-    let handler = Handler::new(engine, triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"broken"}"#)]));
+    assert!(
+        error.to_string().contains("workflows/broken.json"),
+        "{error}"
+    );
+    let handler = Handler::new(
+        engine,
+        triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"broken"}"#)]),
+    );
     let answer = handler.handle(rest_request("", "{}"), 0).await.unwrap();
     assert_eq!(answer["statusCode"], 500, "{answer}");
     assert_eq!(http_body(&answer)["error_type"], "Hetumind.WorkflowInvalid");
@@ -303,17 +361,26 @@ async fn a_corrupt_stored_workflow_is_invalid_and_http_errors_hide_store_details
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .endpoint_url(&endpoint)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "tests"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
         .region(aws_sdk_s3::config::Region::new("us-east-1"))
         .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
         .force_path_style(true)
         .build();
     let client = aws_sdk_s3::Client::from_conf(config);
     let store = Arc::new(S3Store::with_client("a-bucket", "pfx", client));
-    let error = store.get("workflows/echo.json").await.unwrap_err().to_string();
+    let error = store
+        .get("workflows/echo.json")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("workflows/echo.json"), "{error}");
     let engine = Engine::new(hetumind::Registry::global().unwrap(), store);
-    let handler = Handler::new(engine, triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"echo"}"#)]));
+    let handler = Handler::new(
+        engine,
+        triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"echo"}"#)]),
+    );
     let answer = handler.handle(rest_request("", "{}"), 0).await.unwrap();
     assert_eq!(answer["statusCode"], 503, "{answer}");
     let body = http_body(&answer);
@@ -357,16 +424,27 @@ async fn a_redelivery_after_a_crash_continues_its_execution_with_its_own_definit
     let engine = short_leases(Arc::clone(&store));
     engine.put_workflow(&workflow(slow(200))).await.unwrap();
     crash_mid_way(&engine, "m-slow-1", json!({ "x": 1 })).await;
-    crash_mid_way(&engine, "eb-crash-1", eventbridge("eb-crash-1", "shop", json!({}))).await;
+    crash_mid_way(
+        &engine,
+        "eb-crash-1",
+        eventbridge("eb-crash-1", "shop", json!({})),
+    )
+    .await;
     // The stored workflow changes before the message and the event come back.
     engine.put_workflow(&workflow(slow(10))).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     let handler = Handler::new(
         engine.clone(),
-        triggers(&[("HETUMIND_TRIGGERS", r#"{"sqs:orders":"slow","event:shop":"slow"}"#)]),
+        triggers(&[(
+            "HETUMIND_TRIGGERS",
+            r#"{"sqs:orders":"slow","event:shop":"slow"}"#,
+        )]),
     );
 
-    let answer = handler.handle(sqs("m-slow-1", r#"{"x":1}"#), 0).await.unwrap();
+    let answer = handler
+        .handle(sqs("m-slow-1", r#"{"x":1}"#), 0)
+        .await
+        .unwrap();
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
     let answer = handler
         .handle(eventbridge("eb-crash-1", "shop", json!({})), 0)
@@ -396,8 +474,14 @@ async fn a_message_whose_execution_is_held_elsewhere_comes_back() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     // Edited meanwhile: a repeated start now differs from the execution's definition.
     engine.put_workflow(&workflow(slow(5))).await.unwrap();
-    let handler = Handler::new(engine.clone(), triggers(&[("HETUMIND_TRIGGERS", r#"{"sqs:orders":"slow"}"#)]));
-    let answer = handler.handle(sqs("m-held", r#"{"x":1}"#), 0).await.unwrap();
+    let handler = Handler::new(
+        engine.clone(),
+        triggers(&[("HETUMIND_TRIGGERS", r#"{"sqs:orders":"slow"}"#)]),
+    );
+    let answer = handler
+        .handle(sqs("m-held", r#"{"x":1}"#), 0)
+        .await
+        .unwrap();
     assert_eq!(
         answer["batchItemFailures"],
         json!([{ "itemIdentifier": "m-held" }]),
@@ -406,6 +490,9 @@ async fn a_message_whose_execution_is_held_elsewhere_comes_back() {
     let done = running.await.unwrap().unwrap();
     assert_eq!(done.status, ExecutionStatus::Success);
     // Once the other invocation is done, the redelivery is acknowledged.
-    let answer = handler.handle(sqs("m-held", r#"{"x":1}"#), 0).await.unwrap();
+    let answer = handler
+        .handle(sqs("m-held", r#"{"x":1}"#), 0)
+        .await
+        .unwrap();
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
 }

@@ -239,7 +239,9 @@ fn list(text: &str, variable: &'static str) -> Result<BTreeSet<String>, ConfigEr
             if name.is_empty() {
                 Err(ConfigError {
                     variable,
-                    problem: format!("`{text}` holds an empty name: separate names with single commas"),
+                    problem: format!(
+                        "`{text}` holds an empty name: separate names with single commas"
+                    ),
                 })
             } else {
                 Ok(name.to_owned())

@@ -263,7 +263,12 @@ impl Handler {
             .collect();
         // Named here, so that every answer, errors included, can carry it.
         let execution_id = uuid::Uuid::now_v7().to_string();
-        let start = execute(None, Some(workflow), execution_id.clone(), vec![item.into()]);
+        let start = execute(
+            None,
+            Some(workflow),
+            execution_id.clone(),
+            vec![item.into()],
+        );
         let response = match self.engine.handle(start, deadline).await {
             Ok(response) => response,
             Err(error) => return HttpAnswer::error(&error, Some(&execution_id)),
@@ -573,10 +578,9 @@ impl HttpAnswer {
                 );
             }
             EngineError::WorkflowInvalid(_) => (500, "the workflow is invalid"),
-            EngineError::StateConflict(_) | EngineError::ExecutionExists(_) => (
-                409,
-                "another invocation holds the execution: retry later",
-            ),
+            EngineError::StateConflict(_) | EngineError::ExecutionExists(_) => {
+                (409, "another invocation holds the execution: retry later")
+            }
             EngineError::StoreUnavailable(_) => {
                 (503, "the state store is unavailable: retry later")
             }
