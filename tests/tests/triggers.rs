@@ -83,7 +83,7 @@ fn rest_request(query_workflow: &str, body: &str) -> Value {
     })
 }
 
-fn eventbridge(id: &str, source: &str, detail: Value) -> Value {
+fn eventbridge(id: &str, source: &str, detail: &Value) -> Value {
     json!({ "version": "0", "id": id, "detail-type": "Order Placed", "source": source,
         "account": "1", "time": "2026-12-02T00:00:00Z", "region": "us-east-1", "resources": [],
         "detail": detail })
@@ -221,7 +221,7 @@ async fn the_operators_mapping_beats_a_callers_choice_unless_allowed() {
     // EventBridge: `detail.workflow_id` of a mapped source does not either.
     let answer = mapped
         .handle(
-            eventbridge("ev-1", "shop", json!({ "workflow_id": "admin" })),
+            eventbridge("ev-1", "shop", &json!({ "workflow_id": "admin" })),
             0,
         )
         .await
@@ -250,7 +250,7 @@ async fn the_operators_mapping_beats_a_callers_choice_unless_allowed() {
     );
     let error = unmapped
         .handle(
-            eventbridge("ev-2", "attacker", json!({ "workflow_id": "echo" })),
+            eventbridge("ev-2", "attacker", &json!({ "workflow_id": "echo" })),
             0,
         )
         .await
@@ -282,7 +282,7 @@ async fn the_operators_mapping_beats_a_callers_choice_unless_allowed() {
     assert_eq!(answer["statusCode"], 200, "{answer}");
     let answer = allowed
         .handle(
-            eventbridge("ev-3", "anyone", json!({ "workflow_id": "echo" })),
+            eventbridge("ev-3", "anyone", &json!({ "workflow_id": "echo" })),
             0,
         )
         .await
@@ -427,7 +427,7 @@ async fn a_redelivery_after_a_crash_continues_its_execution_with_its_own_definit
     crash_mid_way(
         &engine,
         "eb-crash-1",
-        eventbridge("eb-crash-1", "shop", json!({})),
+        eventbridge("eb-crash-1", "shop", &json!({})),
     )
     .await;
     // The stored workflow changes before the message and the event come back.
@@ -447,7 +447,7 @@ async fn a_redelivery_after_a_crash_continues_its_execution_with_its_own_definit
         .unwrap();
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
     let answer = handler
-        .handle(eventbridge("eb-crash-1", "shop", json!({})), 0)
+        .handle(eventbridge("eb-crash-1", "shop", &json!({})), 0)
         .await
         .unwrap();
     assert_eq!(answer["status"], "success", "{answer}");
