@@ -53,7 +53,9 @@ fn command() -> Command {
     command
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .env_remove("HETUMIND_STATE")
-        .env_remove("HETUMIND_TRIGGERS");
+        .env_remove("HETUMIND_TRIGGERS")
+        .env_remove("HETUMIND_CALLER_WORKFLOWS")
+        .env_remove("HETUMIND_REDACT_HEADERS");
     command
 }
 
@@ -352,6 +354,7 @@ fn signup_webhook_answers_http_requests_with_201_or_422() {
         let event_file = write_input(state.path(), "event.json", &event);
 
         let output = command()
+            .env("HETUMIND_CALLER_WORKFLOWS", "signup-webhook")
             .arg("invoke")
             .arg(&event_file)
             .arg("--state")

@@ -1,9 +1,10 @@
 //! `core.webhook_trigger`.
 
+use hetumind::model::{HttpRequest, HttpTriggerOutput};
 use hetumind::prelude::*;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
 /// Parameters of `core.webhook_trigger`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
@@ -16,7 +17,7 @@ struct WebhookParams {
     /// What the trigger passes on: the whole request (`request`, the default) or only its body
     /// (`body`).
     #[serde(default)]
-    output: Output,
+    output: HttpTriggerOutput,
 }
 
 /// An HTTP method.
@@ -53,43 +54,13 @@ impl Method {
     }
 }
 
-/// What `core.webhook_trigger` passes on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-enum Output {
-    /// The whole request: `{method, path, headers, query, body}`.
-    #[default]
-    Request,
-    /// The request's body only (parsed JSON, else text; `null` without a body).
-    Body,
-}
-
-/// The HTTP request an HTTP trigger (API Gateway, Function URL) starts the execution with.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-struct Request {
-    /// The HTTP method, such as `POST`.
-    method: String,
-    /// The request path, such as `/workflows/orders`.
-    #[serde(default)]
-    path: String,
-    /// The request headers, by lowercase name.
-    #[serde(default)]
-    headers: Map<String, Value>,
-    /// The query string parameters.
-    #[serde(default)]
-    query: Map<String, Value>,
-    /// The body: parsed JSON when it is JSON, else the text; `null` without a body.
-    #[serde(default)]
-    body: Value,
-}
-
 /// Starts a workflow on an HTTP request (API Gateway REST or HTTP API, Lambda Function URL):
 /// passes the request `{method, path, headers, query, body}` on, or only its body. A request
 /// whose method is not among `methods` fails the execution.
 #[node(kind = "core.webhook_trigger")]
 async fn webhook_trigger(
     Params(params): Params<WebhookParams>,
-    Item(request): Item<Request>,
+    Item(request): Item<HttpRequest>,
 ) -> Result<Value, NodeError> {
     if !params.methods.is_empty()
         && !params
@@ -109,7 +80,7 @@ async fn webhook_trigger(
         )));
     }
     match params.output {
-        Output::Request => Ok(serde_json::to_value(request)?),
-        Output::Body => Ok(request.body),
+        HttpTriggerOutput::Request => Ok(serde_json::to_value(request)?),
+        HttpTriggerOutput::Body => Ok(request.body),
     }
 }

@@ -78,6 +78,7 @@ async fn the_function_serves_every_request_type_and_trigger() {
         api.function(FUNCTION)
             .env("HETUMIND_STATE", &state)
             .env("HETUMIND_TRIGGERS", triggers.to_string())
+            .env("HETUMIND_CALLER_WORKFLOWS", "echo,slow")
             .env("HETUMIND_SAFETY_MARGIN_MS", "400")
             .spawn()
             .unwrap(),

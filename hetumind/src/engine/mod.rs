@@ -446,13 +446,30 @@ impl Engine {
         }
     }
 
-    async fn stored_workflow(&self, id: &str) -> Result<Workflow, EngineError> {
-        let (workflow, _) = self
-            .read(&workflow_key(id), || {
-                EngineError::WorkflowNotFound(id.to_owned())
+    /// The stored workflow `id` (`workflows/{id}.json`), as it is now.
+    ///
+    /// # Errors
+    ///
+    /// `WorkflowNotFound` when there is none, `WorkflowInvalid` when it does not parse (naming
+    /// the JSON path of the problem), a store error when the store fails.
+    pub async fn stored_workflow(&self, id: &str) -> Result<Workflow, EngineError> {
+        let key = workflow_key(id);
+        let stored = self
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| EngineError::WorkflowNotFound(id.to_owned()))?;
+        // An operator's broken definition, not a broken store: the same class as a workflow
+        // that parses but does not validate.
+        crate::json_path::deserialize(&mut serde_json::Deserializer::from_slice(&stored.bytes))
+            .map_err(|message| {
+                EngineError::WorkflowInvalid(WorkflowError {
+                    problems: vec![Problem {
+                        path: key.clone(),
+                        message: format!("does not parse: {message}"),
+                    }],
+                })
             })
-            .await?;
-        Ok(workflow)
     }
 
     /// Reads and parses the object at `key`, with its version; `missing` is the error when

@@ -1,17 +1,32 @@
 //! The configuration of a Lambda function, from its environment.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::engine::EngineOptions;
 
 /// What the function reads from its environment at init.
+///
+/// | variable | meaning |
+/// |---|---|
+/// | `HETUMIND_STATE` | the state store URL, required |
+/// | `HETUMIND_TRIGGERS` | a JSON object: which workflow each trigger starts, like `{"http": "orders", "sqs:jobs": "jobs"}` |
+/// | `HETUMIND_CALLER_WORKFLOWS` | the workflow ids a caller may name itself (comma-separated; `*`: any stored workflow); unset: none |
+/// | `HETUMIND_REDACT_HEADERS` | the request headers whose values are redacted (comma-separated; `default` stands for [`DEFAULT_REDACTED_HEADERS`]); unset: the default list |
+/// | `HETUMIND_SAFETY_MARGIN_MS`, `HETUMIND_LEASE_MS` | engine limits |
+///
+/// A caller names a workflow with an HTTP path parameter `workflow_id`, a path
+/// `.../workflows/{id}` or `?workflow=ID`, an EventBridge event's `detail.workflow_id`, or an
+/// SQS message body's `workflow_id`. The operator decides: a name listed in
+/// `HETUMIND_CALLER_WORKFLOWS` is honoured; any other is ignored when `HETUMIND_TRIGGERS` maps
+/// the trigger, and refused otherwise, so no caller starts a workflow the operator did not
+/// choose.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The state store URL (`HETUMIND_STATE`).
     pub state: String,
-    /// Which workflow each trigger starts (`HETUMIND_TRIGGERS`).
-    pub triggers: BTreeMap<String, String>,
+    /// Which workflow each trigger starts, and what callers may choose and see.
+    pub triggers: Triggers,
     /// Engine limits (`HETUMIND_SAFETY_MARGIN_MS`, `HETUMIND_LEASE_MS`).
     pub options: EngineOptions,
 }
@@ -52,23 +67,52 @@ impl Config {
         })
     }
 
-    /// `HETUMIND_TRIGGERS`: which workflow each trigger starts (none when unset).
+    /// The trigger settings: `HETUMIND_TRIGGERS` (which workflow each trigger starts; none
+    /// when unset), `HETUMIND_CALLER_WORKFLOWS` and `HETUMIND_REDACT_HEADERS`.
     ///
     /// # Errors
     ///
-    /// When the variable is not a JSON object of strings.
-    pub fn triggers(
-        var: &impl Fn(&str) -> Option<String>,
-    ) -> Result<BTreeMap<String, String>, ConfigError> {
-        match var("HETUMIND_TRIGGERS") {
-            None => Ok(BTreeMap::new()),
+    /// When `HETUMIND_TRIGGERS` is not a JSON object of strings, or a name listed in the
+    /// other two is empty or not a valid header name.
+    pub fn triggers(var: &impl Fn(&str) -> Option<String>) -> Result<Triggers, ConfigError> {
+        let workflows = match var("HETUMIND_TRIGGERS") {
+            None => BTreeMap::new(),
             Some(text) => serde_json::from_str(&text).map_err(|error| ConfigError {
                 variable: "HETUMIND_TRIGGERS",
                 problem: format!(
                     "expected a JSON object of trigger -> workflow id, like {{\"http\": \"orders\"}}: {error}"
                 ),
-            }),
-        }
+            })?,
+        };
+        let caller_workflows = match var("HETUMIND_CALLER_WORKFLOWS") {
+            None => CallerWorkflows::None,
+            Some(text) if text.trim() == "*" => CallerWorkflows::Any,
+            Some(text) => CallerWorkflows::Listed(list(&text, "HETUMIND_CALLER_WORKFLOWS")?),
+        };
+        let redacted_headers = match var("HETUMIND_REDACT_HEADERS") {
+            None => default_redacted_headers(),
+            Some(text) => {
+                let mut names = BTreeSet::new();
+                for name in list(&text, "HETUMIND_REDACT_HEADERS")? {
+                    if name.eq_ignore_ascii_case("default") {
+                        names.extend(default_redacted_headers());
+                    } else if aws_lambda_events::http::HeaderName::try_from(name.as_str()).is_ok() {
+                        names.insert(name.to_ascii_lowercase());
+                    } else {
+                        return Err(ConfigError {
+                            variable: "HETUMIND_REDACT_HEADERS",
+                            problem: format!("`{name}` is not a valid header name"),
+                        });
+                    }
+                }
+                names
+            }
+        };
+        Ok(Triggers {
+            workflows,
+            caller_workflows,
+            redacted_headers,
+        })
     }
 
     /// Engine limits from `HETUMIND_SAFETY_MARGIN_MS` and `HETUMIND_LEASE_MS` (at least 1 ms),
@@ -105,4 +149,103 @@ fn millis(
                 })
         })
         .transpose()
+}
+
+/// The request headers redacted when `HETUMIND_REDACT_HEADERS` is unset: credentials and
+/// session tokens.
+pub const DEFAULT_REDACTED_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "x-amz-security-token",
+    "x-auth-token",
+    "x-csrf-token",
+    "x-xsrf-token",
+];
+
+fn default_redacted_headers() -> BTreeSet<String> {
+    DEFAULT_REDACTED_HEADERS
+        .iter()
+        .map(|name| (*name).to_owned())
+        .collect()
+}
+
+/// Which workflow each trigger starts, which workflows a caller may name, and which request
+/// headers are redacted (see [`Config`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Triggers {
+    /// Trigger name -> workflow id (`HETUMIND_TRIGGERS`): `http`, `schedule:RULE`,
+    /// `schedule`, `event:SOURCE:DETAIL-TYPE`, `event:SOURCE`, `event`, `sqs:QUEUE`, `sqs`.
+    pub workflows: BTreeMap<String, String>,
+    /// The workflows a caller may name itself (`HETUMIND_CALLER_WORKFLOWS`).
+    pub caller_workflows: CallerWorkflows,
+    /// Lowercase names of the request headers whose values are replaced by
+    /// [`REDACTED`](Triggers::REDACTED) before anything is stored or answered
+    /// (`HETUMIND_REDACT_HEADERS`).
+    pub redacted_headers: BTreeSet<String>,
+}
+
+impl Triggers {
+    /// What a redacted header's value becomes: the header stays, so a workflow can tell it
+    /// was sent.
+    pub const REDACTED: &'static str = "[redacted]";
+}
+
+/// No mapping, no caller choice, the default redacted headers.
+impl Default for Triggers {
+    fn default() -> Self {
+        Self {
+            workflows: BTreeMap::new(),
+            caller_workflows: CallerWorkflows::None,
+            redacted_headers: default_redacted_headers(),
+        }
+    }
+}
+
+/// The workflows a caller may name itself (`HETUMIND_CALLER_WORKFLOWS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CallerWorkflows {
+    /// None (the variable unset): only `HETUMIND_TRIGGERS` decides.
+    #[default]
+    None,
+    /// These ids (`orders,refunds`).
+    Listed(BTreeSet<String>),
+    /// Any stored workflow (`*`): for development, or a function that trusts every caller.
+    Any,
+}
+
+impl CallerWorkflows {
+    /// Whether a caller may name `workflow_id`.
+    #[must_use]
+    pub fn allows(&self, workflow_id: &str) -> bool {
+        match self {
+            Self::None => false,
+            Self::Listed(ids) => ids.contains(workflow_id),
+            Self::Any => true,
+        }
+    }
+}
+
+/// The names of a comma-separated list, trimmed; an empty list is fine, an empty name is not.
+fn list(text: &str, variable: &'static str) -> Result<BTreeSet<String>, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    text.split(',')
+        .map(|name| {
+            let name = name.trim();
+            if name.is_empty() {
+                Err(ConfigError {
+                    variable,
+                    problem: format!(
+                        "`{text}` holds an empty name: separate names with single commas"
+                    ),
+                })
+            } else {
+                Ok(name.to_owned())
+            }
+        })
+        .collect()
 }

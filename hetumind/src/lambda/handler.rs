@@ -1,7 +1,7 @@
 //! The Lambda handler: direct requests, HTTP (API Gateway REST and HTTP APIs, Function URLs),
 //! EventBridge schedules and events, and SQS batches.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_lambda_events::apigw::{
@@ -18,11 +18,17 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
+use super::config::Triggers;
 use crate::engine::{Engine, EngineError};
 use crate::model::{
-    ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, Request, Response, WebhookResponse,
+    ExecuteWorkflow, ExecutionStatus, HttpRequest, HttpTriggerOutput, ItemData, NextAction,
+    Request, Response, WebhookResponse, Workflow,
 };
 use crate::store::ExecutionKeys;
+
+/// The largest response a synchronous Lambda invocation returns (6 MB), which API Gateway and
+/// Function URLs then pass on: the whole response object, its body escaped as a JSON string.
+pub const MAX_HTTP_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 
 /// Why an invocation failed; each maps to a stable `errorType`.
 #[derive(Debug, thiserror::Error)]
@@ -59,15 +65,14 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 #[derive(Debug, Clone)]
 pub struct Handler {
     engine: Engine,
-    triggers: BTreeMap<String, String>,
+    triggers: Triggers,
 }
 
 impl Handler {
-    /// A handler running workflows on `engine`; `triggers` maps trigger names (`http`,
-    /// `schedule:RULE`, `schedule`, `event:SOURCE:DETAIL-TYPE`, `event:SOURCE`, `event`,
-    /// `sqs:QUEUE`, `sqs`) to workflow ids.
+    /// A handler running workflows on `engine`, routing triggers and redacting headers as
+    /// `triggers` says (see [`Config`](super::Config)).
     #[must_use]
-    pub fn new(engine: Engine, triggers: BTreeMap<String, String>) -> Self {
+    pub fn new(engine: Engine, triggers: Triggers) -> Self {
         Self { engine, triggers }
     }
 
@@ -97,10 +102,10 @@ impl Handler {
             macro_rules! serve {
                 ($request:ty, $response:ty, $what:literal, |$r:ident| $method:expr, $path:expr) => {{
                     let $r: $request = parse(event, $what)?;
-                    let http = HttpRequest {
+                    let http = IncomingHttp {
                         method: $method,
                         path: $path,
-                        headers: headers_json(&$r.headers),
+                        headers: self.headers_json(&$r.headers),
                         query: $r
                             .query_string_parameters
                             .iter()
@@ -111,11 +116,21 @@ impl Handler {
                         base64: $r.is_base64_encoded,
                     };
                     let answer = self.http(http, deadline).await;
-                    let mut response = <$response>::default();
-                    response.status_code = answer.status;
-                    response.headers = answer.headers;
-                    response.body = answer.body.map(Body::Text);
-                    to_value(&response)
+                    let response = |answer: HttpAnswer| {
+                        let mut response = <$response>::default();
+                        response.status_code = answer.status;
+                        response.headers = answer.headers;
+                        response.body = answer.body.map(Body::Text);
+                        to_value(&response)
+                    };
+                    let execution_id = answer.execution_id.clone();
+                    let value = response(answer)?;
+                    match json_len(&value) {
+                        bytes if bytes > MAX_HTTP_RESPONSE_BYTES => {
+                            response(HttpAnswer::too_large(bytes, execution_id.as_deref()))
+                        }
+                        _ => Ok(value),
+                    }
                 }};
             }
             return if fields.get("version").and_then(Value::as_str) == Some("2.0") {
@@ -149,15 +164,57 @@ impl Handler {
         ))
     }
 
-    fn trigger(&self, names: &[String]) -> Option<&String> {
-        names.iter().find_map(|name| self.triggers.get(name))
+    /// The workflow a trigger starts: the one a caller `named` when
+    /// `HETUMIND_CALLER_WORKFLOWS` allows it, else the one `HETUMIND_TRIGGERS` maps the first
+    /// of `names` to (a caller's other choice is ignored then), else none.
+    fn workflow_for(&self, named: Option<String>, names: &[String]) -> Result<String, Unrouted> {
+        if let Some(named) = named.as_ref()
+            && self.triggers.caller_workflows.allows(named)
+        {
+            return Ok(named.clone());
+        }
+        if let Some(mapped) = names
+            .iter()
+            .find_map(|name| self.triggers.workflows.get(name))
+        {
+            if let Some(named) = named.filter(|named| named != mapped) {
+                tracing::warn!(
+                    "ignoring workflow `{named}` named by the caller (not in HETUMIND_CALLER_WORKFLOWS): starting `{mapped}`, mapped by HETUMIND_TRIGGERS"
+                );
+            }
+            return Ok(mapped.clone());
+        }
+        let names = names
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(match named {
+            Some(named) => Unrouted::NotAllowed { named, names },
+            None => Unrouted::Unmapped { names },
+        })
+    }
+
+    /// The request's headers by lowercase name, the sensitive ones redacted.
+    fn headers_json(&self, headers: &HeaderMap) -> Map<String, Value> {
+        headers
+            .iter()
+            .filter_map(|(name, value)| {
+                let value = if self.triggers.redacted_headers.contains(name.as_str()) {
+                    Triggers::REDACTED
+                } else {
+                    value.to_str().ok()?
+                };
+                Some((name.as_str().to_owned(), Value::String(value.to_owned())))
+            })
+            .collect()
     }
 
     /// Starts the workflow an HTTP request names, with the request as the input item; answers
     /// with the response a `core.respond_to_webhook` node chose when one ran, else with the
     /// output items when the execution completes within the invocation, else 202.
-    async fn http(&self, request: HttpRequest, deadline: Option<Instant>) -> HttpAnswer {
-        let workflow_id = request
+    async fn http(&self, request: IncomingHttp, deadline: Option<Instant>) -> HttpAnswer {
+        let named = request
             .path_parameters
             .get("workflow_id")
             .cloned()
@@ -168,79 +225,97 @@ impl Handler {
                     .get("workflow")
                     .and_then(Value::as_str)
                     .map(str::to_owned)
-            })
-            .or_else(|| self.trigger(&["http".to_owned()]).cloned());
-        let Some(workflow_id) = workflow_id else {
-            return HttpAnswer::json(
-                400,
-                &json!({ "error": "no workflow named: call /workflows/{id}, add ?workflow=ID, or map `http` in HETUMIND_TRIGGERS" }),
-            );
+            });
+        let workflow_id = match self.workflow_for(named, &["http".to_owned()]) {
+            Ok(workflow_id) => workflow_id,
+            Err(unrouted) => return HttpAnswer::unrouted(&unrouted),
         };
         let body = match decode_body(request.body.as_deref(), request.base64) {
             Ok(body) => body,
             Err(error) => return HttpAnswer::json(400, &json!({ "error": error })),
         };
-        let item = json!({
-            "method": request.method,
-            "path": request.path,
-            "headers": request.headers,
-            "query": request.query,
-            "body": body,
-        });
-        let response = match self
-            .start(workflow_id, None, vec![item.into()], deadline)
-            .await
-        {
-            Ok(response) => response,
-            Err(error) => return HttpAnswer::error(&error),
+        // Read here rather than by the engine, to store no more of the request than the
+        // workflow's trigger passes on.
+        let workflow = match self.engine.stored_workflow(&workflow_id).await {
+            Ok(workflow) => workflow,
+            Err(error) => return HttpAnswer::error(&error, None),
         };
-        match self.chosen_answer(&response.execution_id).await {
-            Ok(Some(answer)) => return answer,
+        let mut item = HttpRequest {
+            method: request.method,
+            path: request.path,
+            headers: request.headers,
+            query: request.query,
+            body,
+        };
+        if passes_on_body_only(&workflow) {
+            item.headers.clear();
+            item.query.clear();
+        }
+        let item = match serde_json::to_value(item) {
+            Ok(item) => item,
+            Err(error) => return HttpAnswer::json(500, &json!({ "error": error.to_string() })),
+        };
+        let responders: Vec<String> = workflow
+            .nodes
+            .iter()
+            .filter(|node| node.kind == WebhookResponse::NODE_KIND)
+            .map(|node| node.name.clone())
+            .collect();
+        // Named here, so that every answer, errors included, can carry it.
+        let execution_id = uuid::Uuid::now_v7().to_string();
+        let start = execute(
+            None,
+            Some(workflow),
+            execution_id.clone(),
+            vec![item.into()],
+        );
+        let response = match self.engine.handle(start, deadline).await {
+            Ok(response) => response,
+            Err(error) => return HttpAnswer::error(&error, Some(&execution_id)),
+        };
+        match self.chosen_answer(&execution_id, &responders).await {
+            Ok(Some(answer)) => return answer.of(&execution_id),
             Ok(None) => {}
-            Err(error) => return HttpAnswer::error(&error),
+            Err(error) => return HttpAnswer::error(&error, Some(&execution_id)),
         }
         match &response.next_action {
             NextAction::Complete => {
-                let items: Vec<Value> = response
-                    .output_data
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|item| item.json)
-                    .collect();
-                HttpAnswer::json(200, &Value::Array(items))
+                let items = match response.output_data {
+                    Some(items) => items,
+                    // Too big to inline in the engine's response (see `output_ref`), not
+                    // necessarily in an HTTP one: the limit is checked on the whole answer.
+                    None => match self.engine.final_output(&execution_id).await {
+                        Ok(items) => items,
+                        Err(error) => return HttpAnswer::error(&error, Some(&execution_id)),
+                    },
+                };
+                let items = items.into_iter().map(|item| item.json).collect();
+                HttpAnswer::json(200, &Value::Array(items)).of(&execution_id)
             }
             NextAction::Failed { error } => HttpAnswer::json(
                 500,
                 &json!({ "execution_id": response.execution_id, "error": error }),
-            ),
+            )
+            .of(&execution_id),
             _ => HttpAnswer::json(
                 202,
                 &json!({ "execution_id": response.execution_id, "status": response.status }),
-            ),
+            )
+            .of(&execution_id),
         }
     }
 
-    /// The response the execution's first `core.respond_to_webhook` node (in workflow order)
-    /// that has run chose, whatever the execution did after it. A binary without that node
-    /// reads nothing.
-    async fn chosen_answer(&self, execution_id: &str) -> Result<Option<HttpAnswer>, EngineError> {
-        if self
-            .engine
-            .registry()
-            .latest(WebhookResponse::NODE_KIND)
-            .is_none()
-        {
-            return Ok(None);
-        }
-        let workflow = self.engine.execution_workflow(execution_id).await?;
+    /// The response the first of the execution's `responders` (its `core.respond_to_webhook`
+    /// nodes, in workflow order) that has run chose, whatever the execution did after it.
+    async fn chosen_answer(
+        &self,
+        execution_id: &str,
+        responders: &[String],
+    ) -> Result<Option<HttpAnswer>, EngineError> {
         let keys = ExecutionKeys::new(execution_id);
-        let responders = workflow
-            .nodes
-            .iter()
-            .filter(|node| node.kind == WebhookResponse::NODE_KIND);
         for node in responders {
-            // The execution exists (its workflow was just read): no state read per responder.
-            let Some(outputs) = self.engine.stored_output(&keys, &node.name).await? else {
+            // The execution exists (it was just started): no state read per responder.
+            let Some(outputs) = self.engine.stored_output(&keys, node).await? else {
                 continue;
             };
             let Some(item) = outputs
@@ -256,7 +331,7 @@ impl Handler {
                 .unwrap_or_else(|error| {
                     HttpAnswer::json(
                         500,
-                        &json!({ "error": format!("node `{}` chose no valid response: {error}", node.name) }),
+                        &json!({ "error": format!("node `{node}` chose no valid response: {error}") }),
                     )
                 });
             return Ok(Some(answer));
@@ -283,25 +358,29 @@ impl Handler {
                 "event".to_owned(),
             ]
         };
-        let named_in_detail = event
+        let named = event
             .detail
             .get("workflow_id")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let workflow_id = named_in_detail
-            .or_else(|| self.trigger(&names).cloned())
-            .ok_or_else(|| {
-                HandlerError::InvalidRequest(format!(
-                    "no workflow for this event: map one of {} in HETUMIND_TRIGGERS, or set `detail.workflow_id`",
-                    names.join(", ")
-                ))
-            })?;
+        let workflow_id = self
+            .workflow_for(named, &names)
+            .map_err(|unrouted| HandlerError::InvalidRequest(unrouted.to_string()))?;
         let execution_id = event.id.clone();
         let item = serde_json::to_value(&event)
             .map_err(|error| HandlerError::InvalidRequest(error.to_string()))?;
-        let response = self
-            .start(workflow_id, execution_id, vec![item.into()], deadline)
-            .await?;
+        let input = vec![item.into()];
+        let response = match execution_id {
+            Some(execution_id) => {
+                self.start_or_continue(workflow_id, execution_id, input, deadline)
+                    .await?
+            }
+            None => {
+                let execution_id = uuid::Uuid::now_v7().to_string();
+                let start = execute(Some(workflow_id), None, execution_id, input);
+                self.engine.handle(start, deadline).await?
+            }
+        };
         to_value(&response)
     }
 
@@ -319,19 +398,16 @@ impl Handler {
             let body = message.body.as_deref().map_or(Value::Null, |body| {
                 serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_owned()))
             });
-            let workflow_id = body
+            let named = body
                 .get("workflow_id")
                 .and_then(Value::as_str)
-                .map(str::to_owned)
-                .or_else(|| {
-                    self.trigger(&[format!("sqs:{queue}"), "sqs".to_owned()])
-                        .cloned()
-                });
-            let outcome = match workflow_id {
-                None => Err(format!("message {id}: no workflow for queue `{queue}`")),
-                Some(workflow_id) => {
+                .map(str::to_owned);
+            let names = [format!("sqs:{queue}"), "sqs".to_owned()];
+            let outcome = match self.workflow_for(named, &names) {
+                Err(unrouted) => Err(format!("message {id}: {unrouted}")),
+                Ok(workflow_id) => {
                     match self
-                        .start(workflow_id, Some(id.clone()), vec![body.into()], deadline)
+                        .start_or_continue(workflow_id, id.clone(), vec![body.into()], deadline)
                         .await
                     {
                         Ok(response) if response.status == ExecutionStatus::Failed => Err(format!(
@@ -339,12 +415,8 @@ impl Handler {
                             response.error
                         )),
                         Ok(_) => Ok(()),
-                        // A redelivered message whose execution already exists is done.
-                        Err(EngineError::StateConflict(message))
-                            if message.contains("already exists") =>
-                        {
-                            Ok(())
-                        }
+                        // A live lease elsewhere (`StateConflict`) included: the message comes
+                        // back once the other invocation is done or gone.
                         Err(error) => Err(format!("message {id}: {error}")),
                     }
                 }
@@ -361,32 +433,91 @@ impl Handler {
         to_value(&response)
     }
 
-    /// Starts an execution; when the trigger names it (an event id, a message id) and it was
-    /// started before (a redelivery: EventBridge and SQS deliver at least once), continues it
-    /// instead, so one event never starts two executions.
-    async fn start(
+    /// Runs the execution a trigger names (an event id, a message id): continues it when it
+    /// exists, with the definition it started with (EventBridge and SQS deliver at least once,
+    /// and the stored workflow may have changed since the first delivery), else starts it.
+    /// Resuming first costs a read that misses on a first delivery, and never mistakes a
+    /// redelivery for a conflict whatever the engine answers a repeated start with.
+    async fn start_or_continue(
         &self,
         workflow_id: String,
-        execution_id: Option<String>,
+        execution_id: String,
         input: Vec<ItemData>,
         deadline: Option<Instant>,
     ) -> Result<Response, EngineError> {
-        let request = Request::ExecuteWorkflow(ExecuteWorkflow {
-            workflow_id: Some(workflow_id),
-            workflow: None,
-            execution_id,
-            input_data: Some(input),
-            metadata: Map::new(),
-        });
-        match self.engine.handle(request, deadline).await {
-            Err(EngineError::ExecutionExists { execution_id, .. }) => {
-                self.engine
-                    .handle(Request::resume(execution_id), deadline)
-                    .await
+        let resume = || Request::resume(execution_id.clone());
+        match self.engine.handle(resume(), deadline).await {
+            Err(EngineError::ExecutionNotFound(_)) => {}
+            other => return other,
+        }
+        let start = execute(Some(workflow_id), None, execution_id.clone(), input.clone());
+        match self.engine.handle(start, deadline).await {
+            // Another delivery started it in between, or an earlier one stopped after writing
+            // the execution's definition.
+            Err(EngineError::ExecutionExists { .. } | EngineError::StateConflict(_)) => {}
+            other => return other,
+        }
+        match self.engine.handle(resume(), deadline).await {
+            // An earlier start stopped before writing the state: start again with the
+            // definition it wrote.
+            Err(EngineError::ExecutionNotFound(_)) => {
+                let workflow = self.engine.execution_workflow(&execution_id).await?;
+                let start = execute(None, Some(workflow), execution_id, input);
+                self.engine.handle(start, deadline).await
             }
             other => other,
         }
     }
+}
+
+/// An `execute_workflow` request: the stored workflow `workflow_id`, or `workflow` inline.
+fn execute(
+    workflow_id: Option<String>,
+    workflow: Option<Workflow>,
+    execution_id: String,
+    input: Vec<ItemData>,
+) -> Request {
+    Request::ExecuteWorkflow(ExecuteWorkflow {
+        workflow_id,
+        workflow: workflow.map(Box::new),
+        execution_id: Some(execution_id),
+        input_data: Some(input),
+        metadata: Map::new(),
+    })
+}
+
+/// Whether every start node (those receiving the request) is an HTTP trigger passing the body
+/// on only: then no node can read the headers or the query, and they are not stored.
+fn passes_on_body_only(workflow: &Workflow) -> bool {
+    let targets: HashSet<&str> = workflow
+        .connections
+        .values()
+        .flat_map(|ports| ports.values().flatten().flatten())
+        .map(|connection| connection.node.as_str())
+        .collect();
+    let mut starts = workflow
+        .nodes
+        .iter()
+        .filter(|node| !targets.contains(node.name.as_str()))
+        .peekable();
+    starts.peek().is_some()
+        && starts.all(|node| {
+            node.kind == HttpRequest::TRIGGER_KIND
+                && HttpTriggerOutput::of(&node.parameters) == HttpTriggerOutput::Body
+        })
+}
+
+/// Why a trigger starts no workflow.
+#[derive(Debug, thiserror::Error)]
+enum Unrouted {
+    /// The caller named a workflow it may not choose, and the trigger is not mapped.
+    #[error(
+        "a caller may not choose workflow `{named}`: list it in HETUMIND_CALLER_WORKFLOWS, or map one of {names} in HETUMIND_TRIGGERS"
+    )]
+    NotAllowed { named: String, names: String },
+    /// Nothing names a workflow.
+    #[error("no workflow for this trigger: map one of {names} in HETUMIND_TRIGGERS")]
+    Unmapped { names: String },
 }
 
 /// What an HTTP request is answered with, whichever API it came through.
@@ -394,6 +525,8 @@ struct HttpAnswer {
     status: i64,
     headers: HeaderMap,
     body: Option<String>,
+    /// The execution the request started, once it has an id.
+    execution_id: Option<String>,
 }
 
 impl HttpAnswer {
@@ -405,21 +538,75 @@ impl HttpAnswer {
             status,
             headers,
             body: Some(body.to_string()),
+            execution_id: None,
         }
     }
 
-    /// The answer to a request the engine could not carry out.
-    fn error(error: &EngineError) -> Self {
-        let status = match error {
-            EngineError::WorkflowNotFound(_) => 404,
-            EngineError::InvalidRequest(_) | EngineError::WorkflowInvalid(_) => 400,
-            EngineError::StateConflict(_) => 409,
-            EngineError::StoreUnavailable(_) => 503,
-            _ => 500,
+    /// This answer, to a request that started `execution_id`.
+    fn of(mut self, execution_id: &str) -> Self {
+        self.execution_id = Some(execution_id.to_owned());
+        self
+    }
+
+    /// The answer to a request that names no workflow it may start.
+    fn unrouted(unrouted: &Unrouted) -> Self {
+        let status = match unrouted {
+            Unrouted::NotAllowed { .. } => 403,
+            Unrouted::Unmapped { .. } => 400,
         };
         Self::json(
             status,
-            &json!({ "error": error.to_string(), "error_type": error.error_type() }),
+            &json!({ "error": unrouted.to_string(), "error_type": "Hetumind.InvalidRequest" }),
+        )
+    }
+
+    /// The answer to a request the engine could not carry out: a short message with the
+    /// error's type; the error itself, which may hold store locations and SDK details, goes
+    /// to the log only.
+    fn error(error: &EngineError, execution_id: Option<&str>) -> Self {
+        let (status, message) = match error {
+            EngineError::WorkflowNotFound(_) | EngineError::InvalidRequest(_) => {
+                tracing::warn!(execution_id, "HTTP request refused: {error}");
+                let status = if matches!(error, EngineError::WorkflowNotFound(_)) {
+                    404
+                } else {
+                    400
+                };
+                return Self::json(
+                    status,
+                    &json!({ "error": error.to_string(), "error_type": error.error_type() }),
+                );
+            }
+            EngineError::WorkflowInvalid(_) => (500, "the workflow is invalid"),
+            EngineError::StateConflict(_) | EngineError::ExecutionExists(_) => {
+                (409, "another invocation holds the execution: retry later")
+            }
+            EngineError::StoreUnavailable(_) => {
+                (503, "the state store is unavailable: retry later")
+            }
+            _ => (500, "the state store failed"),
+        };
+        tracing::error!(execution_id, "HTTP request failed: {error}");
+        let mut body = json!({ "error": message, "error_type": error.error_type() });
+        if let Some(execution_id) = execution_id {
+            body["execution_id"] = json!(execution_id);
+        }
+        Self::json(status, &body)
+    }
+
+    /// The answer in place of one of `bytes` that a Lambda response cannot carry.
+    fn too_large(bytes: usize, execution_id: Option<&str>) -> Self {
+        Self::json(
+            500,
+            &json!({
+                "error": format!(
+                    "the response is {bytes} bytes, over the {MAX_HTTP_RESPONSE_BYTES}-byte limit of a Lambda response: the execution's output stays in the state store"
+                ),
+                "error_type": "Hetumind.OutputTooLarge",
+                "bytes": bytes,
+                "limit": MAX_HTTP_RESPONSE_BYTES,
+                "execution_id": execution_id,
+            }),
         )
     }
 
@@ -438,6 +625,7 @@ impl HttpAnswer {
             status: i64::from(response.status_code),
             headers,
             body,
+            execution_id: None,
         })
     }
 }
@@ -452,7 +640,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// An HTTP request, whichever API it came through.
-struct HttpRequest {
+struct IncomingHttp {
     method: String,
     path: String,
     path_parameters: std::collections::HashMap<String, String>,
@@ -484,16 +672,21 @@ fn decode_body(body: Option<&str>, base64: bool) -> Result<Value, String> {
     Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
-fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
-    headers
-        .iter()
-        .filter_map(|(name, value)| {
-            value
-                .to_str()
-                .ok()
-                .map(|value| (name.as_str().to_owned(), Value::String(value.to_owned())))
-        })
-        .collect()
+/// The length of `value` as JSON text, without writing it anywhere.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail; a value that cannot be written has no length to limit.
+    serde_json::to_writer(&mut count, value).map_or(0, |()| count.0)
 }
 
 /// The deadline as an instant; `None` when it is unset or already past.

@@ -7,8 +7,8 @@ mod metrics;
 
 use std::sync::Arc;
 
-pub use config::{Config, ConfigError};
-pub use handler::{Handler, HandlerError};
+pub use config::{CallerWorkflows, Config, ConfigError, DEFAULT_REDACTED_HEADERS, Triggers};
+pub use handler::{Handler, HandlerError, MAX_HTTP_RESPONSE_BYTES};
 
 use crate::engine::Engine;
 use crate::registry::Registry;

@@ -12,7 +12,7 @@ pub use request::{
     ExecuteNode, ExecuteWorkflow, NextAction, OutputRef, Request, Response, ResumeExecution,
     ceil_to_second,
 };
-pub use webhook::WebhookResponse;
+pub use webhook::{HttpRequest, HttpTriggerOutput, WebhookResponse};
 /// The longest node name, workflow id or execution id accepted, in characters (Unicode scalar
 /// values); validation rejects longer ones, naming the field and this limit.
 pub const MAX_NAME_CHARS: usize = 512;

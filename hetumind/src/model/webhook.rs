@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use aws_lambda_events::http::{HeaderMap, HeaderName, HeaderValue};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The HTTP response a workflow chooses for the request that started it (API Gateway, Function
 /// URL): the first item a node of kind [`NODE_KIND`](Self::NODE_KIND) outputs. Without such a
@@ -59,5 +59,60 @@ impl WebhookResponse {
             headers.insert(header, value);
         }
         Ok(headers)
+    }
+}
+
+/// The item an HTTP trigger (API Gateway REST or HTTP API, Function URL) starts an execution
+/// with, as a node of kind [`TRIGGER_KIND`](Self::TRIGGER_KIND) reads it. Sensitive headers
+/// arrive redacted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HttpRequest {
+    /// The HTTP method, such as `POST`.
+    pub method: String,
+    /// The request path, such as `/workflows/orders`.
+    #[serde(default)]
+    pub path: String,
+    /// The request headers, by lowercase name.
+    #[serde(default)]
+    pub headers: Map<String, Value>,
+    /// The query string parameters.
+    #[serde(default)]
+    pub query: Map<String, Value>,
+    /// The body: parsed JSON when it is JSON, else the text; `null` without a body.
+    #[serde(default)]
+    pub body: Value,
+}
+
+impl HttpRequest {
+    /// The kind of the trigger node that reads the request: `core.webhook_trigger` of the
+    /// built-in node library, or any node of that kind linked into the binary. Its `output`
+    /// parameter is an [`HttpTriggerOutput`].
+    pub const TRIGGER_KIND: &'static str = "core.webhook_trigger";
+}
+
+/// What an HTTP trigger node passes on: its `output` parameter. With `body`, the execution
+/// stores the request without its headers and query, since no node can read them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpTriggerOutput {
+    /// The whole request: `{method, path, headers, query, body}`.
+    #[default]
+    Request,
+    /// The request's body only (parsed JSON, else text; `null` without a body).
+    Body,
+}
+
+impl HttpTriggerOutput {
+    /// The name of the trigger node's parameter that holds this choice.
+    pub const PARAMETER: &'static str = "output";
+
+    /// The choice of a trigger node with `parameters` (the default when they hold none or one
+    /// that does not parse: validation reports that one).
+    #[must_use]
+    pub fn of(parameters: &Value) -> Self {
+        parameters
+            .get(Self::PARAMETER)
+            .and_then(|output| Self::deserialize(output).ok())
+            .unwrap_or_default()
     }
 }

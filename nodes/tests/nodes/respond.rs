@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use hetumind::Registry;
 use hetumind::engine::Engine;
-use hetumind::lambda::Handler;
+use hetumind::lambda::{CallerWorkflows, Handler, Triggers};
 use hetumind::model::{WebhookResponse, Workflow};
-use hetumind::store::MemStore;
+use hetumind::store::{MemStore, StateStore};
 use hetumind::testing::NodeTest;
 use serde_json::{Value, json};
 
@@ -82,7 +82,15 @@ async fn handler(workflows: Vec<Value>) -> Handler {
         let workflow: Workflow = serde_json::from_value(workflow).unwrap();
         engine.put_workflow(&workflow).await.unwrap();
     }
-    Handler::new(engine, Default::default())
+    Handler::new(engine, any_workflow())
+}
+
+/// Trigger settings that let a caller name any workflow.
+fn any_workflow() -> Triggers {
+    Triggers {
+        caller_workflows: CallerWorkflows::Any,
+        ..Triggers::default()
+    }
 }
 
 /// An HTTP API event (payload 2.0, as a Function URL also sends) posting `body` to
@@ -185,4 +193,52 @@ async fn an_http_request_is_answered_with_the_response_the_workflow_chose() {
     let plain = answer("plain").await;
     assert_eq!(plain["statusCode"], 200, "{plain}");
     assert_eq!(plain["body"], json!([ada]).to_string());
+}
+
+#[tokio::test]
+async fn a_trigger_passing_the_body_on_stores_neither_headers_nor_query() {
+    let store = Arc::new(MemStore::new());
+    let engine = Engine::new(Registry::global().unwrap(), Arc::clone(&store) as _);
+    for (id, output) in [("body", "body"), ("whole", "request")] {
+        let mut workflow = chain(&[("Hook", "core.webhook_trigger", json!({ "output": output }))]);
+        workflow["id"] = json!(id);
+        let workflow: Workflow = serde_json::from_value(workflow).unwrap();
+        engine.put_workflow(&workflow).await.unwrap();
+    }
+    let handler = Handler::new(engine, any_workflow());
+    let ada = json!({ "name": "Ada" });
+    let stored_input = |workflow: &'static str| {
+        let handler = &handler;
+        let store = &store;
+        let mut event = post(workflow, &ada);
+        event["headers"]["authorization"] = json!("Bearer SECRET");
+        event["queryStringParameters"]["token"] = json!("t-1");
+        async move {
+            let before = store.list("executions/").await.unwrap();
+            let answer = handler.handle(event, 0).await.unwrap();
+            assert_eq!(answer["statusCode"], 200, "{answer}");
+            let after = store.list("executions/").await.unwrap();
+            let key = after
+                .into_iter()
+                .find(|key| key.ends_with("/input.json") && !before.contains(key))
+                .unwrap();
+            let stored = store.get(&key).await.unwrap().unwrap();
+            let input: Value = serde_json::from_slice(&stored.bytes).unwrap();
+            (answer, input[0]["json"].clone())
+        }
+    };
+
+    let (answer, input) = stored_input("body").await;
+    assert_eq!(answer["body"], json!([ada]).to_string());
+    assert_eq!(
+        input,
+        json!({ "method": "POST", "path": "/workflows/echo", "headers": {}, "query": {}, "body": ada })
+    );
+    let (_, input) = stored_input("whole").await;
+    assert_eq!(input["query"]["token"], "t-1", "{input}");
+    assert_eq!(
+        input["headers"]["authorization"],
+        Triggers::REDACTED,
+        "{input}"
+    );
 }

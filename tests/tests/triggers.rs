@@ -1,0 +1,498 @@
+//! The Lambda handler's triggers in process, through `Handler::handle` with real event JSON:
+//! which workflow a caller may start, which request headers are stored, HTTP answers too big
+//! for the engine's response, error bodies, and redelivered events and messages.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hetumind::engine::{Engine, EngineOptions};
+use hetumind::lambda::{CallerWorkflows, Config, Handler, Triggers};
+use hetumind::model::{ExecutionStatus, Request, Workflow};
+use hetumind::store::{Condition, FsStore, MemStore, S3Store, StateStore};
+use serde_json::{Value, json};
+
+hetumind::link_node_crates!();
+// The `test.*` nodes.
+use hetumind_tests as _;
+
+fn workflow(value: Value) -> Workflow {
+    serde_json::from_value(value).unwrap()
+}
+
+fn echo(id: &str) -> Value {
+    json!({ "id": id, "nodes": [{ "name": "Echo", "kind": "test.echo" }] })
+}
+
+/// Fails whatever it gets: a workflow no test means to start.
+fn fail(id: &str) -> Value {
+    json!({ "id": id, "nodes": [{ "name": "Fail", "kind": "test.fail" }] })
+}
+
+/// Two nodes of `ms` each.
+fn slow(ms: u64) -> Value {
+    json!({ "id": "slow", "nodes": [
+        { "name": "One", "kind": "test.sleep", "parameters": ms },
+        { "name": "Two", "kind": "test.sleep", "parameters": ms }
+    ], "connections": { "One": { "main": [[{ "node": "Two" }]] } } })
+}
+
+async fn engine_with(store: Arc<dyn StateStore>, workflows: Vec<Value>) -> Engine {
+    let engine = Engine::new(hetumind::Registry::global().unwrap(), store);
+    for stored in workflows {
+        engine.put_workflow(&workflow(stored)).await.unwrap();
+    }
+    engine
+}
+
+/// Trigger settings from an environment of `vars`.
+fn triggers(vars: &[(&str, &str)]) -> Triggers {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    Config::triggers(&|name: &str| {
+        vars.iter()
+            .find(|(variable, _)| variable == name)
+            .map(|(_, value)| value.clone())
+    })
+    .unwrap()
+}
+
+/// An API Gateway REST (payload 1.0) request `POST /x?workflow=...` (`POST /x` when
+/// `query_workflow` is empty) with credentials.
+fn rest_request(query_workflow: &str, body: &str) -> Value {
+    let query = (!query_workflow.is_empty()).then(|| json!({ "workflow": query_workflow }));
+    json!({
+        "resource": "/{proxy+}", "path": "/x", "httpMethod": "POST",
+        "headers": {
+            "Content-Type": "application/json",
+            "Authorization": "Bearer SECRET-TOKEN-123",
+            "Cookie": "session=SECRET-SESSION",
+            "X-Signature": "SECRET-SIGNATURE",
+            "X-Request-Id": "req-42"
+        },
+        "multiValueHeaders": {},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": null, "pathParameters": null, "stageVariables": null,
+        "requestContext": { "accountId": "1", "resourceId": "r", "stage": "prod", "requestId": "req",
+            "identity": {}, "resourcePath": "/{proxy+}", "httpMethod": "POST", "apiId": "a" },
+        "body": body, "isBase64Encoded": false
+    })
+}
+
+fn eventbridge(id: &str, source: &str, detail: &Value) -> Value {
+    json!({ "version": "0", "id": id, "detail-type": "Order Placed", "source": source,
+        "account": "1", "time": "2026-12-02T00:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": detail })
+}
+
+fn sqs(message_id: &str, body: &str) -> Value {
+    json!({ "Records": [{ "messageId": message_id, "receiptHandle": "r", "body": body,
+        "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:orders", "awsRegion": "us-east-1" }] })
+}
+
+fn http_body(answer: &Value) -> Value {
+    serde_json::from_str(answer["body"].as_str().unwrap()).unwrap()
+}
+
+/// Every byte under `dir`, as text.
+fn everything_stored(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            text.push_str(&everything_stored(&path));
+        } else {
+            text.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn sensitive_headers_are_redacted_before_anything_is_stored_or_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_with(Arc::new(FsStore::new(dir.path())), vec![echo("echo")]).await;
+    // The default list.
+    let handler = Handler::new(
+        engine.clone(),
+        triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"echo"}"#)]),
+    );
+    let answer = handler
+        .handle(rest_request("echo", r#"{"n":1}"#), 0)
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let headers = &http_body(&answer)[0]["headers"];
+    assert_eq!(headers["authorization"], Triggers::REDACTED, "{headers}");
+    assert_eq!(headers["cookie"], Triggers::REDACTED, "{headers}");
+    assert_eq!(headers["x-request-id"], "req-42", "{headers}");
+    assert_eq!(headers["x-signature"], "SECRET-SIGNATURE", "{headers}");
+    let stored = everything_stored(dir.path());
+    assert!(stored.contains("req-42"), "the request was stored");
+    assert!(!stored.contains("SECRET-TOKEN"), "{stored}");
+    assert!(!stored.contains("SECRET-SESSION"), "{stored}");
+
+    // HETUMIND_REDACT_HEADERS: `default` stands for the default list.
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_with(Arc::new(FsStore::new(dir.path())), vec![echo("echo")]).await;
+    let handler = Handler::new(
+        engine,
+        triggers(&[
+            ("HETUMIND_TRIGGERS", r#"{"http":"echo"}"#),
+            ("HETUMIND_REDACT_HEADERS", "default, X-Signature"),
+        ]),
+    );
+    let answer = handler
+        .handle(rest_request("echo", r#"{"n":2}"#), 0)
+        .await
+        .unwrap();
+    let headers = &http_body(&answer)[0]["headers"];
+    assert_eq!(headers["x-signature"], Triggers::REDACTED, "{headers}");
+    assert_eq!(headers["authorization"], Triggers::REDACTED, "{headers}");
+    let stored = everything_stored(dir.path());
+    assert!(
+        stored.contains("req-42") && !stored.contains("SECRET"),
+        "{stored}"
+    );
+}
+
+#[test]
+fn the_trigger_settings_read_their_variables_and_name_a_bad_one() {
+    let none = triggers(&[]);
+    assert_eq!(none.caller_workflows, CallerWorkflows::None);
+    assert!(none.redacted_headers.contains("authorization"));
+    assert!(none.redacted_headers.contains("x-amz-security-token"));
+    let set = triggers(&[
+        ("HETUMIND_CALLER_WORKFLOWS", " orders, refunds "),
+        ("HETUMIND_REDACT_HEADERS", "X-Signature"),
+    ]);
+    assert_eq!(
+        set.caller_workflows,
+        CallerWorkflows::Listed(BTreeSet::from(["orders".to_owned(), "refunds".to_owned()]))
+    );
+    assert_eq!(
+        set.redacted_headers,
+        BTreeSet::from(["x-signature".to_owned()])
+    );
+    assert!(
+        triggers(&[("HETUMIND_REDACT_HEADERS", "")])
+            .redacted_headers
+            .is_empty()
+    );
+    assert_eq!(
+        triggers(&[("HETUMIND_CALLER_WORKFLOWS", "*")]).caller_workflows,
+        CallerWorkflows::Any
+    );
+    for (variable, value, problem) in [
+        ("HETUMIND_CALLER_WORKFLOWS", "a,,b", "empty name"),
+        (
+            "HETUMIND_REDACT_HEADERS",
+            "bad header",
+            "`bad header` is not a valid header name",
+        ),
+    ] {
+        let error = Config::triggers(&|name: &str| (name == variable).then(|| value.to_owned()))
+            .unwrap_err();
+        assert_eq!(error.variable, variable);
+        assert!(error.problem.contains(problem), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn the_operators_mapping_beats_a_callers_choice_unless_allowed() {
+    let store = Arc::new(MemStore::new());
+    let engine = engine_with(store, vec![echo("echo"), fail("admin")]).await;
+    let mapped = Handler::new(
+        engine.clone(),
+        triggers(&[(
+            "HETUMIND_TRIGGERS",
+            r#"{"http":"echo","event:shop":"echo","sqs:orders":"echo"}"#,
+        )]),
+    );
+
+    // HTTP: `?workflow=` (a path `/workflows/ID` alike) does not beat the mapping.
+    let answer = mapped.handle(rest_request("admin", "{}"), 0).await.unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    // EventBridge: `detail.workflow_id` of a mapped source does not either.
+    let answer = mapped
+        .handle(
+            eventbridge("ev-1", "shop", &json!({ "workflow_id": "admin" })),
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "success", "{answer}");
+    assert_eq!(engine.execution_workflow("ev-1").await.unwrap().id, "echo");
+    // SQS: nor a message body's `workflow_id`.
+    let answer = mapped
+        .handle(sqs("m-1", r#"{"workflow_id":"admin"}"#), 0)
+        .await
+        .unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    assert_eq!(engine.execution_workflow("m-1").await.unwrap().id, "echo");
+
+    // Unmapped and not allowed: refused, naming the trigger names to map.
+    let unmapped = Handler::new(engine.clone(), Triggers::default());
+    let answer = unmapped
+        .handle(rest_request("admin", "{}"), 0)
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 403, "{answer}");
+    let error = http_body(&answer)["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.contains("`http`") && error.contains("HETUMIND_CALLER_WORKFLOWS"),
+        "{error}"
+    );
+    let error = unmapped
+        .handle(
+            eventbridge("ev-2", "attacker", &json!({ "workflow_id": "echo" })),
+            0,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), "Hetumind.InvalidRequest");
+    let message = error.to_string();
+    for name in [
+        "`event:attacker:Order Placed`",
+        "`event:attacker`",
+        "`event`",
+    ] {
+        assert!(message.contains(name), "{message}");
+    }
+    let answer = unmapped
+        .handle(sqs("m-2", r#"{"workflow_id":"echo"}"#), 0)
+        .await
+        .unwrap();
+    assert_eq!(answer["batchItemFailures"][0]["itemIdentifier"], "m-2");
+    for execution in ["ev-2", "m-2"] {
+        assert!(engine.execution_workflow(execution).await.is_err());
+    }
+
+    // Allowed by HETUMIND_CALLER_WORKFLOWS: the caller's choice.
+    let allowed = Handler::new(
+        engine.clone(),
+        triggers(&[("HETUMIND_CALLER_WORKFLOWS", "echo")]),
+    );
+    let answer = allowed.handle(rest_request("echo", "{}"), 0).await.unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let answer = allowed
+        .handle(
+            eventbridge("ev-3", "anyone", &json!({ "workflow_id": "echo" })),
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "success", "{answer}");
+    let answer = allowed
+        .handle(rest_request("admin", "{}"), 0)
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 403, "{answer}");
+}
+
+#[tokio::test]
+async fn an_http_output_too_big_to_inline_is_answered_in_full_or_refused_by_size() {
+    let engine = engine_with(Arc::new(MemStore::new()), vec![echo("echo")]).await;
+    let handler = Handler::new(
+        engine.clone(),
+        triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"echo"}"#)]),
+    );
+
+    // Over the engine's 256 KiB inline limit, well under Lambda's 6 MB.
+    let text = "x".repeat(300 * 1024);
+    let answer = handler.handle(rest_request("", &text), 0).await.unwrap();
+    assert_eq!(answer["statusCode"], 200);
+    let items = http_body(&answer);
+    assert_eq!(items.as_array().unwrap().len(), 1);
+    assert_eq!(items[0]["body"], text);
+
+    // 2 MiB of quotes: 4 MiB of items as JSON, twice that once escaped again as the body.
+    let quotes = "\"".repeat(2 * 1024 * 1024);
+    let answer = handler.handle(rest_request("", &quotes), 0).await.unwrap();
+    assert_eq!(answer["statusCode"], 500);
+    let body = http_body(&answer);
+    assert_eq!(body["error_type"], "Hetumind.OutputTooLarge", "{body}");
+    assert_eq!(body["limit"], 6 * 1024 * 1024, "{body}");
+    assert!(body["bytes"].as_u64().unwrap() > 8 * 1024 * 1024, "{body}");
+    let execution_id = body["execution_id"].as_str().unwrap();
+    let state = engine.execution_state(execution_id).await.unwrap();
+    assert_eq!(state.status, ExecutionStatus::Success);
+}
+
+#[tokio::test]
+async fn a_corrupt_stored_workflow_is_invalid_and_http_errors_hide_store_details() {
+    let store = Arc::new(MemStore::new());
+    store
+        .put(
+            "workflows/broken.json",
+            b"{\"id\": \"broken\", \"nodes\": [".to_vec(),
+            Condition::Create,
+        )
+        .await
+        .unwrap();
+    let engine = engine_with(store, vec![]).await;
+    let request =
+        Request::from_json(json!({ "request_type": "execute_workflow", "workflow_id": "broken" }))
+            .unwrap();
+    let error = engine.handle(request, None).await.unwrap_err();
+    assert_eq!(error.error_type(), "Hetumind.WorkflowInvalid", "{error}");
+    assert!(
+        error.to_string().contains("workflows/broken.json"),
+        "{error}"
+    );
+    let handler = Handler::new(
+        engine,
+        triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"broken"}"#)]),
+    );
+    let answer = handler.handle(rest_request("", "{}"), 0).await.unwrap();
+    assert_eq!(answer["statusCode"], 500, "{answer}");
+    assert_eq!(http_body(&answer)["error_type"], "Hetumind.WorkflowInvalid");
+
+    // A store that cannot be reached fails with an SDK error naming the endpoint and the key:
+    // logged, never answered.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .force_path_style(true)
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(config);
+    let store = Arc::new(S3Store::with_client("a-bucket", "pfx", client));
+    let error = store
+        .get("workflows/echo.json")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("workflows/echo.json"), "{error}");
+    let engine = Engine::new(hetumind::Registry::global().unwrap(), store);
+    let handler = Handler::new(
+        engine,
+        triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"echo"}"#)]),
+    );
+    let answer = handler.handle(rest_request("", "{}"), 0).await.unwrap();
+    assert_eq!(answer["statusCode"], 503, "{answer}");
+    let body = http_body(&answer);
+    assert_eq!(body["error_type"], "Hetumind.Retryable", "{body}");
+    assert_eq!(
+        body.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["error", "error_type"],
+        "{body}"
+    );
+    let text = body.to_string();
+    let port = endpoint.rsplit(':').next().unwrap();
+    for detail in [port, "workflows/", "a-bucket", "S3 ", "dispatch"] {
+        assert!(!text.contains(detail), "{detail} in {text}");
+    }
+}
+
+/// An engine on `store` whose invocations hold an execution for 300 ms at a time.
+fn short_leases(store: Arc<dyn StateStore>) -> Engine {
+    Engine::new(hetumind::Registry::global().unwrap(), store).with_options(EngineOptions {
+        lease: Duration::from_millis(300),
+        ..EngineOptions::default()
+    })
+}
+
+/// Starts `execution_id` of `slow` with `input` and kills the invocation mid-way: the
+/// execution is left `running` under a lease that expires.
+async fn crash_mid_way(engine: &Engine, execution_id: &str, input: Value) {
+    let start = Request::from_json(json!({ "request_type": "execute_workflow",
+        "workflow_id": "slow", "execution_id": execution_id, "input_data": [{ "json": input }] }))
+    .unwrap();
+    let engine = engine.clone();
+    let run = tokio::spawn(async move { engine.handle(start, None).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    run.abort();
+    let _ = run.await;
+}
+
+#[tokio::test]
+async fn a_redelivery_after_a_crash_continues_its_execution_with_its_own_definition() {
+    let store: Arc<dyn StateStore> = Arc::new(MemStore::new());
+    let engine = short_leases(Arc::clone(&store));
+    engine.put_workflow(&workflow(slow(200))).await.unwrap();
+    crash_mid_way(&engine, "m-slow-1", json!({ "x": 1 })).await;
+    crash_mid_way(
+        &engine,
+        "eb-crash-1",
+        eventbridge("eb-crash-1", "shop", &json!({})),
+    )
+    .await;
+    // The stored workflow changes before the message and the event come back.
+    engine.put_workflow(&workflow(slow(10))).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let handler = Handler::new(
+        engine.clone(),
+        triggers(&[(
+            "HETUMIND_TRIGGERS",
+            r#"{"sqs:orders":"slow","event:shop":"slow"}"#,
+        )]),
+    );
+
+    let answer = handler
+        .handle(sqs("m-slow-1", r#"{"x":1}"#), 0)
+        .await
+        .unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let answer = handler
+        .handle(eventbridge("eb-crash-1", "shop", &json!({})), 0)
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "success", "{answer}");
+    for execution in ["m-slow-1", "eb-crash-1"] {
+        let state = engine.execution_state(execution).await.unwrap();
+        assert_eq!(state.status, ExecutionStatus::Success, "{execution}");
+        let own = engine.execution_workflow(execution).await.unwrap();
+        assert_eq!(own.nodes[0].parameters, json!(200), "{execution}");
+    }
+}
+
+#[tokio::test]
+async fn a_message_whose_execution_is_held_elsewhere_comes_back() {
+    let store: Arc<dyn StateStore> = Arc::new(MemStore::new());
+    let engine = Engine::new(hetumind::Registry::global().unwrap(), Arc::clone(&store));
+    engine.put_workflow(&workflow(slow(1000))).await.unwrap();
+    let start = Request::from_json(json!({ "request_type": "execute_workflow",
+        "workflow_id": "slow", "execution_id": "m-held", "input_data": [{ "json": { "x": 1 } }] }))
+    .unwrap();
+    let running = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.handle(start, None).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Edited meanwhile: a repeated start now differs from the execution's definition.
+    engine.put_workflow(&workflow(slow(5))).await.unwrap();
+    let handler = Handler::new(
+        engine.clone(),
+        triggers(&[("HETUMIND_TRIGGERS", r#"{"sqs:orders":"slow"}"#)]),
+    );
+    let answer = handler
+        .handle(sqs("m-held", r#"{"x":1}"#), 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{ "itemIdentifier": "m-held" }]),
+        "{answer}"
+    );
+    let done = running.await.unwrap().unwrap();
+    assert_eq!(done.status, ExecutionStatus::Success);
+    // Once the other invocation is done, the redelivery is acknowledged.
+    let answer = handler
+        .handle(sqs("m-held", r#"{"x":1}"#), 0)
+        .await
+        .unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+}
