@@ -25,7 +25,7 @@ async fn inc(Item(n): Item<i64>) -> Result<i64, NodeError> {
 }
 
 /// Sums all items.
-#[node(kind = "test.sum")]
+#[node(kind = "test.sum", inputs = 2)]
 async fn sum(Items(numbers): Items<i64>) -> Result<i64, NodeError> {
     Ok(numbers.iter().sum())
 }

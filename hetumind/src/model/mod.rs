@@ -9,7 +9,8 @@ mod workflow;
 pub use execution::{ExecutionState, ExecutionStatus, Lease, NodeState};
 pub use item::{BinaryRef, ItemData, ItemSource};
 pub use request::{
-    ExecuteNode, ExecuteWorkflow, NextAction, OutputRef, Request, Response, ResumeExecution, ceil_to_second,
+    ExecuteNode, ExecuteWorkflow, NextAction, OutputRef, Request, Response, ResumeExecution,
+    ceil_to_second,
 };
 pub use webhook::WebhookResponse;
 /// The longest node name, workflow id or execution id accepted, in characters (Unicode scalar

@@ -13,6 +13,6 @@ pub use ctx::{Ctx, RunInfo};
 pub use error::{ErrorKind, NodeError};
 pub use output::{OutputSink, Paired, Routed};
 pub use registration::{
-    BoxFuture, ExecuteMode, Invocation, NodeOutput, NodeRegistration, SourceLocation,
+    BoxFuture, ExecuteMode, InputCount, Invocation, NodeOutput, NodeRegistration, SourceLocation,
 };
 pub use roles::{Item, Items, Params};
