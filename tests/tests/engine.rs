@@ -966,6 +966,10 @@ async fn cleanup_deletes_finished_executions_past_retention_only() {
 struct Hanging;
 
 impl hetumind::store::StateStore for Hanging {
+    fn locate(&self, key: &str) -> String {
+        format!("hanging://{key}")
+    }
+
     fn get<'a>(
         &'a self,
         _: &'a str,
