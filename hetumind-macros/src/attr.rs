@@ -9,7 +9,7 @@ use syn::{Expr, Lit, LitStr, Path, Token};
 
 use crate::ctxt::Ctxt;
 
-const KEYS: [&str; 5] = ["kind", "version", "outputs", "retry", "crate"];
+const KEYS: [&str; 6] = ["kind", "version", "inputs", "outputs", "retry", "crate"];
 const RETRY_KEYS: [&str; 5] = ["max_attempts", "initial", "max", "backoff_rate", "jitter"];
 
 /// What the attribute says; every part is optional until validated.
@@ -20,6 +20,7 @@ pub(crate) struct Attrs {
     /// or arguments that stopped parsing), so that it is not reported missing on top.
     pub(crate) kind_reported: bool,
     pub(crate) version: Option<u32>,
+    pub(crate) inputs: Option<Inputs>,
     pub(crate) outputs: Option<Vec<LitStr>>,
     pub(crate) retry: Retry,
     pub(crate) krate: Option<Path>,
@@ -33,6 +34,13 @@ pub(crate) struct Retry {
     pub(crate) max_ms: Option<u64>,
     pub(crate) backoff_rate: Option<f64>,
     pub(crate) jitter: Option<Jitter>,
+}
+
+/// `inputs = N` or `inputs = "any"`.
+#[derive(Clone, Copy)]
+pub(crate) enum Inputs {
+    Fixed(u32),
+    Any,
 }
 
 /// `retry(jitter = "...")`.
@@ -74,6 +82,11 @@ fn parse_arg(meta: &ParseNestedMeta<'_>, attrs: &mut Attrs, cx: &mut Ctxt) -> sy
         let expr = value(meta, "version = 2")?;
         if let Some(version) = parse_version(&expr, cx) {
             set_once(cx, key, &mut attrs.version, version);
+        }
+    } else if key.is_ident("inputs") {
+        let expr = value(meta, "inputs = 2")?;
+        if let Some(inputs) = parse_inputs(&expr, cx) {
+            set_once(cx, key, &mut attrs.inputs, inputs);
         }
     } else if key.is_ident("outputs") {
         if !meta.input.peek(syn::token::Paren) {
@@ -285,6 +298,23 @@ fn parse_version(expr: &Expr, cx: &mut Ctxt) -> Option<u32> {
         _ => "`version` must be a whole number from 1 to 4294967295, like `version = 2`".to_owned(),
     };
     cx.error_spanned_by(expr, message);
+    None
+}
+
+fn parse_inputs(expr: &Expr, cx: &mut Ctxt) -> Option<Inputs> {
+    if let Some(int) = int_literal(expr)
+        && let Ok(count) = int.base10_parse::<u32>()
+        && count >= 1
+    {
+        return Some(Inputs::Fixed(count));
+    }
+    if str_literal(expr).is_some_and(|lit| lit.value() == "any") {
+        return Some(Inputs::Any);
+    }
+    cx.error_spanned_by(
+        expr,
+        "`inputs` is how many inputs the node reads: a whole number from 1 to 4294967295, like `inputs = 2`, or `inputs = \"any\"` for inputs 0, 1 and so on, as many as are connected",
+    );
     None
 }
 

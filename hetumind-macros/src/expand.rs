@@ -7,7 +7,7 @@ use syn::ItemFn;
 use syn::spanned::Spanned;
 
 use crate::ast::{NodeFn, Role};
-use crate::attr::{self, Jitter};
+use crate::attr::{self, Inputs, Jitter};
 use crate::ctxt::Ctxt;
 use crate::fallback;
 use crate::valid::{self, Input, Node};
@@ -125,6 +125,10 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
     let version = node.version;
     let description = &node.description;
     let retry = retry_policy(&node.retry, &private);
+    let inputs = match node.inputs {
+        Inputs::Fixed(count) => quote!(#private::InputCount::Fixed(#count)),
+        Inputs::Any => quote!(#private::InputCount::Any),
+    };
     let types = quote!(<__hetumind_node as #private::NodeTypes>);
 
     quote! {
@@ -157,6 +161,7 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
                     version: #version,
                     description: #description,
                     outputs: #types::OUTPUTS,
+                    inputs: #inputs,
                     mode: #private::ExecuteMode::#mode,
                     retry: #retry,
                     location: #private::SourceLocation {

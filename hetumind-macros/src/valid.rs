@@ -7,7 +7,7 @@ use syn::visit::Visit;
 use syn::{LitStr, Path, Type};
 
 use crate::ast::{NodeFn, Return, Role};
-use crate::attr::{Attrs, Retry};
+use crate::attr::{Attrs, Inputs, Retry};
 use crate::ctxt::Ctxt;
 
 /// A node that follows every rule: what expansion needs.
@@ -16,6 +16,7 @@ pub(crate) struct Node<'a> {
     pub(crate) kind: String,
     pub(crate) version: u32,
     pub(crate) description: String,
+    pub(crate) inputs: Inputs,
     pub(crate) outputs: Vec<String>,
     pub(crate) retry: Retry,
     pub(crate) krate: Path,
@@ -80,6 +81,7 @@ pub(crate) fn check<'a>(node: &NodeFn<'a>, attrs: Attrs, cx: &mut Ctxt) -> Optio
         kind: kind?,
         version: attrs.version.unwrap_or(1),
         description: node.description.clone(),
+        inputs: attrs.inputs.unwrap_or(Inputs::Fixed(1)),
         outputs,
         retry: attrs.retry,
         krate: attrs.krate.unwrap_or_else(|| syn::parse_quote!(::hetumind)),

@@ -6,8 +6,8 @@ pub use crate::node::execute::{
     invoke_all_items, invoke_each_item,
 };
 pub use crate::node::{
-    BoxFuture, Ctx, ExecuteMode, Item, Items, NodeError, NodeRegistration, OutputSink, Params,
-    Routed, SourceLocation,
+    BoxFuture, Ctx, ExecuteMode, InputCount, Item, Items, NodeError, NodeRegistration, OutputSink,
+    Params, Routed, SourceLocation,
 };
 pub use crate::retry::{Jitter, RetryPolicy};
 pub use core::future::Future;

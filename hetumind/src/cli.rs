@@ -80,7 +80,9 @@ enum Command {
     Graph {
         /// The workflow definition (JSON).
         workflow: PathBuf,
-        /// Colours the nodes by their state in this execution.
+        /// Colours the nodes by their state in this execution; the chart is of the workflow
+        /// the execution runs, as stored when it started (a note says when it differs from the
+        /// file).
         #[arg(long)]
         execution: Option<String>,
         /// The state store URL; default `$HETUMIND_STATE`, else `file://./.hetumind`.
@@ -234,17 +236,29 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             execution,
             state,
         } => {
-            let workflow: Workflow = read_json(&workflow)?;
+            let path = workflow;
+            let mut workflow: Workflow = read_json(&path)?;
             let state = match execution {
                 None => None,
-                Some(id) => Some(
-                    Engine::new(registry, open_store(state)?)
-                        .execution_state(&id)
-                        .await
-                        .map_err(|error| Failure::invalid(error.to_string()))?,
-                ),
+                Some(id) => {
+                    let engine = Engine::new(registry, open_store(state)?);
+                    let unknown = |error: EngineError| Failure::invalid(error.to_string());
+                    let stored = engine.execution_workflow(&id).await.map_err(unknown)?;
+                    // The states are by node name: drawn on another workflow, they would
+                    // colour whatever nodes share a name.
+                    if stored != workflow {
+                        eprintln!(
+                            "note: execution `{id}` runs another workflow than {} (`{}`): drawing the execution's own workflow `{}`",
+                            path.display(),
+                            workflow.id,
+                            stored.id
+                        );
+                        workflow = stored;
+                    }
+                    Some(engine.execution_state(&id).await.map_err(unknown)?)
+                }
             };
-            stdout(&crate::graph::mermaid(&workflow, state.as_ref()));
+            stdout(&crate::graph::mermaid(&workflow, registry, state.as_ref()));
             Ok(SUCCESS)
         }
         Command::Invoke { event, state } => {

@@ -76,6 +76,7 @@ pub mod __private;
 /// |---|---|
 /// | `kind = "acme.send_mail"` | required; lowercase letters, digits, `.`, `_`, `-` |
 /// | `version = 2` | from 1; default 1. `kind` and `version` identify the node |
+/// | `inputs = 2` | how many inputs the node reads (connections may end at inputs 0 to 1); `inputs = "any"` for 0, 1 and so on, one per connection; default 1 |
 /// | `outputs("true", "false")` | named outputs (default one, `main`); the node then returns `Routed<T>` |
 /// | `retry(max_attempts = 5, initial = "200ms", max = "30s", backoff_rate = 2.0, jitter = "full")` | the default retry policy, any subset |
 /// | `crate = path` | where `hetumind` is, when it is not `::hetumind` |
@@ -115,7 +116,7 @@ pub mod __private;
 ///     inventory::submit! {
 ///         NodeRegistration {
 ///             kind: "example.greet", version: 1, description: "Greets ...",
-///             outputs: &["main"], mode: ExecuteMode::EachItem,
+///             outputs: &["main"], inputs: InputCount::ONE, mode: ExecuteMode::EachItem,
 ///             retry: RetryPolicy { max_attempts: 5, ..RetryPolicy::DEFAULT },
 ///             location: SourceLocation { file: file!(), line: line!(), module: module_path!() },
 ///             params_schema: <__hetumind_node as NodeTypes>::params_schema,   // lazy
@@ -164,8 +165,9 @@ pub use hetumind_macros::node;
 pub use hetumind_macros::link_node_crates;
 pub use model::{ItemData, Workflow};
 pub use node::{
-    BoxFuture, Ctx, ErrorKind, ExecuteMode, Invocation, Item, Items, NodeError, NodeOutput,
-    NodeRegistration, OutputSink, Paired, Params, Routed, RunInfo, SourceLocation, blocking,
+    BoxFuture, Ctx, ErrorKind, ExecuteMode, InputCount, Invocation, Item, Items, NodeError,
+    NodeOutput, NodeRegistration, OutputSink, Paired, Params, Routed, RunInfo, SourceLocation,
+    blocking,
 };
 pub use registry::Registry;
 pub use retry::RetryPolicy;

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use crate::node::{ExecuteMode, NodeRegistration, SourceLocation};
+use crate::node::{ExecuteMode, InputCount, NodeRegistration, SourceLocation};
 use crate::retry::RetryPolicy;
 
 inventory::collect!(NodeRegistration);
@@ -146,7 +146,8 @@ impl Registry {
         self.nodes.is_empty()
     }
 
-    /// The catalog: every node with its description, outputs, schemas and retry policy, sorted.
+    /// The catalog: every node with its description, inputs, outputs, schemas and retry policy,
+    /// sorted.
     #[must_use]
     pub fn catalog(&self) -> Vec<CatalogEntry> {
         self.iter().map(CatalogEntry::of).collect()
@@ -162,6 +163,8 @@ pub struct CatalogEntry {
     pub version: u32,
     /// What it does.
     pub description: &'static str,
+    /// How many inputs it reads: a number, or `"any"`.
+    pub inputs: InputCount,
     /// Its outputs, in index order.
     pub outputs: &'static [&'static str],
     /// How it consumes input.
@@ -186,6 +189,7 @@ impl CatalogEntry {
             kind: registration.kind,
             version: registration.version,
             description: registration.description,
+            inputs: registration.inputs,
             outputs: registration.outputs,
             execute_mode: registration.mode,
             params_schema: (registration.params_schema)(),

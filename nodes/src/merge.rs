@@ -125,7 +125,7 @@ impl TryFrom<RawMergeParams> for MergeParams {
 /// `key_right`) are equal, merging each pair into one object in which the fields of input 1
 /// win. `join` keeps the unmatched items of none (`inner`, the default), input 0 (`left`),
 /// input 1 (`right`) or both (`full`).
-#[node(kind = "core.merge")]
+#[node(kind = "core.merge", inputs = "any")]
 async fn merge(
     Params(params): Params<MergeParams>,
     Items(items): Items<Value>,

@@ -12,7 +12,8 @@ use serde_json::Value;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawWaitParams {
-    /// How long to wait, in `unit`s, counted from when the node started.
+    /// How long to wait, in `unit`s, counted from when the node started: at most about 100
+    /// years (36,500 days).
     #[serde(default)]
     amount: Option<u64>,
     /// The unit of `amount`: `seconds` (the default), `minutes`, `hours` or `days`.
@@ -39,7 +40,20 @@ enum Unit {
     Days,
 }
 
+/// The longest wait `amount` may ask for: about 100 years (36,500 days), so that the resume time
+/// is always a date every store and orchestrator can write.
+const MAX_WAIT_SECONDS: u64 = 36_500 * 24 * 60 * 60;
+
 impl Unit {
+    const fn name(self) -> &'static str {
+        match self {
+            Self::Seconds => "seconds",
+            Self::Minutes => "minutes",
+            Self::Hours => "hours",
+            Self::Days => "days",
+        }
+    }
+
     const fn seconds(self) -> u64 {
         match self {
             Self::Seconds => 1,
@@ -67,10 +81,14 @@ impl TryFrom<RawWaitParams> for WaitParams {
         match (raw.amount, raw.until) {
             (Some(amount), None) => {
                 let unit = raw.unit.unwrap_or_default();
-                amount
-                    .checked_mul(unit.seconds())
-                    .map(|seconds| Self::For(Duration::from_secs(seconds)))
-                    .ok_or_else(|| format!("`amount` ({amount}) is too long a wait"))
+                let max = MAX_WAIT_SECONDS / unit.seconds();
+                if amount > max {
+                    return Err(format!(
+                        "`amount` must be from 0 to {max} {} (about 100 years), not {amount}",
+                        unit.name()
+                    ));
+                }
+                Ok(Self::For(Duration::from_secs(amount * unit.seconds())))
             }
             (None, Some(until)) if raw.unit.is_some() => Err(format!(
                 "`unit` applies to `amount`, not to `until` (`{until}`): remove it"

@@ -292,6 +292,29 @@ fn validate_reports_every_problem() {
     ] {
         assert!(text.contains(path), "{path}: {text}");
     }
+
+    let long = "x".repeat(513);
+    let invalid = cli.file(
+        "bad2.json",
+        &json!({ "id": "", "nodes": [
+            { "name": "A", "kind": "test.echo", "on_error": "error_output" },
+            { "name": "B", "kind": "test.echo" },
+            { "name": long, "kind": "test.echo" }
+        ], "connections": { "A": { "main": [[{ "node": "B", "index": 1 }, { "node": long }]] } } })
+        .to_string(),
+    );
+    let output = cli.run(&["validate", &invalid]);
+    assert_eq!(code(&output), 2);
+    let text = stderr(&output);
+    for part in [
+        "(4 problems)",
+        "id: a workflow id cannot be empty",
+        "nodes[2].name: 513 characters long; the limit is 512 characters",
+        "connections.A.main[0][0].index: `B` reads one input (0): it has no input 1",
+        "nodes[0].on_error: `error_output` sends failed items to output 1",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
 }
 
 #[test]
@@ -336,6 +359,45 @@ fn graph_draws_the_workflow_and_colours_an_execution() {
         chart.contains("class n0 success") && chart.contains("class n1 success"),
         "{chart}"
     );
+}
+
+#[test]
+fn graph_of_an_execution_draws_the_workflow_it_runs_and_says_when_the_file_differs() {
+    let cli = Cli::new();
+    let workflow = cli.file("echo.json", &echo_workflow());
+    assert_eq!(
+        code(&cli.run(&["run", &workflow, "--execution-id", "g-2"])),
+        0
+    );
+    // Another workflow, sharing the name `Out`: its nodes must not be coloured by name.
+    let other = cli.file(
+        "other.json",
+        &json!({ "id": "other", "nodes": [
+            { "name": "Out", "kind": "test.fail" },
+            { "name": "Extra", "kind": "test.echo" }
+        ], "connections": { "Out": { "main": [[{ "node": "Extra" }]] } } })
+        .to_string(),
+    );
+    let output = cli.run(&["graph", &other, "--execution", "g-2"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let chart = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        chart.contains("In<br/>") && chart.contains("Out<br/>"),
+        "{chart}"
+    );
+    assert!(!chart.contains("Extra"), "{chart}");
+    assert!(
+        chart.contains("class n0 success") && chart.contains("class n1 success"),
+        "{chart}"
+    );
+    let note = stderr(&output);
+    assert!(
+        note.contains("g-2") && note.contains("other.json") && note.contains("`echo`"),
+        "{note}"
+    );
+    // The same file: no note.
+    let output = cli.run(&["graph", &workflow, "--execution", "g-2"]);
+    assert_eq!(stderr(&output), "");
 }
 
 #[test]

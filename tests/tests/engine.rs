@@ -25,7 +25,7 @@ async fn inc(Item(n): Item<i64>) -> Result<i64, NodeError> {
 }
 
 /// Sums all items.
-#[node(kind = "test.sum")]
+#[node(kind = "test.sum", inputs = 2)]
 async fn sum(Items(numbers): Items<i64>) -> Result<i64, NodeError> {
     Ok(numbers.iter().sum())
 }
@@ -981,6 +981,10 @@ async fn cleanup_deletes_finished_executions_past_retention_only() {
 struct Hanging;
 
 impl hetumind::store::StateStore for Hanging {
+    fn locate(&self, key: &str) -> String {
+        format!("hanging://{key}")
+    }
+
     fn get<'a>(
         &'a self,
         _: &'a str,
@@ -1011,10 +1015,6 @@ impl hetumind::store::StateStore for Hanging {
         _: &'a str,
     ) -> hetumind::BoxFuture<'a, Result<(), hetumind::store::StoreError>> {
         Box::pin(std::future::pending())
-    }
-
-    fn locate(&self, key: &str) -> String {
-        format!("hanging://{key}")
     }
 }
 

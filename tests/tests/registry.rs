@@ -8,8 +8,8 @@ use hetumind::prelude::*;
 use hetumind::registry::{CatalogEntry, Duplicate, RegistryError};
 use hetumind::retry::Jitter;
 use hetumind::{
-    BoxFuture, ExecuteMode, Invocation, NodeOutput, NodeRegistration, Registry, RetryPolicy,
-    SourceLocation,
+    BoxFuture, ExecuteMode, InputCount, Invocation, NodeOutput, NodeRegistration, Registry,
+    RetryPolicy, SourceLocation,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,7 @@ const fn registration(
         version,
         description: "A hand-made node.",
         outputs: &["main"],
+        inputs: InputCount::ONE,
         mode: ExecuteMode::All,
         retry: RetryPolicy::DEFAULT,
         location: SourceLocation {
@@ -266,6 +267,7 @@ const SHOUT_LINE: u32 = line!() + 3;
 #[node(
     kind = "registry_test.shout",
     version = 4,
+    inputs = 3,
     outputs("loud", "quiet"),
     retry(
         max_attempts = 2,
@@ -314,6 +316,7 @@ fn a_duplicate_of_a_linked_node_names_both_definitions() {
         version: shout.version,
         description: shout.description,
         outputs: shout.outputs,
+        inputs: shout.inputs,
         mode: shout.mode,
         retry: shout.retry,
         location: SourceLocation {
@@ -377,6 +380,7 @@ fn catalog_entries_serialize_with_everything_a_node_publishes() {
             "description",
             "execute_mode",
             "input_schema",
+            "inputs",
             "kind",
             "output_schema",
             "outputs",
@@ -390,6 +394,7 @@ fn catalog_entries_serialize_with_everything_a_node_publishes() {
     assert_eq!(json["version"], json!(4));
     assert_eq!(json["description"], json!("Shouts a text.\nLoudly."));
     assert_eq!(json["outputs"], json!(["loud", "quiet"]));
+    assert_eq!(json["inputs"], json!(3));
     assert_eq!(json["execute_mode"], json!("each_item"));
     assert_eq!(
         json["retry"],
@@ -444,6 +449,7 @@ fn catalog_entries_of_hand_made_registrations_call_their_schema_functions() {
         version: 2,
         description: "Takes strings.",
         outputs: &["a", "b"],
+        inputs: InputCount::Any,
         mode: ExecuteMode::EachItem,
         retry: RetryPolicy::NEVER,
         location: SourceLocation {
@@ -467,6 +473,7 @@ fn catalog_entries_of_hand_made_registrations_call_their_schema_functions() {
             "kind": "strings",
             "version": 2,
             "description": "Takes strings.",
+            "inputs": "any",
             "outputs": ["a", "b"],
             "execute_mode": "each_item",
             "params_schema": true,
@@ -484,6 +491,7 @@ fn catalog_entries_of_hand_made_registrations_call_their_schema_functions() {
     );
     assert_eq!(json[0]["kind"], json!("alpha"));
     assert_eq!(json[0]["execute_mode"], json!("all"));
+    assert_eq!(json[0]["inputs"], json!(1));
 
     let entry = CatalogEntry::of(&STRINGS);
     assert_eq!(entry.outputs, ["a", "b"]);

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::model::{OnError, Workflow};
-use crate::node::NodeRegistration;
+use crate::model::{MAX_NAME_CHARS, OnError, Workflow};
+use crate::node::{InputCount, NodeRegistration};
 use crate::registry::Registry;
 use crate::retry::RetryPolicy;
 
@@ -98,19 +98,31 @@ impl Plan {
     /// # Errors
     ///
     /// Every problem at once: unknown kinds or versions, parameters that do not match the
-    /// node's schema, duplicate names, dangling or out-of-range connections, cycles, and a
-    /// workflow without a start node.
+    /// node's schema, empty, duplicate or too long names and workflow ids, dangling
+    /// connections, connections from outputs or into inputs the node does not have, an
+    /// `error_output` whose failed items would be dropped, cycles, and a workflow without a
+    /// start node.
     pub fn new(workflow: &Workflow, registry: &Registry) -> Result<Self, WorkflowError> {
         let mut problems = Vec::new();
+        if workflow.id.is_empty() {
+            problems.push(problem("id".to_owned(), "a workflow id cannot be empty"));
+        } else if let Some(message) = too_long(&workflow.id) {
+            problems.push(problem("id".to_owned(), message));
+        }
         let mut by_name =
             NameIndex::with_capacity_and_hasher(workflow.nodes.len(), Default::default());
         let mut nodes = Vec::with_capacity(workflow.nodes.len());
-        // The output count of each node, to lay its slots out (for an unknown kind: as many
-        // as its connections use, so that the rest of the graph is still checked).
-        let mut output_counts = Vec::with_capacity(workflow.nodes.len());
+        // The ports of each node, to check its connections and lay its output slots out (for an
+        // unknown kind: as many outputs as its connections use, so that the rest of the graph
+        // is still checked).
+        let mut ports = Vec::with_capacity(workflow.nodes.len());
         for (index, instance) in workflow.nodes.iter().enumerate() {
             let path = |field: &str| format!("nodes[{index}].{field}");
             let name: Arc<str> = Arc::from(instance.name.as_str());
+            // A name too long is still the node's name, so that its connections are checked.
+            if let Some(message) = too_long(&name) {
+                problems.push(problem(path("name"), message));
+            }
             if name.is_empty() {
                 problems.push(problem(path("name"), "a node name cannot be empty"));
             } else if by_name.contains_key(&name) {
@@ -144,15 +156,17 @@ impl Plan {
                     path("kind"),
                     unknown_kind(registry, &instance.kind, instance.version),
                 ));
-                output_counts.push(None);
+                ports.push(None);
                 continue;
             };
             if let Err(error) = (registration.check_params)(&instance.parameters) {
                 problems.push(problem(path("parameters"), error.message()));
             }
-            output_counts.push(Some(
-                registration.outputs.len() + usize::from(instance.on_error == OnError::ErrorOutput),
-            ));
+            ports.push(Some(Ports {
+                outputs: registration.outputs.len()
+                    + usize::from(instance.on_error == OnError::ErrorOutput),
+                inputs: registration.inputs,
+            }));
             nodes.push(PlannedNode {
                 name,
                 registration,
@@ -168,12 +182,25 @@ impl Plan {
                 "must be at least 1",
             ));
         }
-        let links = connect(workflow, &by_name, &output_counts, &mut problems);
-        let connections = Layout::new(&output_counts, &links);
+        let (links, any_inputs) = connect(workflow, &by_name, &ports, &mut problems);
+        let connections = Layout::new(&ports, &links);
         let mut incoming = vec![0usize; workflow.nodes.len()];
         for edge in &connections.edges {
             incoming[edge.node] += 1;
         }
+        for (node, input, path) in any_inputs {
+            let count = incoming[node];
+            if usize::try_from(input).unwrap_or(usize::MAX) >= count {
+                problems.push(problem(
+                    path,
+                    format!(
+                        "`{}` reads inputs 0, 1 and so on, one per connection into it: with {count} connection(s) into it, it has no input {input}",
+                        workflow.nodes[node].name
+                    ),
+                ));
+            }
+        }
+        check_error_outputs(workflow, &ports, &connections, &mut problems);
         if workflow.nodes.is_empty() {
             problems.push(problem(
                 "nodes".to_owned(),
@@ -279,14 +306,14 @@ struct Layout {
 
 impl Layout {
     /// Lays `links` out by slot, keeping their order within a slot (a counting sort).
-    fn new(output_counts: &[Option<usize>], links: &[(usize, usize, Edge)]) -> Self {
+    fn new(ports: &[Option<Ports>], links: &[(usize, usize, Edge)]) -> Self {
         // An unknown kind's node gets the slots its connections use.
-        let mut counts: Vec<usize> = output_counts
+        let mut counts: Vec<usize> = ports
             .iter()
-            .map(|count| count.unwrap_or(0))
+            .map(|ports| ports.map_or(0, |ports| ports.outputs))
             .collect();
         for &(source, output, _) in links {
-            if output_counts[source].is_none() {
+            if ports[source].is_none() {
                 counts[source] = counts[source].max(output + 1);
             }
         }
@@ -331,6 +358,57 @@ impl Layout {
     }
 }
 
+/// The outputs and inputs a resolved node has.
+#[derive(Debug, Clone, Copy)]
+struct Ports {
+    /// Its outputs, the `error` output included.
+    outputs: usize,
+    /// The inputs it reads.
+    inputs: InputCount,
+}
+
+/// Why `name` (a workflow id or node name) is too long, if it is.
+fn too_long(name: &str) -> Option<String> {
+    // No character is shorter than a byte: most names need no count.
+    if name.len() <= MAX_NAME_CHARS {
+        return None;
+    }
+    let length = name.chars().count();
+    (length > MAX_NAME_CHARS)
+        .then(|| format!("{length} characters long; the limit is {MAX_NAME_CHARS} characters"))
+}
+
+/// Records every node with `on_error: error_output` whose `error` output is connected nowhere
+/// while another of its outputs is: its failed items would vanish. (A node with no outgoing
+/// connection at all is an end node, whose outputs, `error` included, are the execution's
+/// output.)
+fn check_error_outputs(
+    workflow: &Workflow,
+    ports: &[Option<Ports>],
+    connections: &Layout,
+    problems: &mut Vec<Problem>,
+) {
+    for (index, instance) in workflow.nodes.iter().enumerate() {
+        if instance.on_error != OnError::ErrorOutput || ports[index].is_none() {
+            continue;
+        }
+        let outputs: Vec<&[Edge]> = connections.outputs(index).collect();
+        let Some((error, others)) = outputs.split_last() else {
+            continue;
+        };
+        if error.is_empty() && others.iter().any(|edges| !edges.is_empty()) {
+            let output = others.len();
+            problems.push(problem(
+                format!("nodes[{index}].on_error"),
+                format!(
+                    "`error_output` sends failed items to output {output} (`error`), but nothing is connected to `connections.{}.main[{output}]` while the node's other outputs are: its failed items would be dropped; connect the error output, or use `continue` or `stop`",
+                    instance.name
+                ),
+            ));
+        }
+    }
+}
+
 fn problem(path: String, message: impl Into<String>) -> Problem {
     Problem {
         path,
@@ -350,15 +428,21 @@ fn unknown_kind(registry: &Registry, kind: &str, version: Option<u32>) -> String
     }
 }
 
+/// A connection into input `1` or beyond of a node reading any number of inputs, which only the
+/// count of connections into it can check: (target node, input index, JSON path of `index`).
+type AnyInput = (usize, u32, String);
+
 /// Resolves `connections` into `(source node, output index, target)` links. Dangling and
-/// out-of-range connections are recorded and left out.
+/// out-of-range connections are recorded and left out; connections into a node reading any
+/// number of inputs are returned for [`Plan::new`] to check against its incoming count.
 fn connect(
     workflow: &Workflow,
     by_name: &NameIndex,
-    output_counts: &[Option<usize>],
+    node_ports: &[Option<Ports>],
     problems: &mut Vec<Problem>,
-) -> Vec<(usize, usize, Edge)> {
+) -> (Vec<(usize, usize, Edge)>, Vec<AnyInput>) {
     let mut links = Vec::with_capacity(workflow.connections.len());
+    let mut any_inputs = Vec::new();
     for (source, ports) in &workflow.connections {
         let Some(&source_index) = by_name.get(source.as_str()) else {
             problems.push(problem(
@@ -367,7 +451,7 @@ fn connect(
             ));
             continue;
         };
-        let output_count = output_counts[source_index];
+        let output_count = node_ports[source_index].map(|ports| ports.outputs);
         for (port, outputs) in ports {
             if port != "main" {
                 problems.push(problem(
@@ -399,14 +483,38 @@ fn connect(
                         ));
                     }
                     match by_name.get(target.node.as_str()) {
-                        Some(&node) => links.push((
-                            source_index,
-                            output,
-                            Edge {
-                                node,
-                                input: target.index,
-                            },
-                        )),
+                        Some(&node) => {
+                            match node_ports[node].map(|ports| ports.inputs) {
+                                Some(InputCount::Fixed(count)) if target.index >= count => {
+                                    problems.push(problem(
+                                        format!("{}.index", path()),
+                                        format!(
+                                            "`{}` reads {count_text}: it has no input {}",
+                                            target.node,
+                                            target.index,
+                                            count_text = InputCount::Fixed(count),
+                                        ),
+                                    ));
+                                    continue;
+                                }
+                                Some(InputCount::Any) if target.index > 0 => {
+                                    any_inputs.push((
+                                        node,
+                                        target.index,
+                                        format!("{}.index", path()),
+                                    ));
+                                }
+                                _ => {}
+                            }
+                            links.push((
+                                source_index,
+                                output,
+                                Edge {
+                                    node,
+                                    input: target.index,
+                                },
+                            ));
+                        }
                         None => problems.push(problem(
                             format!("{}.node", path()),
                             format!(
@@ -419,7 +527,7 @@ fn connect(
             }
         }
     }
-    links
+    (links, any_inputs)
 }
 
 /// One cycle of the graph, as node indices with the first repeated at the end, if any.

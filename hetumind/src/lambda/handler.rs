@@ -578,7 +578,7 @@ impl HttpAnswer {
                 );
             }
             EngineError::WorkflowInvalid(_) => (500, "the workflow is invalid"),
-            EngineError::StateConflict(_) | EngineError::ExecutionExists(_) => {
+            EngineError::StateConflict(_) | EngineError::ExecutionExists { .. } => {
                 (409, "another invocation holds the execution: retry later")
             }
             EngineError::StoreUnavailable(_) => {

@@ -230,14 +230,20 @@ impl Ctx {
     ///
     /// # Errors
     ///
-    /// While that time is in the future.
+    /// While that time is in the future; a terminal error when it is beyond the dates the
+    /// engine can represent (hundreds of thousands of years away).
     pub fn wait_for(&self, duration: Duration) -> Result<(), NodeError> {
-        let delta = chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::MAX);
-        self.wait_until(
-            self.started_at()
-                .checked_add_signed(delta)
-                .unwrap_or(DateTime::<Utc>::MAX_UTC),
-        )
+        let until = chrono::TimeDelta::from_std(duration)
+            .ok()
+            .and_then(|delta| self.started_at().checked_add_signed(delta))
+            .ok_or_else(|| {
+                NodeError::terminal(format!(
+                    "cannot wait {} s from {}: that time is beyond the supported range of dates",
+                    duration.as_secs(),
+                    self.started_at()
+                ))
+            })?;
+        self.wait_until(until)
     }
 
     /// The tracing span of this node attempt.

@@ -17,6 +17,6 @@ pub use error::{ErrorKind, NodeError};
 pub use output::{OutputSink, Paired, Routed};
 pub(crate) use registration::ItemMark;
 pub use registration::{
-    BoxFuture, ExecuteMode, Invocation, NodeOutput, NodeRegistration, SourceLocation,
+    BoxFuture, ExecuteMode, InputCount, Invocation, NodeOutput, NodeRegistration, SourceLocation,
 };
 pub use roles::{Item, Items, Params};

@@ -24,6 +24,42 @@ pub enum ExecuteMode {
     All,
 }
 
+/// How many inputs a node reads, that is which input indices connections may end at. Declared
+/// with `#[node(inputs = 2)]` or `#[node(inputs = "any")]`; one by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputCount {
+    /// Inputs `0` to `n - 1`.
+    Fixed(u32),
+    /// Inputs 0, 1 and so on: as many as there are connections into the node.
+    Any,
+}
+
+impl InputCount {
+    /// One input, `0`: what a node reads unless it declares otherwise.
+    pub const ONE: Self = Self::Fixed(1);
+}
+
+/// `2`, or `"any"`, as the catalog shows it.
+impl Serialize for InputCount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Fixed(count) => serializer.serialize_u32(*count),
+            Self::Any => serializer.serialize_str("any"),
+        }
+    }
+}
+
+impl std::fmt::Display for InputCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fixed(0) => f.write_str("no input"),
+            Self::Fixed(1) => f.write_str("one input (0)"),
+            Self::Fixed(count) => write!(f, "{count} inputs (0 to {})", count - 1),
+            Self::Any => f.write_str("any number of inputs"),
+        }
+    }
+}
+
 /// Where a node was defined in its source code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SourceLocation {
@@ -55,6 +91,8 @@ pub struct NodeRegistration {
     pub description: &'static str,
     /// The names of its outputs, in index order.
     pub outputs: &'static [&'static str],
+    /// How many inputs it reads.
+    pub inputs: InputCount,
     /// How it consumes input.
     pub mode: ExecuteMode,
     /// Its default retry policy.

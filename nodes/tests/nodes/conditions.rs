@@ -103,6 +103,30 @@ async fn if_with_one_branch_taken_skips_the_other() {
 }
 
 #[test]
+fn if_edges_are_labelled_true_and_false_in_the_chart() {
+    let workflow: hetumind::Workflow = serde_json::from_value(json!({
+        "id": "chart",
+        "nodes": [
+            { "name": "Start", "kind": "core.no_op" },
+            { "name": "Check", "kind": "core.if", "parameters": if_condition(
+                json!({ "field": "ok", "operator": "is_true" })) },
+            { "name": "Yes", "kind": "core.no_op" },
+            { "name": "No", "kind": "core.no_op" }
+        ],
+        "connections": {
+            "Start": { "main": [[{ "node": "Check" }]] },
+            "Check": { "main": [[{ "node": "Yes" }], [{ "node": "No" }]] }
+        }
+    }))
+    .unwrap();
+    let registry = hetumind::Registry::global().unwrap();
+    let chart = hetumind::graph::mermaid(&workflow, registry, None);
+    for edge in ["n0 --> n1", "n1 -->|\"true\"| n2", "n1 -->|\"false\"| n3"] {
+        assert!(chart.contains(&format!("  {edge}\n")), "{edge}: {chart}");
+    }
+}
+
+#[test]
 fn if_routes_by_name_and_index() {
     let out = NodeTest::new("core.if")
         .params(if_condition(

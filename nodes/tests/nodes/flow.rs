@@ -220,6 +220,39 @@ fn skipped_branch_workflow(merge: Value) -> Value {
     })
 }
 
+#[tokio::test]
+async fn merge_reads_one_input_per_connection_and_other_nodes_input_0_only() {
+    let catalog = serde_json::to_value(hetumind::Registry::global().unwrap().catalog()).unwrap();
+    let inputs = |kind: &str| {
+        catalog
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|node| node["kind"] == kind)
+            .map(|node| node["inputs"].clone())
+    };
+    assert_eq!(inputs("core.merge"), Some(json!("any")));
+    assert_eq!(inputs("core.no_op"), Some(json!(1)));
+
+    let mut workflow = skipped_branch_workflow(json!({}));
+    workflow["connections"]["B"]["main"][0][0]["index"] = json!(2);
+    workflow["connections"]["None"]["main"][0][0]["index"] = json!(1);
+    let error = WorkflowTest::new(workflow)
+        .run()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_mentions(
+        &error,
+        &[
+            "connections.B.main[0][0].index",
+            "with 2 connection(s) into it, it has no input 2",
+            "connections.None.main[0][0].index",
+            "`B` reads one input (0): it has no input 1",
+        ],
+    );
+}
+
 async fn run_partial(merge: Value) -> WorkflowRun {
     let run = WorkflowTest::new(skipped_branch_workflow(merge))
         .input([json!({ "id": 1 }), json!({ "id": 2 })])
@@ -779,6 +812,47 @@ async fn wait_in_seconds_by_default_and_zero_does_not_wait() {
         .await
         .unwrap();
     assert!(run.waits().is_empty(), "{:?}", run.waits());
+}
+
+#[tokio::test]
+async fn a_wait_beyond_about_100_years_is_rejected_at_validation_naming_the_range() {
+    for (amount, unit, max) in [
+        (99_999_999_999_u64, "days", "0 to 36500 days"),
+        (36_501, "days", "0 to 36500 days"),
+        (876_001, "hours", "0 to 876000 hours"),
+        (3_153_600_001, "seconds", "0 to 3153600000 seconds"),
+    ] {
+        let error = WorkflowTest::new(wait_workflow(json!({ "amount": amount, "unit": unit })))
+            .run()
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{amount} {unit} passed validation"))
+            .to_string();
+        assert_mentions(
+            &error,
+            &[
+                "nodes[1].parameters",
+                "`amount` must be from",
+                max,
+                &amount.to_string(),
+            ],
+        );
+    }
+    // The longest wait is accepted, and answered with its resume time.
+    let before = Utc::now();
+    let run = WorkflowTest::new(wait_workflow(json!({ "amount": 36_500, "unit": "days" })))
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), ExecutionStatus::Success);
+    let [resume_at] = run.waits() else {
+        panic!("expected one wait, got {:?}", run.waits())
+    };
+    let years = TimeDelta::days(36_500);
+    assert!(
+        *resume_at >= before + years && *resume_at <= Utc::now() + years + TimeDelta::seconds(1),
+        "resumed at {resume_at}"
+    );
 }
 
 #[test]
