@@ -1206,10 +1206,14 @@ async fn items_for_a_node_that_waits_are_refused_rather_than_dropped() {
     assert_eq!(outputs(&response), [json!(11)]);
 }
 
+/// A wait of about 253,000 years: representable (`wait_for` refuses only what is not), but far
+/// beyond the year 9999 that RFC 3339 can write.
+const FAR_BEYOND_9999: u64 = 8_000_000_000_000;
+
 #[tokio::test(start_paused = true)]
 async fn a_wait_or_lease_beyond_the_last_date_saturates_instead_of_panicking() {
     let wf = workflow(json!({ "id": "w", "nodes": [
-        { "name": "W", "kind": "test.wait", "parameters": { "seconds": u64::MAX } }
+        { "name": "W", "kind": "test.wait", "parameters": { "seconds": FAR_BEYOND_9999 } }
     ] }));
     let response = engine()
         .handle(execute(wf, json!([1])), None)
@@ -1320,14 +1324,16 @@ async fn execution_ids_and_node_names_must_be_1_to_512_characters() {
 #[test]
 fn the_workflow_test_harness_waits_out_the_longest_wait_and_returns_any_output_whole() {
     let run = hetumind::testing::WorkflowTest::new(json!({ "id": "w", "nodes": [
-        { "name": "W", "kind": "test.wait", "parameters": { "seconds": u64::MAX } },
+        { "name": "W", "kind": "test.wait", "parameters": { "seconds": FAR_BEYOND_9999 } },
         { "name": "N", "kind": "test.collect" }
     ], "connections": { "W": { "main": [[{ "node": "N" }]] } } }))
     .input((0..3_000).map(|n| json!({ "n": n, "pad": "p".repeat(100) })))
     .run_blocking()
     .unwrap();
     assert_eq!(run.status(), ExecutionStatus::Success, "{:?}", run.error());
-    assert_eq!(run.waits(), [chrono::DateTime::<Utc>::MAX_UTC]);
+    let waits = run.waits();
+    assert_eq!(waits.len(), 1);
+    assert!(waits[0] > Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap());
     let output = run.output();
     assert_eq!(output.len(), 3_000);
     assert_eq!(output[2_999]["n"], 2_999);
