@@ -62,7 +62,7 @@ fn engine() -> Engine {
     )
 }
 
-fn execute(execution_id: &str, workflow: Value, input: Value) -> Request {
+fn execute(execution_id: &str, workflow: Value, input: &Value) -> Request {
     let workflow: Workflow = serde_json::from_value(workflow).unwrap();
     Request::ExecuteWorkflow(ExecuteWorkflow {
         workflow_id: None,
@@ -129,7 +129,7 @@ fn jsons(response: &Response) -> Vec<Value> {
 async fn only_the_failing_items_are_retried_and_the_others_keep_their_outputs() {
     let response = engine()
         .handle(
-            execute("items-continue", flaky_workflow("continue"), flaky_input()),
+            execute("items-continue", flaky_workflow("continue"), &flaky_input()),
             None,
         )
         .await
@@ -178,7 +178,10 @@ async fn error_output_gets_only_the_items_that_failed_for_good() {
     });
     let engine = engine();
     let response = engine
-        .handle(execute("items-error-output", workflow, flaky_input()), None)
+        .handle(
+            execute("items-error-output", workflow, &flaky_input()),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(response.status, ExecutionStatus::Success);
@@ -201,7 +204,7 @@ async fn error_output_gets_only_the_items_that_failed_for_good() {
 async fn under_stop_an_item_failing_for_good_fails_the_node_without_rerunning_the_others() {
     let response = engine()
         .handle(
-            execute("items-stop", flaky_workflow("stop"), flaky_input()),
+            execute("items-stop", flaky_workflow("stop"), &flaky_input()),
             None,
         )
         .await
@@ -219,7 +222,7 @@ async fn under_stop_an_item_failing_for_good_fails_the_node_without_rerunning_th
 }
 
 /// `count` start nodes blocking their threads `ms` each, logging to `log`.
-fn blocking_workflow(count: usize, ms: u64, log: &Path, extra: Value) -> Value {
+fn blocking_workflow(count: usize, ms: u64, log: &Path, extra: &Value) -> Value {
     let nodes: Vec<Value> = (0..count)
         .map(|index| {
             let mut node = json!({ "name": format!("B{index}"), "kind": "test.block",
@@ -257,8 +260,8 @@ async fn blocking_nodes_under_max_concurrency_run_side_by_side() {
         .handle(
             execute(
                 "blocking-4",
-                blocking_workflow(4, 400, &log, json!({})),
-                json!([1]),
+                blocking_workflow(4, 400, &log, &json!({})),
+                &json!([1]),
             ),
             None,
         )
@@ -283,11 +286,11 @@ async fn a_blocking_node_is_held_to_its_timeout() {
         1,
         3_000,
         &log,
-        json!({ "timeout_ms": 200, "retry": { "max_attempts": 1 } }),
+        &json!({ "timeout_ms": 200, "retry": { "max_attempts": 1 } }),
     );
     let started = Instant::now();
     let response = engine()
-        .handle(execute("blocking-timeout", workflow, json!([1])), None)
+        .handle(execute("blocking-timeout", workflow, &json!([1])), None)
         .await
         .unwrap();
     assert_eq!(response.status, ExecutionStatus::Failed);
@@ -310,7 +313,7 @@ fn a_blocking_node_keeps_its_lease_and_a_racing_resume_conflicts() {
     let workflow_file = dir.path().join("workflow.json");
     std::fs::write(
         &workflow_file,
-        blocking_workflow(1, 2_500, &log, json!({})).to_string(),
+        blocking_workflow(1, 2_500, &log, &json!({})).to_string(),
     )
     .unwrap();
     let state = format!("file://{}", dir.path().join("state").display());

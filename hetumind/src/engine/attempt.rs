@@ -194,13 +194,13 @@ impl NodeRun {
                     mark.item
                 ))
         };
-        if self.on_error == OnError::Stop {
-            if let Some(first) = pending.first() {
-                return Outcome::Failed {
-                    attempt: last,
-                    error: gave_up(first),
-                };
-            }
+        if self.on_error == OnError::Stop
+            && let Some(first) = pending.first()
+        {
+            return Outcome::Failed {
+                attempt: last,
+                error: gave_up(first),
+            };
         }
         // Each failed item as the only item of a call, their outputs end to end.
         let mut failed = NodeOutput::new(vec![Vec::new(); output.outputs.len()]);
