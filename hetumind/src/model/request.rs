@@ -1,4 +1,4 @@
-//! What an invocation is asked to do, and what it answers (DESIGN.md section 7).
+//! What an invocation is asked to do, and what it answers.
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize, Serializer};

@@ -1,4 +1,4 @@
-//! Workflow definitions: the JSON format of DESIGN.md section 4.
+//! Workflow definitions: their JSON format.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
