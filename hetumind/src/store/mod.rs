@@ -221,7 +221,7 @@ fn open_s3(url: &str, _path: &str) -> Result<Arc<dyn StateStore>, StoreError> {
 /// Where an execution's node outputs live, under its prefix.
 const OUTPUTS: &str = "/nodes/";
 
-/// The keys of one execution (DESIGN.md section 6).
+/// The keys of one execution.
 #[derive(Debug, Clone)]
 pub struct ExecutionKeys {
     prefix: String,
