@@ -97,14 +97,7 @@ impl NodeRun {
     /// attempt, or says how the run ends (failed, parked until the retry time).
     async fn retry_after(&self, error: NodeError, attempt: u32) -> Result<u32, Outcome> {
         let delay = match error.kind() {
-            ErrorKind::Wait { until } => {
-                return Err(Outcome::Parked {
-                    attempt,
-                    until,
-                    error: None,
-                });
-            }
-            ErrorKind::Terminal => return Err(Outcome::Failed { attempt, error }),
+            ErrorKind::Wait { .. } | ErrorKind::Terminal => return Err(ended(error, attempt)),
             _ if !self.retry.allows_retry_after(attempt) => {
                 let error = error.context(format!(
                     "gave up after {attempt} attempt{}",
@@ -162,15 +155,7 @@ impl NodeRun {
                         mark.error = Some(error.clone());
                     }
                 }
-                // A wait, or a failure for good: `retry_after` ends the run on either (were it
-                // ever to answer a retry, the node would run again next invocation).
-                Err(Stop::Failed(error)) => {
-                    return self
-                        .retry_after(error, round)
-                        .await
-                        .err()
-                        .unwrap_or(Outcome::Interrupted { attempt });
-                }
+                Err(Stop::Failed(error)) => return ended(error, round),
             }
         }
     }
@@ -282,6 +267,19 @@ impl NodeRun {
                 limit.as_millis()
             )))),
         }
+    }
+}
+
+/// How a run ends on `error`, a wait or a failure for good, of attempt `attempt`: parked until
+/// the wait's time, or failed.
+fn ended(error: NodeError, attempt: u32) -> Outcome {
+    match error.kind() {
+        ErrorKind::Wait { until } => Outcome::Parked {
+            attempt,
+            until,
+            error: None,
+        },
+        _ => Outcome::Failed { attempt, error },
     }
 }
 
