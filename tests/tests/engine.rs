@@ -1177,7 +1177,7 @@ async fn a_finished_execution_answers_repeats_with_its_output_and_refuses_its_no
 }
 
 #[tokio::test(start_paused = true)]
-async fn items_for_a_node_that_waits_are_refused_rather_than_dropped() {
+async fn items_given_to_a_node_that_waits_again_are_kept_until_it_runs() {
     let engine = engine();
     let wf = workflow(json!({ "id": "w", "nodes": [
         { "name": "W", "kind": "test.wait", "parameters": { "seconds": 3600 } },
@@ -1185,25 +1185,30 @@ async fn items_for_a_node_that_waits_are_refused_rather_than_dropped() {
     ], "connections": { "W": { "main": [[{ "node": "N" }]] } } }));
     let response = engine.handle(execute(wf, json!([1])), None).await.unwrap();
     assert_eq!(response.status, ExecutionStatus::Waiting);
-    let before = stored_state(&engine).await;
-    // Run now, W would only wait again: the items would be lost.
-    let error = engine
-        .handle(resume_node("W", Some(json!(10))), None)
-        .await
-        .unwrap_err();
-    assert_eq!(error.error_type(), "Hetumind.InvalidRequest");
-    assert!(
-        error.to_string().contains("node `W` waits until"),
-        "{error}"
-    );
-    assert_eq!(stored_state(&engine).await, before, "nothing changed");
-    // Once its wait is over, W runs with them.
-    tokio::time::advance(Duration::from_secs(3600)).await;
+    // Run now, W waits again: the items are stored with its progress.
     let response = engine
         .handle(resume_node("W", Some(json!(10))), None)
         .await
         .unwrap();
+    assert_eq!(response.status, ExecutionStatus::Waiting);
+    let state: Value = serde_json::from_slice(&stored_state(&engine).await).unwrap();
+    assert_eq!(state["progress"], json!(["W"]), "{state}");
+    let progress = engine
+        .store()
+        .get("executions/exec-1/progress/W.json")
+        .await
+        .unwrap()
+        .expect("W's progress is stored");
+    let progress: Value = serde_json::from_slice(&progress.bytes).unwrap();
+    assert_eq!(progress["input"][0]["json"], json!(10), "{progress}");
+    // A plain resume before the time changes nothing; after it, W runs with the given items.
+    let response = engine.handle(resume(), None).await.unwrap();
+    assert_eq!(response.status, ExecutionStatus::Waiting);
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    let response = engine.handle(resume(), None).await.unwrap();
     assert_eq!(outputs(&response), [json!(11)]);
+    let state: Value = serde_json::from_slice(&stored_state(&engine).await).unwrap();
+    assert_eq!(state.get("progress"), None, "{state}");
 }
 
 /// A wait of about 253,000 years: representable (`wait_for` refuses only what is not), but far

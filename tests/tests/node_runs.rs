@@ -221,6 +221,63 @@ async fn under_stop_an_item_failing_for_good_fails_the_node_without_rerunning_th
     assert_eq!(calls[3].1, [1]);
 }
 
+#[tokio::test]
+async fn items_waiting_for_a_retry_beyond_the_budget_are_the_only_ones_run_again() {
+    let engine = engine().with_options(hetumind::engine::EngineOptions {
+        safety_margin: Duration::from_millis(100),
+        ..Default::default()
+    });
+    // Two attempts a minute apart: the retry cannot be slept within a one-second budget.
+    let mut workflow = flaky_workflow("continue");
+    workflow["nodes"][0]["retry"] =
+        json!({ "max_attempts": 2, "initial_interval_ms": 60_000, "jitter": "none" });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    let response = engine
+        .handle(
+            execute("items-parked", workflow, &flaky_input()),
+            Some(deadline),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, ExecutionStatus::Waiting);
+    let state = engine.execution_state("items-parked").await.unwrap();
+    assert!(state.progress.contains("F"), "{state:?}");
+    // Woken early by name (as an operator would), the next invocation runs items 1 and 2 only:
+    // 0 and 3 keep the outputs of their first call.
+    let response = engine
+        .handle(
+            Request::ResumeExecution(hetumind::model::ResumeExecution {
+                execution_id: "items-parked".to_owned(),
+                node_name: Some("F".to_owned()),
+                input_data: None,
+                metadata: serde_json::Map::new(),
+            }),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, ExecutionStatus::Success);
+    let out = jsons(&response);
+    assert_eq!(out.len(), 4, "{out:?}");
+    assert_eq!(out[0], json!({ "id": 0, "ok": true }));
+    assert!(
+        out[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 2 attempts"),
+        "{out:?}"
+    );
+    assert_eq!(out[2], json!({ "id": 2, "ok": true }));
+    assert_eq!(out[3], json!({ "id": 3, "ok": true }));
+    let calls = calls_of("items-parked");
+    assert_eq!(calls[0].1, [1], "item 0 ran once");
+    assert_eq!(calls[1].1, [1, 2], "item 1 ran both attempts");
+    assert_eq!(calls[2].1, [1, 2], "item 2 ran until it succeeded");
+    assert_eq!(calls[3].1, [1], "item 3 ran once");
+    let state = engine.execution_state("items-parked").await.unwrap();
+    assert!(state.progress.is_empty(), "{state:?}");
+}
+
 /// `count` start nodes blocking their threads `ms` each, logging to `log`.
 fn blocking_workflow(count: usize, ms: u64, log: &Path, extra: &Value) -> Value {
     let nodes: Vec<Value> = (0..count)

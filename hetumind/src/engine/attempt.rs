@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -33,15 +34,33 @@ pub(super) enum Outcome {
         attempt: u32,
         error: NodeError,
     },
+    /// Runs again at `until`, with attempt `attempt`: the whole node, or only the items that
+    /// failed when `retries` are under way.
     Parked {
         attempt: u32,
         until: DateTime<Utc>,
         error: Option<String>,
+        retries: Option<ItemRetries>,
     },
-    /// The hard deadline came first: the node runs again, same attempt, next invocation.
+    /// The hard deadline came first: the node (or the items of `retries` still to retry) runs
+    /// again, same attempt, next invocation.
     Interrupted {
         attempt: u32,
+        retries: Option<ItemRetries>,
     },
+}
+
+/// Per-item retries under way: the node's output so far, and the items still to run again. A
+/// node parked or cut off while some of its items wait to be retried keeps this (stored with
+/// its progress), so that its next run retries those items only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct ItemRetries {
+    /// The attempt whose output this is: the node's result is stored under it.
+    attempt: u32,
+    /// The outputs of the items done so far, one list per output.
+    outputs: Vec<Vec<ItemData>>,
+    /// The items still failing, and where their outputs belong in `outputs`.
+    pending: Vec<ItemMark>,
 }
 
 /// Everything one run of a node needs, taken from the invocation when it starts.
@@ -64,6 +83,8 @@ pub(super) struct NodeRun {
     pub(super) hard_end: Option<Instant>,
     /// Whether node code runs on threads of its own (see `EngineOptions::node_threads`).
     pub(super) own_threads: bool,
+    /// Retries of some items under way, from an earlier run: only those items run.
+    pub(super) resume: Option<ItemRetries>,
 }
 
 /// How an attempt ended without an output.
@@ -74,30 +95,51 @@ enum Stop {
 
 impl NodeRun {
     /// Runs the node from attempt `attempt` until it succeeds, fails for good, parks or is
-    /// interrupted.
-    pub(super) async fn run(self, mut attempt: u32) -> (Arc<[ItemData]>, Outcome) {
-        let outcome = loop {
+    /// interrupted: the whole node, or the items whose retries an earlier run left pending.
+    pub(super) async fn run(mut self, attempt: u32) -> (Arc<[ItemData]>, Outcome) {
+        let outcome = match self.resume.take() {
+            Some(retries) => self.retry_items(retries, attempt, true).await,
+            None => self.run_whole(attempt).await,
+        };
+        (self.items, outcome)
+    }
+
+    /// Calls the node on all its items, and again after each retryable failure of the whole
+    /// call; items failing alone go on to [`retry_items`](Self::retry_items).
+    async fn run_whole(&self, mut attempt: u32) -> Outcome {
+        loop {
             let error = match self.attempt(attempt, None).await {
                 Ok(output) if output.marks.is_empty() => {
-                    break Outcome::Succeeded { attempt, output };
+                    return Outcome::Succeeded { attempt, output };
                 }
-                Ok(output) => break self.retry_items(output, attempt).await,
-                Err(Stop::Interrupted) => break Outcome::Interrupted { attempt },
+                Ok(output) => {
+                    let retries = ItemRetries {
+                        attempt,
+                        outputs: output.outputs,
+                        pending: output.marks,
+                    };
+                    return self.retry_items(retries, attempt, false).await;
+                }
+                Err(Stop::Interrupted) => {
+                    return Outcome::Interrupted {
+                        attempt,
+                        retries: None,
+                    };
+                }
                 Err(Stop::Failed(error)) => error,
             };
             match self.retry_after(error, attempt).await {
                 Ok(next) => attempt = next,
-                Err(outcome) => break outcome,
+                Err(outcome) => return outcome,
             }
-        };
-        (self.items, outcome)
+        }
     }
 
     /// After attempt `attempt` failed with `error`: sleeps the retry delay and answers the next
     /// attempt, or says how the run ends (failed, parked until the retry time).
     async fn retry_after(&self, error: NodeError, attempt: u32) -> Result<u32, Outcome> {
         let delay = match error.kind() {
-            ErrorKind::Wait { .. } | ErrorKind::Terminal => return Err(ended(error, attempt)),
+            ErrorKind::Wait { .. } | ErrorKind::Terminal => return Err(ended(error, attempt, None)),
             _ if !self.retry.allows_retry_after(attempt) => {
                 let error = error.context(format!(
                     "gave up after {attempt} attempt{}",
@@ -117,6 +159,7 @@ impl NodeRun {
                 attempt: next,
                 until: saturating_add(self.clock.now(), delay),
                 error: Some(error.to_string()),
+                retries: None,
             });
         }
         tracing::debug!(node = %self.name, attempt = next, delay_ms = delay.as_millis(), "retrying: {error}");
@@ -124,52 +167,72 @@ impl NodeRun {
         Ok(next)
     }
 
-    /// Retries the items of `output` that failed with a retryable error, all together in
-    /// each round, until none is left or their retries are exhausted; the outputs of the items
-    /// that succeeded are kept as they are.
-    async fn retry_items(&self, mut output: NodeOutput, attempt: u32) -> Outcome {
-        let mut pending = std::mem::take(&mut output.marks);
-        let mut round = attempt;
+    /// Retries the pending items of `retries`, all together in each round, until none is left
+    /// or their retries are exhausted; the outputs of the items that succeeded are kept as they
+    /// are. `round` is the attempt that last ran them, or, when `due`, the one to run now.
+    async fn retry_items(&self, mut retries: ItemRetries, mut round: u32, mut due: bool) -> Outcome {
         loop {
-            let Some(error) = round_error(&pending) else {
-                return Outcome::Succeeded { attempt, output };
-            };
-            match self.retry_after(error, round).await {
-                Ok(next) => round = next,
-                // Their retries are exhausted.
-                Err(Outcome::Failed {
-                    attempt: last,
-                    error,
-                }) if error.is_retryable() => {
-                    return self.give_up(output, &pending, attempt, last);
+            if !due {
+                let Some(error) = round_error(&retries.pending) else {
+                    return Outcome::Succeeded {
+                        attempt: retries.attempt,
+                        output: NodeOutput::new(retries.outputs),
+                    };
+                };
+                match self.retry_after(error, round).await {
+                    Ok(next) => round = next,
+                    // Their retries are exhausted.
+                    Err(Outcome::Failed { attempt: last, error }) if error.is_retryable() => {
+                        return self.give_up(retries, last);
+                    }
+                    Err(Outcome::Parked {
+                        attempt,
+                        until,
+                        error,
+                        ..
+                    }) => {
+                        return Outcome::Parked {
+                            attempt,
+                            until,
+                            error,
+                            retries: Some(retries),
+                        };
+                    }
+                    Err(outcome) => return outcome,
                 }
-                Err(outcome) => return outcome,
             }
-            let only: Arc<[usize]> = pending.iter().map(|mark| mark.item).collect();
+            due = false;
+            let only: Arc<[usize]> = retries.pending.iter().map(|mark| mark.item).collect();
             match self.attempt(round, Some(only)).await {
-                Ok(retried) => pending = merge(&mut output, &pending, retried),
-                Err(Stop::Interrupted) => return Outcome::Interrupted { attempt },
+                Ok(retried) => {
+                    retries.pending = merge(&mut retries.outputs, &retries.pending, retried);
+                }
+                Err(Stop::Interrupted) => {
+                    return Outcome::Interrupted {
+                        attempt: round,
+                        retries: Some(retries),
+                    };
+                }
                 // The whole call failed again (a timeout, say): every item of the round did.
                 Err(Stop::Failed(error)) if error.is_retryable() => {
-                    for mark in &mut pending {
+                    for mark in &mut retries.pending {
                         mark.error = Some(error.clone());
                     }
                 }
-                Err(Stop::Failed(error)) => return ended(error, round),
+                Err(Stop::Failed(error)) => return ended(error, round, Some(retries)),
             }
         }
     }
 
     /// The items still failing after their last attempt, `last`: the node fails with the
     /// first one's error (`on_error: stop`), or each passes on as a failed item where it
-    /// belongs, and the node succeeds with attempt `attempt`.
-    fn give_up(
-        &self,
-        mut output: NodeOutput,
-        pending: &[ItemMark],
-        attempt: u32,
-        last: u32,
-    ) -> Outcome {
+    /// belongs, and the node succeeds.
+    fn give_up(&self, retries: ItemRetries, last: u32) -> Outcome {
+        let ItemRetries {
+            attempt,
+            mut outputs,
+            pending,
+        } = retries;
         let gave_up = |mark: &ItemMark| {
             mark.error
                 .clone()
@@ -188,8 +251,8 @@ impl NodeRun {
             };
         }
         // Each failed item as the only item of a call, their outputs end to end.
-        let mut failed = NodeOutput::new(vec![Vec::new(); output.outputs.len()]);
-        for mark in pending {
+        let mut failed = NodeOutput::new(vec![Vec::new(); outputs.len()]);
+        for mark in &pending {
             failed.marks.push(ItemMark {
                 item: mark.item,
                 at: failed.outputs.iter().map(Vec::len).collect(),
@@ -207,8 +270,11 @@ impl NodeRun {
                 }
             }
         }
-        merge(&mut output, pending, failed);
-        Outcome::Succeeded { attempt, output }
+        merge(&mut outputs, &pending, failed);
+        Outcome::Succeeded {
+            attempt,
+            output: NodeOutput::new(outputs),
+        }
     }
 
     /// One attempt: the node's code on a thread of its own, bounded by the node's timeout and
@@ -271,13 +337,14 @@ impl NodeRun {
 }
 
 /// How a run ends on `error`, a wait or a failure for good, of attempt `attempt`: parked until
-/// the wait's time, or failed.
-fn ended(error: NodeError, attempt: u32) -> Outcome {
+/// the wait's time (keeping the item `retries` under way), or failed.
+fn ended(error: NodeError, attempt: u32, retries: Option<ItemRetries>) -> Outcome {
     match error.kind() {
         ErrorKind::Wait { until } => Outcome::Parked {
             attempt,
             until,
             error: None,
+            retries,
         },
         _ => Outcome::Failed { attempt, error },
     }
@@ -299,16 +366,20 @@ fn round_error(pending: &[ItemMark]) -> Option<NodeError> {
 }
 
 /// Puts the outputs of a call on `pending`'s items (`retried`, marked item by item) where
-/// those items belong in `output`, and answers the items that failed again, marked where they
+/// those items belong in `outputs`, and answers the items that failed again, marked where they
 /// now belong.
-fn merge(output: &mut NodeOutput, pending: &[ItemMark], retried: NodeOutput) -> Vec<ItemMark> {
+fn merge(
+    outputs: &mut [Vec<ItemData>],
+    pending: &[ItemMark],
+    retried: NodeOutput,
+) -> Vec<ItemMark> {
     let NodeOutput {
         outputs: retried_outputs,
         marks: retried_marks,
     } = retried;
     let mut still = Vec::new();
-    let mut now_at = vec![Vec::with_capacity(output.outputs.len()); pending.len()];
-    for (port, (kept, fresh)) in output.outputs.iter_mut().zip(retried_outputs).enumerate() {
+    let mut now_at = vec![Vec::with_capacity(outputs.len()); pending.len()];
+    for (port, (kept, fresh)) in outputs.iter_mut().zip(retried_outputs).enumerate() {
         let fresh_len = fresh.len();
         let mut fresh = fresh.into_iter();
         let mut old = std::mem::take(kept).into_iter();

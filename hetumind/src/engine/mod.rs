@@ -347,6 +347,7 @@ impl Engine {
                     created_at: now,
                     updated_at: now,
                     nodes: std::collections::BTreeMap::new(),
+                    progress: std::collections::BTreeSet::new(),
                     error: None,
                     lease: None,
                 };

@@ -1,16 +1,18 @@
 //! One invocation: claim the execution, run ready nodes eagerly within the budget, persist,
 //! and answer with the next action.
 
-use std::collections::VecDeque;
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use super::attempt::{NodeRun, Outcome};
+use super::attempt::{ItemRetries, NodeRun, Outcome};
 use super::clock::saturating_add;
 use super::{EndOutput, Engine, EngineError, NodeEvent, NodeOutcome, Plan, to_json};
 use crate::model::{
@@ -80,6 +82,10 @@ pub(super) struct Invocation<'a> {
     /// Items delivered, per node; kept while the node runs, so that a run that parks or is
     /// interrupted leaves them in place for the next one.
     inputs: Vec<Delivered>,
+    /// Nodes whose input a request gave (in `inputs`), rather than their connections.
+    given: BTreeSet<usize>,
+    /// Per-item retries under way, by node: its next run retries those items only.
+    retries: HashMap<usize, ItemRetries>,
     attempts: Vec<u32>,
     /// The execution's identifier, shared by every node run.
     execution_id: Arc<str>,
@@ -131,6 +137,8 @@ impl<'a> Invocation<'a> {
             phases: vec![Phase::Pending; count],
             unresolved: plan.nodes().iter().map(|node| node.incoming).collect(),
             inputs: vec![Delivered::default(); count],
+            given: BTreeSet::new(),
+            retries: HashMap::new(),
             attempts: vec![1; count],
             execution_id,
             owner: uuid::Uuid::now_v7().to_string(),
@@ -344,7 +352,39 @@ impl<'a> Invocation<'a> {
                 }
             }
         }
+        self.restore_progress().await?;
         self.reporting_skips = true;
+        Ok(())
+    }
+
+    /// Puts back what parked nodes' next runs start from (see [`Progress`]), once deliveries
+    /// are done: items a request gave replace what the connections delivered.
+    async fn restore_progress(&mut self) -> Result<(), EngineError> {
+        for name in std::mem::take(&mut self.state.progress) {
+            let Some(index) = self.plan.index_of(&name) else {
+                return Err(EngineError::Store(format!(
+                    "`{}` records the progress of node `{name}`, which the execution's workflow does not have",
+                    self.keys.state()
+                )));
+            };
+            if self.phases[index].is_done() {
+                continue;
+            }
+            let key = self.keys.progress(&name);
+            // Missing: the process died between the object and the state that lists it.
+            let Some(stored) = self.engine.store.get(&key).await? else {
+                continue;
+            };
+            let progress: Progress<'static> = super::from_json(&key, &stored.bytes)?;
+            if let Some(input) = progress.input {
+                self.inputs[index] = Delivered::single(input.into_owned().into());
+                self.given.insert(index);
+            }
+            if let Some(retries) = progress.retries {
+                self.retries.insert(index, retries.into_owned());
+            }
+            self.state.progress.insert(name);
+        }
         Ok(())
     }
 
@@ -394,20 +434,11 @@ impl<'a> Invocation<'a> {
             }
         }
         if let Some(input) = input {
-            // A node that asked to wait would only wait again, and its input is rebuilt from
-            // the stored outputs when it next runs: the items would be lost.
-            if let Some(NodeState::Waiting {
-                resume_at,
-                last_error: None,
-                ..
-            }) = self.state.nodes.get(&**name)
-                && *resume_at > self.engine.clock.now()
-            {
-                return Err(EngineError::InvalidRequest(format!(
-                    "node `{name}` waits until {resume_at} by its own request: run now, it would wait again and drop the items of `input_data`; resume it without `input_data`, or give them once the wait is over"
-                )));
-            }
+            // Kept with the node's progress if it parks again, so never dropped; retries of
+            // some of the old items no longer apply.
             self.inputs[index] = Delivered::single(input.into());
+            self.given.insert(index);
+            self.retries.remove(&index);
         }
         if self.phases[index] != Phase::Ready {
             self.phases[index] = Phase::Ready;
@@ -540,6 +571,7 @@ impl<'a> Invocation<'a> {
             start_until: self.start_until,
             hard_end: self.hard_end,
             own_threads: self.engine.options.node_threads,
+            resume: self.retries.remove(&index),
         };
         let attempt = self.attempts[index];
         async move {
@@ -561,7 +593,7 @@ impl<'a> Invocation<'a> {
                 Outcome::Succeeded { attempt, .. } => (*attempt, NodeOutcome::Succeeded),
                 Outcome::Failed { attempt, .. } => (*attempt, NodeOutcome::Failed),
                 Outcome::Parked { attempt, .. } => (*attempt, NodeOutcome::Waiting),
-                Outcome::Interrupted { attempt } => (*attempt, NodeOutcome::Interrupted),
+                Outcome::Interrupted { attempt, .. } => (*attempt, NodeOutcome::Interrupted),
             };
             observer.node_finished(&NodeEvent {
                 execution_id: &self.state.execution_id,
@@ -584,6 +616,7 @@ impl<'a> Invocation<'a> {
             Outcome::Failed { attempt, error } => {
                 self.phases[index] = Phase::Failed;
                 self.inputs[index] = Delivered::default();
+                self.forget_progress(index);
                 self.failure = Some(format!("node `{name}` failed: {error}"));
                 self.state.nodes.insert(
                     name.to_string(),
@@ -597,7 +630,9 @@ impl<'a> Invocation<'a> {
                 attempt,
                 until,
                 error,
+                retries,
             } => {
+                self.keep_progress(index, &items, retries).await?;
                 self.attempts[index] = attempt;
                 self.phases[index] = Phase::Waiting(until);
                 let started_at = self.started[index];
@@ -611,9 +646,10 @@ impl<'a> Invocation<'a> {
                     },
                 );
             }
-            Outcome::Interrupted { attempt } => {
+            Outcome::Interrupted { attempt, retries } => {
                 // Not an attempt of the node: it runs again with the same attempt number (and
                 // idempotency key) in the next invocation.
+                self.keep_progress(index, &items, retries).await?;
                 self.attempts[index] = attempt;
                 self.phases[index] = Phase::Ready;
                 self.ready.push_back(index);
@@ -639,10 +675,55 @@ impl<'a> Invocation<'a> {
             .await?;
         self.state.nodes.remove(&**name);
         self.inputs[index] = Delivered::default();
+        self.forget_progress(index);
         self.attempts[index] = attempt;
         self.phases[index] = Phase::Succeeded;
         self.resolve_outputs(index, Some(output));
         Ok(())
+    }
+
+    /// Stores what the next run of a node that parked or was cut off starts from, when its
+    /// connections alone cannot tell: the items a request gave it, its item `retries` under
+    /// way. The state lists it when next persisted; until then the request has not been
+    /// answered, so a process that dies in between loses nothing its caller will not send again.
+    async fn keep_progress(
+        &mut self,
+        index: usize,
+        input: &[ItemData],
+        retries: Option<ItemRetries>,
+    ) -> Result<(), EngineError> {
+        let given = self.given.contains(&index);
+        if !given && retries.is_none() {
+            return Ok(());
+        }
+        let name = &self.plan.nodes()[index].name;
+        let progress = Progress {
+            input: given.then_some(Cow::Borrowed(input)),
+            retries: retries.as_ref().map(Cow::Borrowed),
+        };
+        let key = self.keys.progress(name);
+        // Only this invocation writes it while it holds the lease.
+        let condition = match self.engine.store.get(&key).await? {
+            Some(stored) => Condition::Match(stored.version),
+            None => Condition::Create,
+        };
+        self.engine
+            .store
+            .put(&key, to_json(&progress)?, condition)
+            .await?;
+        self.state.progress.insert(name.to_string());
+        if let Some(retries) = retries {
+            self.retries.insert(index, retries);
+        }
+        Ok(())
+    }
+
+    /// A node finished: any stored progress of its no longer applies.
+    fn forget_progress(&mut self, index: usize) {
+        self.given.remove(&index);
+        if !self.state.progress.is_empty() {
+            self.state.progress.remove(&*self.plan.nodes()[index].name);
+        }
     }
 
     /// Marks a node whose inputs carried no items as skipped; its own outputs resolve empty.
@@ -840,6 +921,19 @@ impl<'a> Invocation<'a> {
 
 fn count(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+/// What a parked node's next run starts from, stored at `progress/{node}.json` when its
+/// connections alone cannot tell (listed in [`ExecutionState::progress`]).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Progress<'a> {
+    /// Items a request gave the node, in place of what its connections deliver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    input: Option<Cow<'a, [ItemData]>>,
+    /// Retries of some of its items under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retries: Option<Cow<'a, ItemRetries>>,
 }
 
 /// The items delivered to a node, per input index. Each input holds the outputs delivered to it

@@ -1,6 +1,6 @@
 //! Execution state: what a store keeps about one run of a workflow.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -54,6 +54,12 @@ pub struct ExecutionState {
     /// has left `pending`.
     #[serde(default)]
     pub nodes: BTreeMap<String, NodeState>,
+    /// Nodes whose next run starts from stored progress (`progress/{node}.json`) rather than
+    /// from what their inputs deliver: items a request gave them, or, while some of their items
+    /// wait to be retried, the outputs of the others. Written only when such a node parks or is
+    /// cut off by the deadline.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub progress: BTreeSet<String>,
     /// Why the execution failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

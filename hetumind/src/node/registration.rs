@@ -159,13 +159,15 @@ impl NodeOutput {
 }
 
 /// Where one input item's outputs begin, and whether it failed with a retryable error (its
-/// outputs are then empty: it runs again).
-#[derive(Debug, Clone, PartialEq)]
+/// outputs are then empty: it runs again). Stored with a node's progress while its failed items
+/// wait to be retried.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub(crate) struct ItemMark {
     /// The item's position among the node's input items.
     pub(crate) item: usize,
     /// The length of each output when the item started.
     pub(crate) at: Vec<usize>,
     /// The retryable error it failed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<NodeError>,
 }

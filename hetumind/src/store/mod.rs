@@ -275,6 +275,13 @@ impl ExecutionKeys {
         key
     }
 
+    /// `executions/{id}/progress/{node}.json`: what a parked node's next run starts from
+    /// (see [`ExecutionState::progress`](crate::model::ExecutionState::progress)).
+    #[must_use]
+    pub fn progress(&self, node: &str) -> String {
+        format!("{}/progress/{}.json", self.prefix, encoded(node))
+    }
+
     /// `executions/{id}/nodes/{node}/`: the outputs of one node (one, unless a store holds
     /// leftovers of a race).
     #[must_use]
