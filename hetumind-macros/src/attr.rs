@@ -9,7 +9,16 @@ use syn::{Expr, Lit, LitStr, Path, Token};
 
 use crate::ctxt::Ctxt;
 
-const KEYS: [&str; 6] = ["kind", "version", "inputs", "outputs", "retry", "crate"];
+const KEYS: [&str; 8] = [
+    "kind",
+    "version",
+    "inputs",
+    "outputs",
+    "role",
+    "nonblocking",
+    "retry",
+    "crate",
+];
 const RETRY_KEYS: [&str; 5] = ["max_attempts", "initial", "max", "backoff_rate", "jitter"];
 
 /// What the attribute says; every part is optional until validated.
@@ -22,6 +31,9 @@ pub(crate) struct Attrs {
     pub(crate) version: Option<u32>,
     pub(crate) inputs: Option<Inputs>,
     pub(crate) outputs: Option<Vec<LitStr>>,
+    pub(crate) role: Option<NodeRole>,
+    /// `nonblocking`: the node promises never to block its thread.
+    pub(crate) nonblocking: Option<()>,
     pub(crate) retry: Retry,
     pub(crate) krate: Option<Path>,
 }
@@ -41,6 +53,14 @@ pub(crate) struct Retry {
 pub(crate) enum Inputs {
     Fixed(u32),
     Any,
+}
+
+/// `role = "..."`: a part the node plays beyond passing items on.
+#[derive(Clone, Copy)]
+pub(crate) enum NodeRole {
+    /// `role = "http_response"`: its first output item answers the HTTP request that started
+    /// the execution.
+    HttpResponse,
 }
 
 /// `retry(jitter = "...")`.
@@ -88,6 +108,25 @@ fn parse_arg(meta: &ParseNestedMeta<'_>, attrs: &mut Attrs, cx: &mut Ctxt) -> sy
         if let Some(inputs) = parse_inputs(&expr, cx) {
             set_once(cx, key, &mut attrs.inputs, inputs);
         }
+    } else if key.is_ident("role") {
+        let expr = value(meta, "role = \"http_response\"")?;
+        if str_literal(&expr).is_some_and(|lit| lit.value() == "http_response") {
+            set_once(cx, key, &mut attrs.role, NodeRole::HttpResponse);
+        } else {
+            cx.error_spanned_by(
+                &expr,
+                "`role` names a part the node plays: `role = \"http_response\"` (its first output item answers the HTTP request that started the execution)",
+            );
+        }
+    } else if key.is_ident("nonblocking") {
+        if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+            cx.error_spanned_by(
+                key,
+                "`nonblocking` takes no value: write `nonblocking` alone, or leave it out",
+            );
+            return skip_value(meta);
+        }
+        set_once(cx, key, &mut attrs.nonblocking, ());
     } else if key.is_ident("outputs") {
         if !meta.input.peek(syn::token::Paren) {
             cx.error_spanned_by(

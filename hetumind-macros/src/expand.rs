@@ -7,7 +7,7 @@ use syn::ItemFn;
 use syn::spanned::Spanned;
 
 use crate::ast::{NodeFn, Role};
-use crate::attr::{self, Inputs, Jitter};
+use crate::attr::{self, Inputs, Jitter, NodeRole};
 use crate::ctxt::Ctxt;
 use crate::fallback;
 use crate::valid::{self, Input, Node};
@@ -129,6 +129,11 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
         Inputs::Fixed(count) => quote!(#private::InputCount::Fixed(#count)),
         Inputs::Any => quote!(#private::InputCount::Any),
     };
+    let role = match node.role {
+        None => quote!(#private::NodeRole::Regular),
+        Some(NodeRole::HttpResponse) => quote!(#private::NodeRole::HttpResponse),
+    };
+    let nonblocking = node.nonblocking;
     let types = quote!(<__hetumind_node as #private::NodeTypes>);
 
     quote! {
@@ -162,6 +167,8 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
                     description: #description,
                     outputs: #types::OUTPUTS,
                     inputs: #inputs,
+                    role: #role,
+                    nonblocking: #nonblocking,
                     mode: #private::ExecuteMode::#mode,
                     retry: #retry,
                     location: #private::SourceLocation {

@@ -7,7 +7,7 @@ use syn::visit::Visit;
 use syn::{LitStr, Path, Type};
 
 use crate::ast::{NodeFn, Return, Role};
-use crate::attr::{Attrs, Inputs, Retry};
+use crate::attr::{Attrs, Inputs, NodeRole, Retry};
 use crate::ctxt::Ctxt;
 
 /// A node that follows every rule: what expansion needs.
@@ -18,6 +18,8 @@ pub(crate) struct Node<'a> {
     pub(crate) description: String,
     pub(crate) inputs: Inputs,
     pub(crate) outputs: Vec<String>,
+    pub(crate) role: Option<NodeRole>,
+    pub(crate) nonblocking: bool,
     pub(crate) retry: Retry,
     pub(crate) krate: Path,
     pub(crate) params: Option<&'a Type>,
@@ -83,6 +85,8 @@ pub(crate) fn check<'a>(node: &NodeFn<'a>, attrs: Attrs, cx: &mut Ctxt) -> Optio
         description: node.description.clone(),
         inputs: attrs.inputs.unwrap_or(Inputs::Fixed(1)),
         outputs,
+        role: attrs.role,
+        nonblocking: attrs.nonblocking.is_some(),
         retry: attrs.retry,
         krate: attrs.krate.unwrap_or_else(|| syn::parse_quote!(::hetumind)),
         params,

@@ -13,8 +13,10 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::de::DeserializeOwned;
 
-use crate::engine::{Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan};
-use crate::lambda::Config;
+use crate::engine::{
+    Drive, Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan,
+};
+use crate::config::{Config, DEFAULT_STATE, STATE_VAR};
 use crate::model::{ExecuteWorkflow, ItemData, NextAction, Request, Response, Workflow};
 use crate::registry::Registry;
 use crate::store::StateStore;
@@ -24,10 +26,6 @@ const FAILED: u8 = 1;
 const INVALID: u8 = 2;
 const WAITING: u8 = 3;
 
-/// The environment variable naming the state store.
-pub const STATE_VAR: &str = "HETUMIND_STATE";
-/// The state store used locally when none is named.
-pub const DEFAULT_STATE: &str = "file://./.hetumind";
 /// Engine options and trigger mappings come from the same variables as under Lambda.
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
@@ -317,46 +315,28 @@ async fn execute(command: Command) -> Result<u8, Failure> {
     }
 }
 
-/// Drives an execution as an orchestrator would: invokes again on `continue`, sleeps through
-/// waits up to `max_sleep`, and stops at the end or at a longer wait.
+/// Drives an execution as an orchestrator would (see [`Engine::drive`]): sleeps through waits
+/// up to `--max-sleep`, and stops at the end or at a longer wait.
 async fn drive(
     registry: &'static Registry,
-    mut request: Request,
+    request: Request,
     options: &RunOptions,
 ) -> Result<u8, Failure> {
     let store = open_store(options.state.clone())?;
-    let mut engine = Engine::new(registry, store).with_options(engine_options()?);
-    if std::io::stderr().is_terminal() {
-        engine = engine.with_observer(Arc::new(Progress));
-    }
-    let max_sleep = Duration::from_secs(options.max_sleep);
-    loop {
-        let response = engine.handle(request, None).await?;
-        let code = match &response.next_action {
-            NextAction::Continue { .. } => None,
-            NextAction::Wait { resume_at } => {
-                let delay = (*resume_at - chrono::Utc::now())
-                    .to_std()
-                    .unwrap_or(Duration::ZERO);
-                if delay <= max_sleep {
-                    eprintln!("waiting until {resume_at} ({} s)", delay.as_secs());
-                    tokio::time::sleep(delay).await;
-                    None
-                } else {
-                    Some(WAITING)
-                }
-            }
-            NextAction::Complete => Some(SUCCESS),
-            NextAction::Failed { .. } => Some(FAILED),
-        };
-        match code {
-            Some(code) => {
-                report(&engine, &response, options.json).await?;
-                return Ok(code);
-            }
-            None => request = Request::resume(response.execution_id),
-        }
-    }
+    let progress = Progress {
+        nodes: std::io::stderr().is_terminal(),
+    };
+    let engine = Engine::new(registry, store)
+        .with_options(engine_options()?)
+        .with_observer(Arc::new(progress));
+    let drive = Drive::sleeping_up_to(Duration::from_secs(options.max_sleep));
+    let response = engine.drive(request, &drive).await?.response;
+    report(&engine, &response, options.json).await?;
+    Ok(match response.next_action {
+        NextAction::Complete => SUCCESS,
+        NextAction::Failed { .. } => FAILED,
+        NextAction::Wait { .. } | NextAction::Continue { .. } => WAITING,
+    })
 }
 
 /// The store `--state` names, else `$HETUMIND_STATE`, else the local default.
@@ -364,7 +344,7 @@ fn open_store(state: Option<String>) -> Result<Arc<dyn StateStore>, Failure> {
     let url = state
         .or_else(|| std::env::var(STATE_VAR).ok())
         .unwrap_or_else(|| DEFAULT_STATE.to_owned());
-    crate::store::open(&url).map_err(|error| Failure::invalid(error.to_string()))
+    crate::config::open_store(&url).map_err(|error| Failure::invalid(error.to_string()))
 }
 
 async fn report(engine: &Engine, response: &Response, json: bool) -> Result<(), Failure> {
@@ -431,12 +411,22 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, Failure> {
         .map_err(|problem| Failure::invalid(format!("{}: {problem}", path.display())))
 }
 
-/// Node-by-node progress on a terminal.
+/// Progress on standard error: every wait slept through, and node by node on a terminal.
 #[derive(Debug)]
-struct Progress;
+struct Progress {
+    nodes: bool,
+}
 
 impl Observer for Progress {
+    fn waiting(&self, _execution_id: &str, until: chrono::DateTime<chrono::Utc>) {
+        let delay = (until - chrono::Utc::now()).to_std().unwrap_or_default();
+        eprintln!("waiting until {until} ({} s)", delay.as_secs());
+    }
+
     fn node_finished(&self, event: &NodeEvent<'_>) {
+        if !self.nodes {
+            return;
+        }
         let mark = match event.outcome {
             NodeOutcome::Succeeded => "✓",
             NodeOutcome::Failed => "✗",

@@ -48,13 +48,31 @@
 //! ```
 //!
 //! Test a node exactly as the engine calls it with [`testing::NodeTest`].
+//!
+//! # Layers
+//!
+//! Each layer uses only the layers below it, never one above:
+//!
+//! | layer | modules | what lives there |
+//! |---|---|---|
+//! | front ends | [`entry`], [`cli`], [`lambda`], [`testing`] | `main`; the command line; the Lambda handler, triggers and runtime loop; the test harnesses |
+//! | configuration | [`config`] | every environment variable, read once; the store opened once |
+//! | engine | [`engine`] | validation and planning (`plan`); what can run (`schedule`, pure and synchronous); how a node run goes: retries, timeouts, panics, deadlines (`attempt`); every read and write of an execution: claim, lease, restore, outputs, progress (`journal`); the invocation loop composing them (`run`); driving invocations as an orchestrator would (`drive`); bounded store calls (`budget`); retention (`cleanup`) |
+//! | nodes | [`registry`], the node API at the crate root ([`Ctx`], [`NodeError`], [`NodeRegistration`], ...) | the nodes linked into the binary; what node code sees and how `#[node]` calls it |
+//! | storage | [`store`] | where state lives: a directory, memory, S3 |
+//! | foundations | [`model`], [`retry`], [`time`], [`BoxFuture`] | workflows, items, requests and responses; retry policies; the clock and jitter |
+//!
+//! The runtime knows no built-in node by its kind: a node plays a part (such as answering the
+//! HTTP trigger) by declaring a role, `#[node(role = "http_response")]`.
 
 // Lets `#[node]` (which names `::hetumind`) be used inside this crate too.
 #[allow(unused_extern_crates)]
 extern crate self as hetumind;
 
 pub mod cli;
+pub mod config;
 pub mod engine;
+pub mod entry;
 pub mod graph;
 mod json_path;
 pub mod lambda;
@@ -64,6 +82,10 @@ pub mod registry;
 pub mod retry;
 pub mod store;
 pub mod testing;
+pub mod time;
+
+/// A boxed future that can be sent between threads: what node registrations and stores return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 #[doc(hidden)]
 pub mod __private;
@@ -116,7 +138,8 @@ pub mod __private;
 ///     inventory::submit! {
 ///         NodeRegistration {
 ///             kind: "example.greet", version: 1, description: "Greets ...",
-///             outputs: &["main"], inputs: InputCount::ONE, mode: ExecuteMode::EachItem,
+///             outputs: &["main"], inputs: InputCount::ONE, role: NodeRole::Regular, nonblocking: false,
+///             mode: ExecuteMode::EachItem,
 ///             retry: RetryPolicy { max_attempts: 5, ..RetryPolicy::DEFAULT },
 ///             location: SourceLocation { file: file!(), line: line!(), module: module_path!() },
 ///             params_schema: <__hetumind_node as NodeTypes>::params_schema,   // lazy
@@ -165,7 +188,7 @@ pub use hetumind_macros::node;
 pub use hetumind_macros::link_node_crates;
 pub use model::{ItemData, Workflow};
 pub use node::{
-    BoxFuture, Ctx, ErrorKind, ExecuteMode, InputCount, Invocation, Item, Items, NodeError,
+    Ctx, ErrorKind, ExecuteMode, InputCount, Invocation, NodeRole, Item, Items, NodeError,
     NodeOutput, NodeRegistration, OutputSink, Paired, Params, Routed, RunInfo, SourceLocation,
     blocking,
 };
@@ -174,8 +197,9 @@ pub use retry::RetryPolicy;
 
 /// Makes this binary a Hetumind runner: `hetumind::lambda_main!();` at the root of `main.rs`.
 ///
-/// It links every node crate the binary depends on ([`link_node_crates!`]) and defines `main`,
-/// which sets up logging (`RUST_LOG`) and runs the command line ([`cli`]).
+/// It links every node crate the binary depends on ([`link_node_crates!`]) and defines `main`
+/// as [`entry::main`]: the Lambda runtime loop under Lambda, the command line ([`cli`])
+/// everywhere else.
 ///
 /// ```no_run
 /// hetumind::lambda_main!();
@@ -186,7 +210,7 @@ macro_rules! lambda_main {
         $crate::link_node_crates!();
 
         fn main() -> ::std::process::ExitCode {
-            $crate::__private::main()
+            $crate::entry::main()
         }
     };
 }

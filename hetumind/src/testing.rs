@@ -27,7 +27,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::engine::{Clock, Engine, EngineOptions, FixedRandom, SystemClock, TokioClock};
+use crate::engine::{Drive, Driven, Engine, EngineOptions};
+use crate::time::{Clock, FixedRandom, SystemClock, TokioClock};
 use crate::model::{
     ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, OnError, Request, Response, Workflow,
 };
@@ -381,36 +382,31 @@ impl WorkflowTest {
                 max_inline_output: usize::MAX,
                 ..EngineOptions::default()
             });
-        let mut request = Request::ExecuteWorkflow(ExecuteWorkflow {
+        let request = Request::ExecuteWorkflow(ExecuteWorkflow {
             workflow_id: None,
             workflow: Some(Box::new(workflow)),
             execution_id: Some("test-execution".to_owned()),
             input_data: Some(self.input),
             metadata: serde_json::Map::new(),
         });
-        let mut waits = Vec::new();
-        for _ in 0..self.max_invocations {
-            let response = engine
-                .handle(request, None)
-                .await
-                .map_err(|error| TestError::Engine(error.to_string()))?;
-            match response.next_action {
-                NextAction::Continue { .. } => {}
-                NextAction::Wait { resume_at } => {
-                    clock.jump_to(resume_at);
-                    waits.push(resume_at);
-                }
-                NextAction::Complete | NextAction::Failed { .. } => {
-                    return Ok(WorkflowRun {
-                        engine,
-                        response,
-                        waits,
-                    });
-                }
+        // Every wait is jumped over, however long.
+        let drive = Drive::sleeping_up_to(std::time::Duration::MAX).at_most(self.max_invocations);
+        let Driven {
+            response, waits, ..
+        } = engine
+            .drive(request, &drive)
+            .await
+            .map_err(|error| TestError::Engine(error.to_string()))?;
+        match response.next_action {
+            NextAction::Complete | NextAction::Failed { .. } => Ok(WorkflowRun {
+                engine,
+                response,
+                waits,
+            }),
+            NextAction::Continue { .. } | NextAction::Wait { .. } => {
+                Err(TestError::Unfinished(self.max_invocations))
             }
-            request = Request::resume(response.execution_id);
         }
-        Err(TestError::Unfinished(self.max_invocations))
     }
 
     /// Runs the workflow on a fresh single-threaded runtime, for tests that are not async.
@@ -543,6 +539,11 @@ impl JumpClock {
 impl Clock for JumpClock {
     fn now(&self) -> DateTime<Utc> {
         self.shifted(*self.shift())
+    }
+
+    fn sleep_until(&self, at: DateTime<Utc>) -> crate::BoxFuture<'_, ()> {
+        self.jump_to(at);
+        Box::pin(std::future::ready(()))
     }
 }
 

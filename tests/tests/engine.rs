@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use hetumind::engine::{Engine, EngineError, EngineOptions, FixedRandom, TokioClock};
+use hetumind::engine::{Engine, EngineError, EngineOptions};
+use hetumind::time::{FixedRandom, TokioClock};
 use hetumind::model::{ExecutionStatus, NextAction, NodeState, Request, Response, Workflow};
 use hetumind::prelude::*;
 use hetumind::store::MemStore;

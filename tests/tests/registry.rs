@@ -8,7 +8,7 @@ use hetumind::prelude::*;
 use hetumind::registry::{CatalogEntry, Duplicate, RegistryError};
 use hetumind::retry::Jitter;
 use hetumind::{
-    BoxFuture, ExecuteMode, InputCount, Invocation, NodeOutput, NodeRegistration, Registry,
+    BoxFuture, ExecuteMode, InputCount, Invocation, NodeOutput, NodeRegistration, NodeRole, Registry,
     RetryPolicy, SourceLocation,
 };
 use schemars::JsonSchema;
@@ -44,6 +44,8 @@ const fn registration(
         description: "A hand-made node.",
         outputs: &["main"],
         inputs: InputCount::ONE,
+        role: NodeRole::Regular,
+        nonblocking: false,
         mode: ExecuteMode::All,
         retry: RetryPolicy::DEFAULT,
         location: SourceLocation {
@@ -317,6 +319,8 @@ fn a_duplicate_of_a_linked_node_names_both_definitions() {
         description: shout.description,
         outputs: shout.outputs,
         inputs: shout.inputs,
+        role: shout.role,
+        nonblocking: shout.nonblocking,
         mode: shout.mode,
         retry: shout.retry,
         location: SourceLocation {
@@ -450,6 +454,8 @@ fn catalog_entries_of_hand_made_registrations_call_their_schema_functions() {
         description: "Takes strings.",
         outputs: &["a", "b"],
         inputs: InputCount::Any,
+        role: NodeRole::Regular,
+        nonblocking: false,
         mode: ExecuteMode::EachItem,
         retry: RetryPolicy::NEVER,
         location: SourceLocation {

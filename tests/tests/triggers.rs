@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hetumind::engine::{Engine, EngineOptions};
-use hetumind::lambda::{CallerWorkflows, Config, Handler, Triggers};
+use hetumind::config::{CallerWorkflows, Config, Triggers};
+use hetumind::lambda::Handler;
 use hetumind::model::{ExecutionStatus, Request, Workflow};
 use hetumind::store::{Condition, FsStore, MemStore, S3Store, StateStore};
 use serde_json::{Value, json};
@@ -495,4 +496,41 @@ async fn a_message_whose_execution_is_held_elsewhere_comes_back() {
         .await
         .unwrap();
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+}
+
+/// Answers the HTTP request itself: `418` with the item as the body.
+#[hetumind::node(kind = "test.teapot", role = "http_response")]
+async fn teapot(
+    hetumind::Item(item): hetumind::Item<Value>,
+) -> Result<hetumind::model::WebhookResponse, hetumind::NodeError> {
+    Ok(hetumind::model::WebhookResponse {
+        status_code: 418,
+        headers: std::collections::BTreeMap::new(),
+        body: json!({ "brewed": item["body"] }),
+    })
+}
+
+#[tokio::test]
+async fn a_node_of_any_kind_answers_the_http_request_by_declaring_the_role() {
+    let answering = json!({ "id": "teapot", "nodes": [
+        { "name": "Answer", "kind": "test.teapot" },
+        { "name": "After", "kind": "test.echo" }
+    ], "connections": { "Answer": { "main": [[{ "node": "After" }]] } } });
+    let engine = engine_with(Arc::new(MemStore::new()), vec![answering, echo("echo")]).await;
+    let handler = Handler::new(
+        engine,
+        triggers(&[("HETUMIND_CALLER_WORKFLOWS", "teapot,echo")]),
+    );
+    let answer = handler
+        .handle(rest_request("teapot", r#""tea""#), 0)
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 418, "{answer}");
+    assert_eq!(http_body(&answer), json!({ "brewed": "tea" }));
+    // A node without the role (`test.echo`) answers nothing: the end items do.
+    let answer = handler
+        .handle(rest_request("echo", r#""tea""#), 0)
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
 }

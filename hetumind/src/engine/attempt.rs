@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::clock::saturating_add;
-use super::{Clock, Random};
+use crate::time::{Clock, Random, saturating_add};
 use crate::model::{ItemData, OnError};
 use crate::node::execute::failed_output;
 use crate::node::{
@@ -48,6 +47,28 @@ pub(super) enum Outcome {
         attempt: u32,
         retries: Option<ItemRetries>,
     },
+}
+
+impl Outcome {
+    /// How `on_error` takes a failure for good of a run on `items`: under `continue` or
+    /// `error_output` the items pass on carrying the error (where the node's `outputs` put
+    /// them) and the run succeeds; under `stop` it stays a failure. The one rule for a whole
+    /// node (a timeout, a panic, an error outside the per-item loop) and for each item given up
+    /// after its retries alike.
+    pub(super) fn or_passed_on(
+        self,
+        items: &[ItemData],
+        on_error: OnError,
+        outputs: &'static [&'static str],
+    ) -> Self {
+        match self {
+            Self::Failed { attempt, error } if on_error != OnError::Stop => Self::Succeeded {
+                attempt,
+                output: failed_output(items, on_error, outputs, &error),
+            },
+            other => other,
+        }
+    }
 }
 
 /// Per-item retries under way: the node's output so far, and the items still to run again. A
@@ -226,7 +247,7 @@ impl NodeRun {
 
     /// The items still failing after their last attempt, `last`: the node fails with the
     /// first one's error (`on_error: stop`), or each passes on as a failed item where it
-    /// belongs, and the node succeeds.
+    /// belongs (see [`Outcome::or_passed_on`]), and the node succeeds.
     fn give_up(&self, retries: ItemRetries, last: u32) -> Outcome {
         let ItemRetries {
             attempt,
@@ -242,28 +263,27 @@ impl NodeRun {
                     mark.item
                 ))
         };
-        if self.on_error == OnError::Stop
-            && let Some(first) = pending.first()
-        {
-            return Outcome::Failed {
-                attempt: last,
-                error: gave_up(first),
-            };
-        }
-        // Each failed item as the only item of a call, their outputs end to end.
+        // Each failed item as the only item of a run that failed for good, their outputs end
+        // to end.
         let mut failed = NodeOutput::new(vec![Vec::new(); outputs.len()]);
         for mark in &pending {
+            let failure = Outcome::Failed {
+                attempt: last,
+                error: gave_up(mark),
+            };
+            let one = match failure.or_passed_on(
+                &self.items[mark.item..=mark.item],
+                self.on_error,
+                self.registration.outputs,
+            ) {
+                Outcome::Succeeded { output, .. } => output,
+                stopped => return stopped,
+            };
             failed.marks.push(ItemMark {
                 item: mark.item,
                 at: failed.outputs.iter().map(Vec::len).collect(),
                 error: None,
             });
-            let one = failed_output(
-                &self.items[mark.item..=mark.item],
-                self.on_error,
-                self.registration.outputs,
-                &gave_up(mark),
-            );
             for (port, items) in one.outputs.into_iter().enumerate() {
                 if let Some(target) = failed.outputs.get_mut(port) {
                     target.extend(items);
@@ -303,7 +323,7 @@ impl NodeRun {
         };
         let code = AssertUnwindSafe((self.registration.invoke)(call)).catch_unwind();
         let code = async {
-            if self.own_threads {
+            if self.own_threads && !self.registration.nonblocking {
                 on_node_thread(code).await
             } else {
                 Ok(code.await)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::node::BoxFuture;
+use crate::BoxFuture;
 use crate::store::{Condition, StateStore, StoreError, Stored, Version};
 
 /// A store whose every call ends by `until`.

@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use super::{Engine, EngineError, from_json};
+use super::journal::from_json;
+use super::{Engine, EngineError};
 use crate::model::ExecutionState;
 use crate::store::ExecutionKeys;
 

@@ -43,14 +43,16 @@
 mod attempt;
 mod budget;
 mod cleanup;
-mod clock;
+mod drive;
+mod journal;
 mod plan;
 mod run;
+mod schedule;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use clock::{Clock, FastRandom, FixedRandom, Random, SystemClock, TokioClock};
+pub use drive::{Drive, Driven};
 pub use plan::{Edge, Plan, PlannedNode, Problem, WorkflowError};
 
 use crate::model::{
@@ -59,6 +61,8 @@ use crate::model::{
 };
 use crate::registry::Registry;
 use crate::store::{Condition, ExecutionKeys, StateStore, StoreError, Version, workflow_key};
+use crate::time::{Clock, FastRandom, Random, SystemClock};
+use journal::{create_once, read, read_recorded, to_json};
 
 /// Runs executions against a store.
 #[derive(Debug, Clone)]
@@ -75,6 +79,11 @@ pub struct Engine {
 pub trait Observer: Send + Sync + std::fmt::Debug {
     /// A node run ended (or the node was skipped).
     fn node_finished(&self, event: &NodeEvent<'_>);
+
+    /// A [drive](Engine::drive) sleeps through a wait of an execution until `until`.
+    fn waiting(&self, execution_id: &str, until: chrono::DateTime<chrono::Utc>) {
+        let _ = (execution_id, until);
+    }
 }
 
 /// How one node run ended.
@@ -325,8 +334,8 @@ impl Engine {
                 let input = input_data.unwrap_or_else(|| vec![ItemData::empty()]);
                 // Written once; the same bytes again are fine, so that a start interrupted
                 // before its state was written can simply be repeated.
-                let other_workflow = self.create_once(&keys.workflow(), &workflow).await?;
-                let other_input = self.create_once(&keys.input(), &input).await?;
+                let other_workflow = create_once(&*self.store, &keys.workflow(), &workflow).await?;
+                let other_input = create_once(&*self.store, &keys.input(), &input).await?;
                 let differs = match (other_workflow, other_input) {
                     (false, false) => None,
                     (true, false) => Some("another workflow"),
@@ -357,8 +366,8 @@ impl Engine {
                     .await
                 {
                     Ok(version) => {
-                        let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
-                        run.execute(run::Scope::All, metadata).await
+                        run::Run::new(self, &plan, keys, (state, version), deadline)
+                            .execute(run::Scope::All, metadata).await
                     }
                     // Started before with this very workflow and input (a retried request, a
                     // redelivered event): the start carries on with that execution, and
@@ -409,7 +418,7 @@ impl Engine {
         metadata: serde_json::Map<String, serde_json::Value>,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<Response, EngineError> {
-        let (plan, keys, state, version) = self.load(execution_id).await?;
+        let (plan, keys, state) = self.load(execution_id).await?;
         let scope = match target {
             None => run::Scope::All,
             Some(Target { name, input, only }) => {
@@ -421,8 +430,9 @@ impl Engine {
                 }
             }
         };
-        let run = run::Invocation::new(self, &plan, keys, state, version, deadline);
-        run.execute(scope, metadata).await
+        run::Run::new(self, &plan, keys, state, deadline)
+            .execute(scope, metadata)
+            .await
     }
 
     /// Stores `workflow` as `workflows/{id}.json`, replacing any previous definition.
@@ -473,31 +483,6 @@ impl Engine {
             })
     }
 
-    /// Reads and parses the object at `key`, with its version; `missing` is the error when
-    /// there is none.
-    pub(super) async fn read<T: serde::de::DeserializeOwned>(
-        &self,
-        key: &str,
-        missing: impl FnOnce() -> EngineError,
-    ) -> Result<(T, Version), EngineError> {
-        let stored = self.store.get(key).await?.ok_or_else(missing)?;
-        Ok((from_json(key, &stored.bytes)?, stored.version))
-    }
-
-    /// Reads an object the execution's state records, such as a node's output: its absence
-    /// is a broken store.
-    pub(super) async fn read_recorded<T: serde::de::DeserializeOwned>(
-        &self,
-        key: &str,
-    ) -> Result<T, EngineError> {
-        let (value, _) = self
-            .read(key, || {
-                EngineError::Store(format!("`{key}` is recorded but missing"))
-            })
-            .await?;
-        Ok(value)
-    }
-
     /// The state of an execution with every node's state: the stored header and states of
     /// the nodes in flight or failed, a success for every stored output, and the skips they
     /// imply.
@@ -507,8 +492,8 @@ impl Engine {
     /// When there is no such execution, its workflow no longer validates against this
     /// engine's registry, or the store fails.
     pub async fn execution_state(&self, execution_id: &str) -> Result<ExecutionState, EngineError> {
-        let (plan, keys, state, version) = self.load(execution_id).await?;
-        run::Invocation::new(self, &plan, keys, state, version, None)
+        let (plan, keys, state) = self.load(execution_id).await?;
+        run::Run::new(self, &plan, keys, state, None)
             .view()
             .await
     }
@@ -518,7 +503,7 @@ impl Engine {
         keys: &ExecutionKeys,
         execution_id: &str,
     ) -> Result<(ExecutionState, Version), EngineError> {
-        self.read(&keys.state(), || {
+        read(&*self.store, &keys.state(), || {
             EngineError::ExecutionNotFound(execution_id.to_owned())
         })
         .await
@@ -531,8 +516,7 @@ impl Engine {
     /// When there is no such execution or the store fails.
     pub async fn execution_workflow(&self, execution_id: &str) -> Result<Workflow, EngineError> {
         let key = ExecutionKeys::new(execution_id).workflow();
-        let (workflow, _) = self
-            .read(&key, || {
+        let (workflow, _) = read(&*self.store, &key, || {
                 EngineError::ExecutionNotFound(execution_id.to_owned())
             })
             .await?;
@@ -561,11 +545,7 @@ impl Engine {
         keys: &ExecutionKeys,
         node_name: &str,
     ) -> Result<Option<Vec<Vec<ItemData>>>, EngineError> {
-        let listed = self.store.list(&keys.node_outputs(node_name)).await?;
-        match keys.latest_outputs(listed).take(node_name) {
-            Some((_, key)) => self.read_recorded(&key).await.map(Some),
-            None => Ok(None),
-        }
+        journal::stored_output(&*self.store, keys, node_name).await
     }
 
     /// The items of an execution's end nodes (those without outgoing connections) that have
@@ -577,9 +557,9 @@ impl Engine {
     /// When there is no such execution, its workflow no longer validates against this
     /// engine's registry, or the store fails.
     pub async fn final_output(&self, execution_id: &str) -> Result<Vec<ItemData>, EngineError> {
-        let (plan, keys, _, _) = self.load(execution_id).await?;
-        let end_keys = self.end_output_keys(&plan, &keys).await?;
-        match self.read_end_output(&end_keys, usize::MAX).await? {
+        let (plan, keys, _) = self.load(execution_id).await?;
+        let end_keys = journal::end_output_keys(&*self.store, &plan, &keys).await?;
+        match journal::read_end_output(&*self.store, &end_keys, usize::MAX).await? {
             EndOutput::Inline(items) => Ok(items),
             // Sizes add up saturating, so nothing exceeds this limit.
             EndOutput::Stored(reference) => Err(EngineError::Store(format!(
@@ -589,97 +569,16 @@ impl Engine {
         }
     }
 
-    /// The keys of the stored results of `plan`'s end nodes (those without outgoing
-    /// connections), in workflow order.
-    pub(super) async fn end_output_keys(
-        &self,
-        plan: &Plan,
-        keys: &ExecutionKeys,
-    ) -> Result<Vec<String>, EngineError> {
-        let mut latest = keys.latest_outputs(self.store.list(&keys.outputs()).await?);
-        Ok(plan
-            .nodes()
-            .iter()
-            .enumerate()
-            .filter(|&(index, _)| plan.successors(index).is_empty())
-            .filter_map(|(_, node)| latest.take(&node.name).map(|(_, key)| key))
-            .collect())
-    }
-
-    /// Reads the stored outputs at `end_keys` (end nodes' results) as a response carries them:
-    /// their items when they take `inline_limit` bytes or fewer, else where they are.
-    pub(super) async fn read_end_output(
-        &self,
-        end_keys: &[String],
-        inline_limit: usize,
-    ) -> Result<EndOutput, EngineError> {
-        let mut items = Some(Vec::new());
-        let (mut item_count, mut bytes) = (0, 0_usize);
-        for key in end_keys {
-            let stored =
-                self.store.get(key).await?.ok_or_else(|| {
-                    EngineError::Store(format!("`{key}` is recorded but missing"))
-                })?;
-            bytes = bytes.saturating_add(stored.bytes.len());
-            if bytes > inline_limit {
-                items = None;
-            }
-            match &mut items {
-                Some(items) => {
-                    let outputs: Vec<Vec<ItemData>> = from_json(key, &stored.bytes)?;
-                    items.extend(outputs.into_iter().flatten());
-                    item_count = items.len();
-                }
-                // Counted without building the items: the output may be far bigger than
-                // what a response holds.
-                None => {
-                    let outputs: Vec<Vec<serde::de::IgnoredAny>> = from_json(key, &stored.bytes)?;
-                    item_count += outputs.iter().map(Vec::len).sum::<usize>();
-                }
-            }
-        }
-        Ok(match items {
-            Some(items) => EndOutput::Inline(items),
-            None => EndOutput::Stored(OutputRef {
-                item_count,
-                bytes,
-                locations: end_keys.iter().map(|key| self.store.locate(key)).collect(),
-            }),
-        })
-    }
-
+    /// An execution's plan, keys, and state with its version.
     async fn load(
         &self,
         execution_id: &str,
-    ) -> Result<(Plan, ExecutionKeys, ExecutionState, Version), EngineError> {
+    ) -> Result<(Plan, ExecutionKeys, (ExecutionState, Version)), EngineError> {
         let keys = ExecutionKeys::new(execution_id);
-        let (state, version) = self.read_state(&keys, execution_id).await?;
-        let workflow: Workflow = self.read_recorded(&keys.workflow()).await?;
+        let state = self.read_state(&keys, execution_id).await?;
+        let workflow: Workflow = read_recorded(&*self.store, &keys.workflow()).await?;
         let plan = Plan::new(&workflow, self.registry)?;
-        Ok((plan, keys, state, version))
-    }
-
-    /// Writes `key` once; the same bytes again are fine (a repeated start). Returns whether
-    /// `key` already held other bytes (and was left alone).
-    async fn create_once(
-        &self,
-        key: &str,
-        value: &impl serde::Serialize,
-    ) -> Result<bool, EngineError> {
-        match self
-            .store
-            .put(key, to_json(value)?, Condition::Create)
-            .await
-        {
-            Ok(_) => Ok(false),
-            // Serialized again on this rare path rather than copied on every start.
-            Err(StoreError::Conflict { .. }) => match self.store.get(key).await? {
-                Some(stored) => Ok(stored.bytes != to_json(value)?),
-                // Deleted meanwhile (a cleanup): nothing to compare with, so nothing differs.
-                None => Ok(false),
-            },
-            Err(error) => Err(error.into()),
-        }
+        Ok((plan, keys, state))
     }
 }
 
@@ -737,16 +636,4 @@ fn node_index(plan: &Plan, name: &str) -> Result<usize, EngineError> {
     plan.index_of(name).ok_or_else(|| {
         EngineError::InvalidRequest(format!("the workflow has no node named `{name}`"))
     })
-}
-
-fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, EngineError> {
-    let mut bytes = Vec::with_capacity(256);
-    serde_json::to_writer(&mut bytes, value)
-        .map(|()| bytes)
-        .map_err(|error| EngineError::Store(format!("cannot serialize state: {error}")))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, EngineError> {
-    crate::json_path::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
-        .map_err(|problem| EngineError::Store(format!("`{key}` does not parse: {problem}")))
 }

@@ -18,8 +18,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use super::config::Triggers;
-use crate::engine::{Engine, EngineError};
+use crate::NodeRole;
+use crate::config::Triggers;
+use crate::engine::{Drive, Engine, EngineError};
 use crate::model::{
     ExecuteWorkflow, ExecutionStatus, HttpRequest, HttpTriggerOutput, ItemData, NextAction,
     Request, Response, WebhookResponse, Workflow,
@@ -211,7 +212,7 @@ impl Handler {
     }
 
     /// Starts the workflow an HTTP request names, with the request as the input item; answers
-    /// with the response a `core.respond_to_webhook` node chose when one ran, else with the
+    /// with the response a node of role `http_response` chose when one ran, else with the
     /// output items when the execution completes within the invocation, else 202.
     async fn http(&self, request: IncomingHttp, deadline: Option<Instant>) -> HttpAnswer {
         let named = request
@@ -258,7 +259,12 @@ impl Handler {
         let responders: Vec<String> = workflow
             .nodes
             .iter()
-            .filter(|node| node.kind == WebhookResponse::NODE_KIND)
+            .filter(|node| {
+                self.engine
+                    .registry()
+                    .resolve(&node.kind, node.version)
+                    .is_some_and(|registration| registration.role == NodeRole::HttpResponse)
+            })
             .map(|node| node.name.clone())
             .collect();
         // Named here, so that every answer, errors included, can carry it.
@@ -269,8 +275,8 @@ impl Handler {
             execution_id.clone(),
             vec![item.into()],
         );
-        let response = match self.engine.handle(start, deadline).await {
-            Ok(response) => response,
+        let response = match self.engine.drive(start, &Drive::until(deadline)).await {
+            Ok(driven) => driven.response,
             Err(error) => return HttpAnswer::error(&error, Some(&execution_id)),
         };
         match self.chosen_answer(&execution_id, &responders).await {
@@ -305,7 +311,7 @@ impl Handler {
         }
     }
 
-    /// The response the first of the execution's `responders` (its `core.respond_to_webhook`
+    /// The response the first of the execution's `responders` (its nodes of role `http_response`
     /// nodes, in workflow order) that has run chose, whatever the execution did after it.
     async fn chosen_answer(
         &self,
@@ -378,7 +384,7 @@ impl Handler {
             None => {
                 let execution_id = uuid::Uuid::now_v7().to_string();
                 let start = execute(Some(workflow_id), None, execution_id, input);
-                self.engine.handle(start, deadline).await?
+                self.engine.drive(start, &Drive::until(deadline)).await?.response
             }
         };
         to_value(&response)
@@ -437,8 +443,24 @@ impl Handler {
     /// exists, with the definition it started with (EventBridge and SQS deliver at least once,
     /// and the stored workflow may have changed since the first delivery), else starts it.
     /// Resuming first costs a read that misses on a first delivery, and never mistakes a
-    /// redelivery for a conflict whatever the engine answers a repeated start with.
+    /// redelivery for a conflict whatever the engine answers a repeated start with. Then it
+    /// drives the execution on until the deadline.
     async fn start_or_continue(
+        &self,
+        workflow_id: String,
+        execution_id: String,
+        input: Vec<ItemData>,
+        deadline: Option<Instant>,
+    ) -> Result<Response, EngineError> {
+        let first = self
+            .first_invocation(workflow_id, execution_id, input, deadline)
+            .await?;
+        let driven = self.engine.drive_on(first, &Drive::until(deadline)).await?;
+        Ok(driven.response)
+    }
+
+    /// The first invocation of [`start_or_continue`](Self::start_or_continue).
+    async fn first_invocation(
         &self,
         workflow_id: String,
         execution_id: String,

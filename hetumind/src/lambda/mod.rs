@@ -1,15 +1,14 @@
-//! The Lambda side of `lambda_main!()`: configuration, the handler, metrics, and the runtime
-//! loop.
+//! The Lambda side of `lambda_main!()`: the handler, metrics, and the runtime loop (its
+//! configuration is [`crate::config`]).
 
-mod config;
 mod handler;
 mod metrics;
 
 use std::sync::Arc;
 
-pub use config::{CallerWorkflows, Config, ConfigError, DEFAULT_REDACTED_HEADERS, Triggers};
 pub use handler::{Handler, HandlerError, MAX_HTTP_RESPONSE_BYTES};
 
+use crate::config::Config;
 use crate::engine::Engine;
 use crate::registry::Registry;
 
@@ -24,9 +23,8 @@ use crate::registry::Registry;
 pub async fn run(started: std::time::Instant) -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env(|name| std::env::var(name).ok())?;
     let registry = Registry::global().map_err(ToString::to_string)?;
-    let store = crate::store::open(&config.state)?;
     let metrics = Arc::new(metrics::Metrics::default());
-    let engine = Engine::new(registry, store)
+    let engine = Engine::new(registry, config.store)
         .with_options(config.options)
         .with_observer(Arc::clone(&metrics) as Arc<dyn crate::engine::Observer>);
     let handler = Handler::new(engine, config.triggers);

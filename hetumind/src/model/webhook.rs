@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The HTTP response a workflow chooses for the request that started it (API Gateway, Function
-/// URL): the first item a node of kind [`NODE_KIND`](Self::NODE_KIND) outputs. Without such a
-/// node the HTTP trigger answers 200 with the end items, 500 on failure, 202 while the
+/// URL): the first item output by a node whose role is
+/// [`NodeRole::HttpResponse`](crate::NodeRole::HttpResponse) (`core.respond_to_webhook` of the
+/// built-in library, or a node of your own with `#[node(role = "http_response")]`). Without
+/// such a node the HTTP trigger answers 200 with the end items, 500 on failure, 202 while the
 /// execution goes on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -26,10 +28,6 @@ pub struct WebhookResponse {
 }
 
 impl WebhookResponse {
-    /// The kind of the node whose output answers the HTTP request: `core.respond_to_webhook`
-    /// of the built-in node library, or any node of that kind linked into the binary.
-    pub const NODE_KIND: &'static str = "core.respond_to_webhook";
-
     /// Checks that HTTP can carry the status code and headers: a status from 100 to 599,
     /// header names that are HTTP tokens, values without line breaks or other control
     /// characters.

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::NodeError;
-use crate::engine::{Clock, SystemClock};
+use crate::time::{Clock, SystemClock};
 use crate::model::ItemData;
 
 /// The context of one node invocation: which execution and attempt it belongs to, how much time

@@ -13,9 +13,10 @@ use serde_json::Value;
 
 use super::registration::ItemMark;
 use super::{
-    BoxFuture, Ctx, ErrorKind, Invocation, NodeError, NodeOutput, OutputSink, Paired, Routed,
+    Ctx, ErrorKind, Invocation, NodeError, NodeOutput, OutputSink, Paired, Routed,
 };
 use crate::model::{ItemData, OnError};
+use crate::BoxFuture;
 
 // The checking traits below ask for what the executor needs through methods, not supertraits:
 // a type lacking a supertrait of a bound is reported as lacking that supertrait, named through

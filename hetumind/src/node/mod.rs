@@ -17,6 +17,6 @@ pub use error::{ErrorKind, NodeError};
 pub use output::{OutputSink, Paired, Routed};
 pub(crate) use registration::ItemMark;
 pub use registration::{
-    BoxFuture, ExecuteMode, InputCount, Invocation, NodeOutput, NodeRegistration, SourceLocation,
+    ExecuteMode, InputCount, Invocation, NodeRole, NodeOutput, NodeRegistration, SourceLocation,
 };
 pub use roles::{Item, Items, Params};

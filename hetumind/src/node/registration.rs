@@ -1,18 +1,15 @@
 //! The static record `#[node]` submits for every node, and the call the engine makes.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::{NodeError, RunInfo};
+use crate::BoxFuture;
 use crate::model::{ItemData, OnError};
 use crate::retry::RetryPolicy;
 
-/// A boxed, sendable future.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// How a node consumes its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -77,6 +74,21 @@ impl std::fmt::Display for SourceLocation {
     }
 }
 
+/// A part a node plays beyond passing items on, declared with `#[node(role = "...")]`. The
+/// runtime finds such nodes by their role, never by their kind, so a node of any crate can
+/// play one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NodeRole {
+    /// None: the node passes items on.
+    #[default]
+    Regular,
+    /// `role = "http_response"`: the first item it outputs, a
+    /// [`WebhookResponse`](crate::model::WebhookResponse), answers the HTTP request (API
+    /// Gateway, Function URL) that started the execution.
+    HttpResponse,
+}
+
 /// Everything known about a registered node: constant data and function pointers, built at
 /// compile time by `#[node]` and collected at link time.
 ///
@@ -93,6 +105,12 @@ pub struct NodeRegistration {
     pub outputs: &'static [&'static str],
     /// How many inputs it reads.
     pub inputs: InputCount,
+    /// A part the node plays beyond passing items on (`#[node(role = "...")]`).
+    pub role: NodeRole,
+    /// Whether the node promises never to block its thread (`#[node(nonblocking)]`): it then
+    /// runs on the engine's own thread, without the hand-off to a thread of its own that
+    /// every other node run pays.
+    pub nonblocking: bool,
     /// How it consumes input.
     pub mode: ExecuteMode,
     /// Its default retry policy.

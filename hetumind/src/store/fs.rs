@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::{Condition, StateStore, StoreError, Stored, Version};
-use crate::node::BoxFuture;
+use crate::BoxFuture;
 
 /// A [`StateStore`] in a local directory.
 #[derive(Debug, Clone)]

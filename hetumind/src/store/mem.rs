@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{Condition, StateStore, StoreError, Stored, Version};
-use crate::node::BoxFuture;
+use crate::BoxFuture;
 
 /// An in-memory [`StateStore`] with the same conditional-write semantics as the durable ones.
 #[derive(Debug, Default)]

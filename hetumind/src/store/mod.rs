@@ -16,7 +16,7 @@ pub use mem::MemStore;
 #[cfg(feature = "s3")]
 pub use s3::S3Store;
 
-use crate::node::BoxFuture;
+use crate::BoxFuture;
 
 /// A stored object's version, compared by conditional writes (an S3 ETag, a file's version
 /// counter, ...).

@@ -14,7 +14,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use tokio::sync::OnceCell;
 
 use super::{Condition, StateStore, StoreError, Stored, Version};
-use crate::node::BoxFuture;
+use crate::BoxFuture;
 
 /// A [`StateStore`] in an S3 bucket, under a key prefix.
 #[derive(Debug)]

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use hetumind::Registry;
 use hetumind::engine::Engine;
-use hetumind::lambda::{CallerWorkflows, Handler, Triggers};
+use hetumind::config::{CallerWorkflows, Triggers};
+use hetumind::lambda::Handler;
 use hetumind::model::{WebhookResponse, Workflow};
 use hetumind::store::{MemStore, StateStore};
 use hetumind::testing::NodeTest;
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::flow::{assert_mentions, chain, node_error};
 
-const KIND: &str = WebhookResponse::NODE_KIND;
+const KIND: &str = "core.respond_to_webhook";
 
 /// The one item the node outputs for `items` under `params`.
 fn respond(params: Value, items: &[Value]) -> Value {

@@ -1,15 +1,23 @@
-//! The configuration of a Lambda function, from its environment.
+//! The configuration of a `lambda_main!()` binary, from its environment: one definition of
+//! every variable, read by the Lambda side at init and by the command line alike.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::EngineOptions;
+use crate::store::StateStore;
+
+/// The environment variable naming the state store.
+pub const STATE_VAR: &str = "HETUMIND_STATE";
+/// The state store the command line uses when none is named.
+pub const DEFAULT_STATE: &str = "file://./.hetumind";
 
 /// What the function reads from its environment at init.
 ///
 /// | variable | meaning |
 /// |---|---|
-/// | `HETUMIND_STATE` | the state store URL, required |
+/// | `HETUMIND_STATE` | the state store URL; required under Lambda, [`DEFAULT_STATE`] on the command line |
 /// | `HETUMIND_TRIGGERS` | a JSON object: which workflow each trigger starts, like `{"http": "orders", "sqs:jobs": "jobs"}` |
 /// | `HETUMIND_CALLER_WORKFLOWS` | the workflow ids a caller may name itself (comma-separated; `*`: any stored workflow); unset: none |
 /// | `HETUMIND_REDACT_HEADERS` | the request headers whose values are redacted (comma-separated; `default` stands for [`DEFAULT_REDACTED_HEADERS`]); unset: the default list |
@@ -25,6 +33,8 @@ use crate::engine::EngineOptions;
 pub struct Config {
     /// The state store URL (`HETUMIND_STATE`).
     pub state: String,
+    /// The store it names, opened once (no network before its first use).
+    pub store: Arc<dyn StateStore>,
     /// Which workflow each trigger starts, and what callers may choose and see.
     pub triggers: Triggers,
     /// Engine limits (`HETUMIND_SAFETY_MARGIN_MS`, `HETUMIND_LEASE_MS`).
@@ -50,17 +60,12 @@ impl Config {
     /// default: a silently ephemeral store would lose every execution), or another variable is
     /// malformed.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let state = var("HETUMIND_STATE").ok_or_else(|| ConfigError {
-            variable: "HETUMIND_STATE",
+        let state = var(STATE_VAR).ok_or_else(|| ConfigError {
+            variable: STATE_VAR,
             problem: "not set; name the state store, like `s3://my-bucket/hetumind`".to_owned(),
         })?;
-        if let Err(error) = crate::store::open(&state) {
-            return Err(ConfigError {
-                variable: "HETUMIND_STATE",
-                problem: error.to_string(),
-            });
-        }
         Ok(Self {
+            store: open_store(&state)?,
             state,
             triggers: Self::triggers(&var)?,
             options: Self::engine_options(&var)?,
@@ -133,6 +138,18 @@ impl Config {
         }
         Ok(options)
     }
+}
+
+/// Opens the store `url` names; the error names `HETUMIND_STATE`.
+///
+/// # Errors
+///
+/// When the URL is malformed or names a store this binary was built without.
+pub fn open_store(url: &str) -> Result<Arc<dyn StateStore>, ConfigError> {
+    crate::store::open(url).map_err(|error| ConfigError {
+        variable: STATE_VAR,
+        problem: error.to_string(),
+    })
 }
 
 fn millis(

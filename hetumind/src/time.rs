@@ -1,5 +1,6 @@
-//! The engine's notion of wall-clock time, injectable so that waits and retries are tested
-//! exactly. Sleeping and deadlines use tokio's clock, which tests pause and advance.
+//! Time and chance, injectable so that waits, retries and jitter are tested exactly: the
+//! wall clock nodes and the engine read, and the randomness of retry jitter. Sleeping and
+//! deadlines use tokio's clock, which tests pause and advance.
 
 use std::fmt;
 
@@ -9,6 +10,13 @@ use chrono::{DateTime, Utc};
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current time.
     fn now(&self) -> DateTime<Utc>;
+
+    /// Waits until this clock reads `at` (at once when it already does). The default sleeps on
+    /// tokio's clock; a test clock may jump instead.
+    fn sleep_until(&self, at: DateTime<Utc>) -> crate::BoxFuture<'_, ()> {
+        let delay = (at - self.now()).to_std().unwrap_or_default();
+        Box::pin(tokio::time::sleep(delay))
+    }
 }
 
 /// The system's clock.

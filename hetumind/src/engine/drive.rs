@@ -1,0 +1,134 @@
+//! Driving an execution as an orchestrator would: invoke, invoke again on `continue`, sleep
+//! through waits up to a limit, and stop at the end, at a longer wait, or at a deadline. The
+//! command line's `run` and `resume`, [`WorkflowTest`](crate::testing::WorkflowTest) and the
+//! Lambda handler's triggers all drive this way; on AWS, the state machine does it instead.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+use super::{Engine, EngineError};
+use crate::model::{NextAction, Request, Response};
+
+/// How [`Engine::drive`] goes on from one invocation to the next.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Drive {
+    /// The longest wait slept through; at a longer one the drive stops with its `wait` answer.
+    pub max_sleep: Duration,
+    /// The most invocations; `None`: as many as it takes.
+    pub max_invocations: Option<u32>,
+    /// Every invocation's deadline; no invocation starts within the engine's safety margin of
+    /// it.
+    pub deadline: Option<Instant>,
+}
+
+impl Drive {
+    /// Sleeping through waits up to `max_sleep`, without a deadline.
+    #[must_use]
+    pub fn sleeping_up_to(max_sleep: Duration) -> Self {
+        Self {
+            max_sleep,
+            ..Self::default()
+        }
+    }
+
+    /// Continuing until `deadline`, sleeping through no wait (the engine itself sleeps through
+    /// short ones, see [`EngineOptions::max_inline_wait`](super::EngineOptions::max_inline_wait)).
+    #[must_use]
+    pub fn until(deadline: Option<Instant>) -> Self {
+        Self {
+            deadline,
+            ..Self::default()
+        }
+    }
+
+    /// This drive, stopping after `max` invocations.
+    #[must_use]
+    pub fn at_most(mut self, max: u32) -> Self {
+        self.max_invocations = Some(max);
+        self
+    }
+}
+
+/// Where a drive stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Driven {
+    /// The last invocation's answer: `complete` or `failed` at the end, `wait` at a wait
+    /// longer than [`Drive::max_sleep`], `continue` at the deadline or the invocation limit.
+    pub response: Response,
+    /// The invocations made.
+    pub invocations: u32,
+    /// The waits slept through, in order.
+    pub waits: Vec<DateTime<Utc>>,
+}
+
+impl Engine {
+    /// Carries out `request`, then goes on as `drive` says (see [`Drive`]).
+    ///
+    /// # Errors
+    ///
+    /// The first invocation's error (see [`Engine::handle`]).
+    pub async fn drive(&self, request: Request, drive: &Drive) -> Result<Driven, EngineError> {
+        let response = self.handle(request, drive.deadline).await?;
+        self.drive_on(response, drive).await
+    }
+
+    /// Goes on from an invocation that answered `response`, as `drive` says.
+    ///
+    /// # Errors
+    ///
+    /// The first error of a later invocation.
+    pub async fn drive_on(
+        &self,
+        mut response: Response,
+        drive: &Drive,
+    ) -> Result<Driven, EngineError> {
+        let mut driven = Driven {
+            response: response.clone(),
+            invocations: 1,
+            waits: Vec::new(),
+        };
+        loop {
+            if drive
+                .max_invocations
+                .is_some_and(|max| driven.invocations >= max)
+            {
+                break;
+            }
+            match response.next_action {
+                NextAction::Complete | NextAction::Failed { .. } => break,
+                NextAction::Continue { .. } => {
+                    let no_time = drive.deadline.is_some_and(|deadline| {
+                        Instant::now() + self.options.safety_margin >= deadline
+                    });
+                    if no_time {
+                        break;
+                    }
+                }
+                NextAction::Wait { resume_at } => {
+                    let delay = (resume_at - self.clock.now())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO);
+                    let past_deadline = drive
+                        .deadline
+                        .is_some_and(|deadline| Instant::now() + delay >= deadline);
+                    if delay > drive.max_sleep || past_deadline {
+                        break;
+                    }
+                    if let Some(observer) = &self.observer {
+                        observer.waiting(&response.execution_id, resume_at);
+                    }
+                    self.clock.sleep_until(resume_at).await;
+                    driven.waits.push(resume_at);
+                }
+            }
+            let resume = Request::resume(response.execution_id.clone());
+            response = self.handle(resume, drive.deadline).await?;
+            driven.invocations += 1;
+            driven.response = response.clone();
+        }
+        Ok(driven)
+    }
+}
