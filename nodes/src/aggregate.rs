@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::path::FieldPath;
+use crate::support::path::FieldPath;
 
 /// Parameters of `core.aggregate`.
 #[derive(Debug, Deserialize, JsonSchema)]

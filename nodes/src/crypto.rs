@@ -9,8 +9,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::json::{OperationParams, item_index, read_str, write};
-use crate::path::FieldPath;
+use crate::support::json::{item_index, read_str, write};
+use crate::support::params::OperationParams;
+use crate::support::path::FieldPath;
 
 /// The parameters of `core.crypto` as written, before the checks of [`CryptoParams`].
 #[derive(Debug, Deserialize, JsonSchema)]

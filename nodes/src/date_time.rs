@@ -11,8 +11,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::json::{OperationParams, excerpt, item_error, item_index, kind_of, read, write};
-use crate::path::FieldPath;
+use crate::support::json::{excerpt, item_error, item_index, kind_of, read, write};
+use crate::support::params::OperationParams;
+use crate::support::path::FieldPath;
 
 /// The parameters of `core.date_time` as written, before the checks of [`DateTimeParams`].
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -18,7 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::path::FieldPath;
+use crate::support::path::FieldPath;
 
 /// The parameters as written in the workflow, before the checks that involve several fields.
 #[derive(Deserialize, JsonSchema)]

@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::json::{item_error, item_index, read_str, write};
-use crate::path::FieldPath;
+use crate::support::json::{item_error, item_index, read_str, write};
+use crate::support::path::FieldPath;
 
 /// The parameters of `core.json_parse`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]

@@ -1,10 +1,9 @@
 //! The built-in node library of Hetumind: triggers, flow control and data nodes, each written
 //! with the public `#[node]` API exactly as any node author would.
 
-// Shared by the nodes.
-pub mod condition;
-mod json;
-pub mod path;
+// Shared by the nodes, apart from them; `condition` and `path` are public at the crate's root.
+mod support;
+pub use support::{condition, path};
 
 // Triggers.
 mod event_trigger;

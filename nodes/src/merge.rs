@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::path::FieldPath;
+use crate::support::path::FieldPath;
 
 /// Parameters of `core.merge`, as written in the workflow.
 #[derive(Debug, Deserialize, JsonSchema)]

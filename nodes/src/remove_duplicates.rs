@@ -7,8 +7,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::json::JsonKey;
-use crate::path::FieldPath;
+use crate::support::order::JsonKey;
+use crate::support::path::FieldPath;
 
 /// The parameters of `core.remove_duplicates`.
 #[derive(Debug, Deserialize, JsonSchema)]

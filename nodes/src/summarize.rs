@@ -7,9 +7,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
-use crate::json::{JsonKey, compare};
-use crate::json::{excerpt, item_error, kind_of};
-use crate::path::FieldPath;
+use crate::support::json::{excerpt, item_error, kind_of};
+use crate::support::order::{JsonKey, compare};
+use crate::support::path::FieldPath;
 
 /// The parameters of `core.summarize` as written, before the checks of [`SummarizeParams`].
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_json::Value;
 
-use crate::condition::Condition;
+use crate::support::condition::Condition;
 
 /// The rule outputs, in index order (rule `i` routes to output `i`); `fallback` follows them,
 /// at index 8. Keep in step with the `outputs` of the `#[node]` attribute below.

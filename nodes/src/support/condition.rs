@@ -27,7 +27,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use crate::path::FieldPath;
+use super::json::kind_of;
+use super::order::compare_numbers;
+use super::path::FieldPath;
 
 /// A test on one item: a comparison of one of its fields, or an `all` / `any` / `not` group of
 /// conditions. Read it from parameters with serde; every check (operator names, a `value` for
@@ -175,9 +177,7 @@ fn fold(text: &str, case_sensitive: bool) -> Cow<'_, str> {
 /// objects element by element; values of different types are never equal.
 fn equal(a: &Value, b: &Value, case_sensitive: bool) -> bool {
     match (a, b) {
-        (Value::Number(a), Value::Number(b)) => {
-            crate::json::compare_numbers(a, b) == Ordering::Equal
-        }
+        (Value::Number(a), Value::Number(b)) => compare_numbers(a, b) == Ordering::Equal,
         (Value::String(a), Value::String(b)) => fold(a, case_sensitive) == fold(b, case_sensitive),
         (Value::Array(a), Value::Array(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(a, b)| equal(a, b, case_sensitive))
@@ -194,7 +194,7 @@ fn equal(a: &Value, b: &Value, case_sensitive: bool) -> bool {
 /// The ordering of `a` against `b` when both are numbers or both are strings.
 fn order(a: &Value, b: &Value, case_sensitive: bool) -> Option<Ordering> {
     match (a, b) {
-        (Value::Number(a), Value::Number(b)) => Some(crate::json::compare_numbers(a, b)),
+        (Value::Number(a), Value::Number(b)) => Some(compare_numbers(a, b)),
         (Value::String(a), Value::String(b)) => {
             Some(fold(a, case_sensitive).cmp(&fold(b, case_sensitive)))
         }
@@ -246,14 +246,14 @@ impl Operator {
             Value::String(text) => Ok(text),
             other => Err(format!(
                 "operator `{name}` needs a string `value`, not {}",
-                crate::json::kind_of(&other)
+                kind_of(&other)
             )),
         };
         let ordered = |value, accept: fn(Ordering) -> bool| match required(value)? {
             bound @ (Value::Number(_) | Value::String(_)) => Ok(Test::Order(accept, bound)),
             other => Err(format!(
                 "operator `{name}` needs a number or string `value`, not {}",
-                crate::json::kind_of(&other)
+                kind_of(&other)
             )),
         };
         let none = |value: Option<Value>, test| match value {

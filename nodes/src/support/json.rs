@@ -1,0 +1,102 @@
+//! Helpers on items' JSON shared by the nodes: reading and writing fields with errors that name
+//! the item and the path, and JSON type names and excerpts for messages.
+
+use std::fmt;
+
+use hetumind::prelude::*;
+use serde_json::Value;
+
+use super::path::FieldPath;
+
+/// The position of the item being processed (each-item mode).
+pub(crate) fn item_index(ctx: &Ctx) -> usize {
+    ctx.item_index().unwrap_or_default()
+}
+
+/// A terminal error about field `path` of input item `index`.
+pub(crate) fn item_error(index: usize, path: &FieldPath, problem: impl fmt::Display) -> NodeError {
+    if path.as_str().is_empty() {
+        NodeError::terminal(format!("item {index}: {problem}"))
+    } else {
+        NodeError::terminal(format!("item {index}: at `{path}`: {problem}"))
+    }
+}
+
+/// The value at `path` of item `index`.
+///
+/// # Errors
+///
+/// When the item has no such field.
+pub(crate) fn read<'v>(
+    index: usize,
+    item: &'v Value,
+    path: &FieldPath,
+) -> Result<&'v Value, NodeError> {
+    path.get(item)
+        .ok_or_else(|| item_error(index, path, "missing field"))
+}
+
+/// The string at `path` of item `index`.
+///
+/// # Errors
+///
+/// When the item has no such field, or it is not a string.
+pub(crate) fn read_str<'v>(
+    index: usize,
+    item: &'v Value,
+    path: &FieldPath,
+) -> Result<&'v str, NodeError> {
+    let value = read(index, item, path)?;
+    value.as_str().ok_or_else(|| {
+        item_error(
+            index,
+            path,
+            format_args!("expected a string, found {}", kind_of(value)),
+        )
+    })
+}
+
+/// Sets `path` of item `index` to `value`.
+///
+/// # Errors
+///
+/// When the path runs through a value that is neither an object nor an array, or past the end
+/// of an array.
+pub(crate) fn write(
+    index: usize,
+    item: &mut Value,
+    path: &FieldPath,
+    value: Value,
+) -> Result<(), NodeError> {
+    if path.set(item, value) {
+        Ok(())
+    } else {
+        Err(item_error(
+            index,
+            path,
+            "cannot set this field: its path runs through a value that is neither an object nor an array, or past the end of an array",
+        ))
+    }
+}
+
+/// What kind of JSON value `value` is, for error messages: `a string`, `an object`, ...
+pub(crate) fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A short rendering of `value` for error messages: its JSON text, cut after 60 characters.
+pub(crate) fn excerpt(value: &Value) -> String {
+    const LIMIT: usize = 60;
+    let text = value.to_string();
+    match text.char_indices().nth(LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
