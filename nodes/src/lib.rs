@@ -3,6 +3,16 @@
 //!
 //! Each node is one file, in the folder of its family (`triggers/`, `flow/`, `data/`,
 //! `http/`); what the nodes share is in `support/`, apart from them.
+//!
+//! Conventions every node follows:
+//!
+//! - Parameter structs: a node's parameters as written in workflows are `<Node>Params`
+//!   (`<Node>` its kind without `core.`, in CamelCase: `MergeParams` for `core.merge`); they
+//!   derive `Deserialize` and `JsonSchema`, and their schema is the node's published parameter
+//!   schema. A node whose parameters need checks across fields takes `<Node>Spec` instead: the
+//!   checked form, read `try_from` `<Node>Params` and published with its schema
+//!   (`schema_of_params!`). A part of the parameters with a checked form of its own is named
+//!   the same way (`AggregationParams`, checked into `AggregationSpec`).
 
 // The nodes, by family.
 mod data;

@@ -12,13 +12,13 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::support::json::{excerpt, item_error, item_index, kind_of, read, write};
-use crate::support::params::OperationParams;
+use crate::support::params::{ForOperation, schema_of_params};
 use crate::support::path::FieldPath;
 
-/// The parameters of `core.date_time` as written, before the checks of [`DateTimeParams`].
+/// The parameters of `core.date_time`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DateTimeFields {
+struct DateTimeParams {
     /// `format` (write a date with a pattern), `add` (shift a date), `parse` (read a date, with
     /// an optional pattern, into RFC 3339) or `now` (the current time).
     operation: Operation,
@@ -133,14 +133,16 @@ impl JsonSchema for Pattern {
     }
 }
 
-/// The parameters of `core.date_time`.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(try_from = "DateTimeFields")]
-#[schemars(with = "DateTimeFields")]
-struct DateTimeParams {
+/// The parameters of `core.date_time`, checked: each operation has what it needs, and nothing it
+/// does not use.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "DateTimeParams")]
+struct DateTimeSpec {
     action: Action,
     output: FieldPath,
 }
+
+schema_of_params!(DateTimeSpec => DateTimeParams);
 
 /// What to do, with what it needs.
 #[derive(Clone, Debug)]
@@ -163,19 +165,19 @@ enum Action {
     },
 }
 
-impl TryFrom<DateTimeFields> for DateTimeParams {
+impl TryFrom<DateTimeParams> for DateTimeSpec {
     type Error = String;
 
-    fn try_from(fields: DateTimeFields) -> Result<Self, String> {
-        let DateTimeFields {
+    fn try_from(params: DateTimeParams) -> Result<Self, String> {
+        let DateTimeParams {
             operation,
             field,
             output_field,
             format,
             amount,
             unit,
-        } = fields;
-        let op = OperationParams(operation.name());
+        } = params;
+        let op = ForOperation(operation.name());
         if operation != Operation::Add {
             op.unused("amount", amount.as_ref())?;
             op.unused("unit", unit.as_ref())?;
@@ -224,7 +226,7 @@ impl TryFrom<DateTimeFields> for DateTimeParams {
 /// the item, naming the field and the value.
 #[node(kind = "core.date_time")]
 async fn date_time(
-    Params(params): Params<DateTimeParams>,
+    Params(params): Params<DateTimeSpec>,
     Item(mut item): Item<Value>,
     ctx: Ctx,
 ) -> Result<Value, NodeError> {

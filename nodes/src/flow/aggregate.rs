@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::support::path::FieldPath;
 
-/// Parameters of `core.aggregate`.
+/// The parameters of `core.aggregate`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AggregateParams {

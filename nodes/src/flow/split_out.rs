@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::support::path::FieldPath;
 
-/// Parameters of `core.split_out`.
+/// The parameters of `core.split_out`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SplitOutParams {

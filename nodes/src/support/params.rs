@@ -1,11 +1,35 @@
-//! Checks of parameters shared by the nodes.
+//! What the nodes' parameters share: the JSON Schema of checked parameters, and the checks of
+//! parameters that depend on an `operation`.
+
+/// Implements `JsonSchema` for a node's checked parameters, `$spec` (what the node takes, read
+/// `try_from` `$params`), as the schema of `$params` (the parameters as written in workflows),
+/// title included: the node's published parameter schema is always that of its `…Params`.
+macro_rules! schema_of_params {
+    ($spec:ty => $params:ty) => {
+        impl schemars::JsonSchema for $spec {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                <$params as schemars::JsonSchema>::schema_name()
+            }
+
+            fn schema_id() -> std::borrow::Cow<'static, str> {
+                <$params as schemars::JsonSchema>::schema_id()
+            }
+
+            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                <$params as schemars::JsonSchema>::json_schema(generator)
+            }
+        }
+    };
+}
+
+pub(crate) use schema_of_params;
 
 /// The checks of a node whose parameters depend on its `operation`: which parameters that
 /// operation requires, and which it does not use.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct OperationParams<'a>(pub(crate) &'a str);
+pub(crate) struct ForOperation<'a>(pub(crate) &'a str);
 
-impl OperationParams<'_> {
+impl ForOperation<'_> {
     /// `value` of parameter `name`, which the operation requires.
     ///
     /// # Errors
