@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::support::json::{excerpt, item_error, item_index, kind_of, read, write};
+use crate::support::json::{excerpt, field_error, item_index, kind_of, read, write};
 use crate::support::params::{ForOperation, schema_of_params};
 use crate::support::path::FieldPath;
 
@@ -234,7 +234,7 @@ async fn date_time(
     let result = match &params.action {
         Action::Format { field, pattern } => {
             let date = read_date(index, &item, field)?;
-            render(&date, Some(pattern)).map_err(|problem| item_error(index, field, problem))?
+            render(&date, Some(pattern)).map_err(|problem| field_error(index, field, problem))?
         }
         Action::Add {
             field,
@@ -243,7 +243,7 @@ async fn date_time(
         } => {
             let date = read_date(index, &item, field)?;
             let shifted = add(date, *amount, *unit).ok_or_else(|| {
-                item_error(
+                field_error(
                     index,
                     field,
                     format_args!("adding {amount} to {date} leaves the supported range of dates"),
@@ -254,7 +254,7 @@ async fn date_time(
         Action::Parse { field, pattern } => {
             let value = read(index, &item, field)?;
             let date = parse(value, pattern.as_ref()).map_err(|problem| {
-                item_error(index, field, format_args!("{}: {problem}", excerpt(value)))
+                field_error(index, field, format_args!("{}: {problem}", excerpt(value)))
             })?;
             rfc3339(&date)
         }
@@ -275,7 +275,7 @@ fn read_date(
 ) -> Result<DateTime<FixedOffset>, NodeError> {
     let value = read(index, item, path)?;
     parse(value, None)
-        .map_err(|problem| item_error(index, path, format_args!("{}: {problem}", excerpt(value))))
+        .map_err(|problem| field_error(index, path, format_args!("{}: {problem}", excerpt(value))))
 }
 
 /// Reads a date: a Unix time, a string following `pattern`, or, without pattern, an RFC 3339

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
-use crate::support::json::{excerpt, item_error, kind_of};
+use crate::support::json::{excerpt, field_error, kind_of};
 use crate::support::order::{JsonKey, compare};
 use crate::support::params::schema_of_params;
 use crate::support::path::FieldPath;
@@ -306,7 +306,7 @@ fn sum(aggregation: &AggregationSpec, values: &[(usize, &Value)]) -> Result<Sum,
     for &(index, value) in values {
         let Value::Number(number) = value else {
             let field = aggregation.field.clone().unwrap_or_default();
-            return Err(item_error(
+            return Err(field_error(
                 index,
                 &field,
                 format_args!(

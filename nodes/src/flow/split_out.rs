@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::support::json::{item_error, item_index};
 use crate::support::path::FieldPath;
 
 /// The parameters of `core.split_out`.
@@ -46,15 +47,16 @@ async fn split_out(
     Item(mut item): Item<Value>,
     ctx: &Ctx,
 ) -> Result<Vec<Value>, NodeError> {
-    let index = ctx.item_index().unwrap_or_default();
+    let index = item_index(ctx);
     let field = &params.field;
     let list = match field.remove(&mut item) {
         Some(Value::Array(list)) => list,
         found => {
             let found = found.as_ref().map_or("nothing", json_type);
-            return Err(NodeError::terminal(format!(
-                "input item {index}: expected a list at `{field}`, found {found}"
-            )));
+            return Err(item_error(
+                index,
+                format_args!("expected a list at `{field}`, found {found}"),
+            ));
         }
     };
     let rest = match params.include {
@@ -79,9 +81,10 @@ async fn split_out(
                 Ok(out)
             } else {
                 let path = params.destination.as_ref().unwrap_or(field);
-                Err(NodeError::terminal(format!(
-                    "input item {index}: cannot put an element at `{path}`: the path runs through a value that is not an object"
-                )))
+                Err(item_error(
+                    index,
+                    format_args!("cannot put an element at `{path}`: the path runs through a value that is not an object"),
+                ))
             }
         })
         .collect()

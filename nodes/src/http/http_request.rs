@@ -18,6 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::support::json::{item_error, item_index};
 use crate::support::params::schema_of_params;
 use crate::support::path::FieldPath;
 
@@ -319,7 +320,7 @@ async fn http_request(
     Item(item): Item<Value>,
     ctx: &Ctx,
 ) -> Result<HttpResponse, NodeError> {
-    let index = ctx.item_index().unwrap_or_default();
+    let index = item_index(ctx);
     let url = request_url(&params, &item, index)?;
     let call = Call {
         method: &params.method,
@@ -338,9 +339,10 @@ async fn http_request(
         }
         Body::FromItem(path) => {
             let json = path.get(&item).ok_or_else(|| {
-                NodeError::terminal(format!(
-                    "input item {index}: no field `{path}` (`body_from`) to send as the body"
-                ))
+                item_error(
+                    index,
+                    format_args!("no field `{path}` (`body_from`) to send as the body"),
+                )
             })?;
             Some(json_body(&mut headers, json)?)
         }
@@ -423,9 +425,7 @@ fn request_url(params: &HttpRequestSpec, item: &Value, index: usize) -> Result<U
         Target::Fixed(url) => url.clone(),
         Target::FromItem(path) => match path.get(item) {
             Some(Value::String(text)) => parse_url(text).map_err(|problem| {
-                NodeError::terminal(format!(
-                    "input item {index}: at `{path}` (`url_from`): {problem}"
-                ))
+                item_error(index, format_args!("at `{path}` (`url_from`): {problem}"))
             })?,
             found => {
                 let found = match found {
@@ -433,9 +433,10 @@ fn request_url(params: &HttpRequestSpec, item: &Value, index: usize) -> Result<U
                     Some(Value::Null) => "null",
                     Some(_) => "not a string",
                 };
-                return Err(NodeError::terminal(format!(
-                    "input item {index}: the URL at `{path}` (`url_from`) is {found}"
-                )));
+                return Err(item_error(
+                    index,
+                    format_args!("the URL at `{path}` (`url_from`) is {found}"),
+                ));
             }
         },
     };

@@ -1,5 +1,9 @@
 //! Helpers on items' JSON shared by the nodes: reading and writing fields with errors that name
 //! the item and the path, and JSON type names and excerpts for messages.
+//!
+//! Every error about one input item starts ``input item N: ``, N the item's 0-based position
+//! among the node's input items ([`item_error`]); an error about one of its fields goes on with
+//! ``at `path`: `` ([`field_error`]).
 
 use std::fmt;
 
@@ -13,12 +17,18 @@ pub(crate) fn item_index(ctx: &Ctx) -> usize {
     ctx.item_index().unwrap_or_default()
 }
 
-/// A terminal error about field `path` of input item `index`.
-pub(crate) fn item_error(index: usize, path: &FieldPath, problem: impl fmt::Display) -> NodeError {
+/// A terminal error about input item `index`: `input item {index}: {problem}`.
+pub(crate) fn item_error(index: usize, problem: impl fmt::Display) -> NodeError {
+    NodeError::terminal(format!("input item {index}: {problem}"))
+}
+
+/// A terminal error about field `path` of input item `index`:
+/// ``input item {index}: at `{path}`: {problem}`` (without the `at` for the whole item).
+pub(crate) fn field_error(index: usize, path: &FieldPath, problem: impl fmt::Display) -> NodeError {
     if path.as_str().is_empty() {
-        NodeError::terminal(format!("item {index}: {problem}"))
+        item_error(index, problem)
     } else {
-        NodeError::terminal(format!("item {index}: at `{path}`: {problem}"))
+        item_error(index, format_args!("at `{path}`: {problem}"))
     }
 }
 
@@ -33,7 +43,7 @@ pub(crate) fn read<'v>(
     path: &FieldPath,
 ) -> Result<&'v Value, NodeError> {
     path.get(item)
-        .ok_or_else(|| item_error(index, path, "missing field"))
+        .ok_or_else(|| field_error(index, path, "missing field"))
 }
 
 /// The string at `path` of item `index`.
@@ -48,7 +58,7 @@ pub(crate) fn read_str<'v>(
 ) -> Result<&'v str, NodeError> {
     let value = read(index, item, path)?;
     value.as_str().ok_or_else(|| {
-        item_error(
+        field_error(
             index,
             path,
             format_args!("expected a string, found {}", kind_of(value)),
@@ -71,7 +81,7 @@ pub(crate) fn write(
     if path.set(item, value) {
         Ok(())
     } else {
-        Err(item_error(
+        Err(field_error(
             index,
             path,
             "cannot set this field: its path runs through a value that is neither an object nor an array, or past the end of an array",
