@@ -13,6 +13,11 @@
 //!   checked form, read `try_from` `<Node>Params` and published with its schema
 //!   (`schema_of_params!`). A part of the parameters with a checked form of its own is named
 //!   the same way (`AggregationParams`, checked into `AggregationSpec`).
+//! - Key equality: every node that finds values equal (`core.merge`'s join,
+//!   `core.remove_duplicates`, `core.summarize`'s groups and `count_distinct`, the `equals` and
+//!   `contains` operators of conditions) uses `support::key`: numbers by value, objects whatever
+//!   their key order. `core.sort` and `min` / `max` order by `support::order`, which finds equal
+//!   exactly those values.
 
 // The nodes, by family.
 mod data;

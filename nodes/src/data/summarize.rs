@@ -1,6 +1,6 @@
 //! `core.summarize`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 
 use hetumind::prelude::*;
 use schemars::JsonSchema;
@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
 use crate::support::json::{excerpt, field_error, kind_of};
-use crate::support::order::{JsonKey, compare};
+use crate::support::key::Key;
+use crate::support::order::{compare, integer};
 use crate::support::params::schema_of_params;
 use crate::support::path::FieldPath;
 
@@ -168,12 +169,12 @@ async fn summarize(
     Items(items): Items<Value>,
 ) -> Result<Vec<Value>, NodeError> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut positions: BTreeMap<Vec<JsonKey<'_>>, usize> = BTreeMap::new();
+    let mut positions: HashMap<Vec<Key<'_>>, usize> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
         let key = params
             .group_by
             .iter()
-            .map(|field| JsonKey(field.get(item).unwrap_or(&Value::Null)))
+            .map(|field| Key(field.get(item).unwrap_or(&Value::Null)))
             .collect();
         let next = groups.len();
         let position = *positions.entry(key).or_insert(next);
@@ -241,8 +242,7 @@ fn aggregate(
     Ok(match aggregation.operation {
         Operation::Count => Value::from(values.len()),
         Operation::CountDistinct => {
-            let distinct: BTreeSet<JsonKey<'_>> =
-                values.iter().map(|&(_, value)| JsonKey(value)).collect();
+            let distinct: HashSet<Key<'_>> = values.iter().map(|&(_, value)| Key(value)).collect();
             Value::from(distinct.len())
         }
         Operation::Sum => sum(aggregation, values)?.into_value()?,
@@ -317,12 +317,7 @@ fn sum(aggregation: &AggregationSpec, values: &[(usize, &Value)]) -> Result<Sum,
                 ),
             ));
         };
-        match number
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| number.as_u64().map(i128::from))
-            .and_then(|integer| total.integers.checked_add(integer))
-        {
+        match integer(number).and_then(|integer| total.integers.checked_add(integer)) {
             Some(integers) => total.integers = integers,
             None => {
                 total.floats += number.as_f64().unwrap_or_default();

@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::support::key::Key;
 use crate::support::params::schema_of_params;
 use crate::support::path::FieldPath;
 
@@ -126,8 +127,9 @@ impl TryFrom<MergeParams> for MergeSpec {
 /// default) outputs the items of input 0, then those of input 1, and so on; `wait_for_both` does
 /// the same only when every connected input delivered items, and outputs nothing otherwise;
 /// `combine_by_key` joins the items of inputs 0 and 1 whose values at `key` (or `key_left` /
-/// `key_right`) are equal, merging each pair into one object in which the fields of input 1
-/// win. `join` keeps the unmatched items of none (`inner`, the default), input 0 (`left`),
+/// `key_right`) are equal (numbers by value, so `1` joins `1.0`; objects whatever their key
+/// order; a missing or null key matches nothing), merging each pair into one object in which
+/// the fields of input 1 win. `join` keeps the unmatched items of none (`inner`, the default), input 0 (`left`),
 /// input 1 (`right`) or both (`full`).
 #[node(kind = "core.merge", inputs = "any")]
 async fn merge(
@@ -167,7 +169,7 @@ fn combine(
     right: &FieldPath,
     join: Join,
 ) -> Vec<Value> {
-    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_key: HashMap<Key<'_>, Vec<usize>> = HashMap::new();
     for (index, item) in rights.iter().enumerate() {
         if let Some(key) = key_of(item, right) {
             by_key.entry(key).or_default().push(index);
@@ -200,32 +202,9 @@ fn combine(
     output
 }
 
-/// The key of `item` at `path` as text that is equal for equal JSON values; `None` when it has
-/// none (missing or `null`).
-fn key_of(item: &Value, path: &FieldPath) -> Option<String> {
-    path.get(item)
-        .filter(|value| !value.is_null())
-        .map(canonical)
-}
-
-/// `value` as JSON text with every object's keys sorted, whatever the order they were read in.
-fn canonical(value: &Value) -> String {
-    match value {
-        Value::Object(fields) => {
-            let mut fields: Vec<(&String, &Value)> = fields.iter().collect();
-            fields.sort_unstable_by_key(|(name, _)| *name);
-            let fields: Vec<String> = fields
-                .into_iter()
-                .map(|(name, value)| format!("{}:{}", Value::from(name.as_str()), canonical(value)))
-                .collect();
-            format!("{{{}}}", fields.join(","))
-        }
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(canonical).collect();
-            format!("[{}]", items.join(","))
-        }
-        other => other.to_string(),
-    }
+/// The key of `item` at `path`; `None` when it has none (missing or `null`).
+fn key_of<'v>(item: &'v Value, path: &FieldPath) -> Option<Key<'v>> {
+    path.get(item).filter(|value| !value.is_null()).map(Key)
 }
 
 /// `left` with the fields of `right` over it; `right` when either is not an object.

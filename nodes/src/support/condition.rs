@@ -28,6 +28,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::json::kind_of;
+use super::key::equal_by;
 use super::order::compare_numbers;
 use super::path::FieldPath;
 
@@ -79,13 +80,14 @@ enum Test {
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Operator {
-    /// The field equals the value (numbers numerically, so `1` equals `1.0`; arrays and objects
-    /// element by element). A missing field equals nothing, not even `null`.
+    /// The field equals the value (numbers by value, so `1` equals `1.0`; arrays element by
+    /// element; objects entry by entry, whatever their key order). A missing field equals
+    /// nothing, not even `null`.
     Equals,
     /// The negation of `equals`.
     NotEquals,
     /// A string field contains the value as a substring, or an array field holds an element
-    /// equal to the value.
+    /// equal to the value (as `equals` compares).
     Contains,
     /// The negation of `contains`.
     NotContains,
@@ -173,22 +175,11 @@ fn fold(text: &str, case_sensitive: bool) -> Cow<'_, str> {
     }
 }
 
-/// Whether `a` equals `b`: numbers numerically, strings per `case_sensitive`, arrays and
-/// objects element by element; values of different types are never equal.
+/// Whether `a` equals `b` by [key equality](super::key), strings per `case_sensitive`.
 fn equal(a: &Value, b: &Value, case_sensitive: bool) -> bool {
-    match (a, b) {
-        (Value::Number(a), Value::Number(b)) => compare_numbers(a, b) == Ordering::Equal,
-        (Value::String(a), Value::String(b)) => fold(a, case_sensitive) == fold(b, case_sensitive),
-        (Value::Array(a), Value::Array(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| equal(a, b, case_sensitive))
-        }
-        (Value::Object(a), Value::Object(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .all(|(key, a)| b.get(key).is_some_and(|b| equal(a, b, case_sensitive)))
-        }
-        _ => a == b,
-    }
+    equal_by(a, b, &|a, b| {
+        fold(a, case_sensitive) == fold(b, case_sensitive)
+    })
 }
 
 /// The ordering of `a` against `b` when both are numbers or both are strings.

@@ -1,35 +1,11 @@
 //! One total order on JSON values, which `core.sort` sorts by and `core.summarize`'s `min` and
 //! `max` pick by, and the exact comparison of numbers it rests on, which the ordering operators
-//! of conditions use too.
+//! of conditions use too. The values it finds equal are exactly the equal keys of
+//! [`super::key`].
 
 use std::cmp::Ordering;
 
 use serde_json::{Map, Number, Value};
-
-/// A JSON value ordered by [`compare`], for sets and maps keyed by item fields (numbers equal by
-/// value, objects whatever their key order).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct JsonKey<'v>(pub(crate) &'v Value);
-
-impl PartialEq for JsonKey<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other).is_eq()
-    }
-}
-
-impl Eq for JsonKey<'_> {}
-
-impl PartialOrd for JsonKey<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for JsonKey<'_> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        compare(self.0, other.0)
-    }
-}
 
 /// The total order on JSON values: `null` < booleans < numbers < strings < arrays < objects;
 /// numbers by value (exactly, also between integers and floats), strings by Unicode code point,
@@ -87,7 +63,7 @@ pub(crate) fn compare_numbers(a: &Number, b: &Number) -> Ordering {
 }
 
 /// A number's value when it is an integer.
-fn integer(number: &Number) -> Option<i128> {
+pub(crate) fn integer(number: &Number) -> Option<i128> {
     number
         .as_i64()
         .map(i128::from)
@@ -95,7 +71,7 @@ fn integer(number: &Number) -> Option<i128> {
 }
 
 /// A number's value as a float (JSON numbers are always finite).
-fn float(number: &Number) -> f64 {
+pub(crate) fn float(number: &Number) -> f64 {
     number.as_f64().unwrap_or(0.0)
 }
 

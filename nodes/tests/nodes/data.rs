@@ -522,6 +522,29 @@ fn remove_duplicates_by_fields_keeps_the_first() {
 }
 
 #[test]
+fn remove_duplicates_treats_equal_numbers_as_duplicates_and_types_apart() {
+    let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+    let out = run(
+        "core.remove_duplicates",
+        json!({ "fields": ["id"] }),
+        vec![
+            json!({ "n": 1, "id": 1 }),
+            json!({ "n": 2, "id": parse("1.0") }),
+            json!({ "n": 3, "id": parse("1e0") }),
+            json!({ "n": 4, "id": "1" }),
+            json!({ "n": 5, "id": true }),
+            json!({ "n": 6, "id": [1.5, { "a": 0, "b": null }] }),
+            json!({ "n": 7, "id": [parse("15e-1"), { "b": null, "a": -0.0 }] }),
+            json!({ "n": 8, "id": u64::MAX }),
+            json!({ "n": 9, "id": u64::MAX as f64 }),
+        ],
+    );
+    let kept: Vec<i64> = out.iter().map(|item| item["n"].as_i64().unwrap()).collect();
+    // u64::MAX as a float is 2^64, another number than u64::MAX.
+    assert_eq!(kept, [1, 4, 5, 6, 8, 9]);
+}
+
+#[test]
 fn remove_duplicates_rejects_bad_parameters_and_handles_no_items() {
     assert_mentions(
         &failure(
@@ -648,6 +671,22 @@ fn summarize_writes_nested_paths_and_groups_numbers_by_value() {
             json!({ "key": { "year": 2025 }, "totals": { "qty": 3 } }),
         ]
     );
+}
+
+#[test]
+fn summarize_counts_distinct_values_by_value() {
+    let out = run(
+        "core.summarize",
+        json!({ "aggregations": [{ "operation": "count_distinct", "field": "v" }] }),
+        vec![
+            json!({ "v": 1 }),
+            json!({ "v": 1.0 }),
+            json!({ "v": "1" }),
+            json!({ "v": { "a": 1, "b": 2 } }),
+            json!({ "v": { "b": 2.0, "a": 1 } }),
+        ],
+    );
+    assert_eq!(out, [json!({ "count_distinct_v": 3 })]);
 }
 
 #[test]
