@@ -13,6 +13,9 @@
 //!   checked form, read `try_from` `<Node>Params` and published with its schema
 //!   (`schema_of_params!`). A part of the parameters with a checked form of its own is named
 //!   the same way (`AggregationParams`, checked into `AggregationSpec`).
+//! - Item errors: an error about one input item starts ``input item N: `` (N its 0-based
+//!   position among the node's input items), and goes on with ``at `path`: `` when it is about
+//!   one of its fields (`support::json::{item_error, field_error}`).
 //! - Key equality: every node that finds values equal (`core.merge`'s join,
 //!   `core.remove_duplicates`, `core.summarize`'s groups and `count_distinct`, the `equals` and
 //!   `contains` operators of conditions) uses `support::key`: numbers by value, objects whatever

@@ -267,7 +267,7 @@ async fn date_time(
     Ok(item)
 }
 
-/// The date at `path` of item `index`.
+/// The date at `path` of input item `index`.
 fn read_date(
     index: usize,
     item: &Value,

@@ -129,8 +129,8 @@ impl TryFrom<MergeParams> for MergeSpec {
 /// `combine_by_key` joins the items of inputs 0 and 1 whose values at `key` (or `key_left` /
 /// `key_right`) are equal (numbers by value, so `1` joins `1.0`; objects whatever their key
 /// order; a missing or null key matches nothing), merging each pair into one object in which
-/// the fields of input 1 win. `join` keeps the unmatched items of none (`inner`, the default), input 0 (`left`),
-/// input 1 (`right`) or both (`full`).
+/// the fields of input 1 win. `join` keeps the unmatched items of none (`inner`, the default),
+/// input 0 (`left`), input 1 (`right`) or both (`full`).
 #[node(kind = "core.merge", inputs = "any")]
 async fn merge(
     Params(params): Params<MergeSpec>,

@@ -13,7 +13,7 @@ use crate::support::path::FieldPath;
 #[serde(deny_unknown_fields)]
 struct SplitOutParams {
     /// The list to split: every element becomes an item. An item without a list there fails
-    /// the node.
+    /// (a terminal error of that item).
     field: FieldPath,
     /// Which other fields of the item each new item keeps: none (`no_other_fields`, the
     /// default) or all of them (`all_other_fields`).

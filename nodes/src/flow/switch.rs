@@ -58,7 +58,7 @@ enum Fallback {
     Drop,
 }
 
-/// Reads `rules`, refusing more rules than the node has rule outputs.
+/// Reads `rules`, refusing an empty list and more rules than the node has rule outputs.
 fn rules<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Condition>, D::Error> {
     let rules = Vec::<Condition>::deserialize(deserializer)?;
     if rules.is_empty() || rules.len() > RULE_OUTPUTS.len() {

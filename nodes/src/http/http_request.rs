@@ -308,8 +308,8 @@ static CLIENT: LazyLock<Result<Client, String>> = LazyLock::new(|| {
 /// The URL is `url`, or a field of the item (`url_from`); the body is `json`, `text`, or a
 /// field of the item (`body_from`). Connection failures, timeouts, 5xx, 408 and 429 responses
 /// are retried (after `Retry-After` when the server sends one); other 4xx responses fail the
-/// item for good, unless `fail_on_status` is false. Every error names the method, the URL and
-/// the status.
+/// item for good, unless `fail_on_status` is false. Every error of a request names its method
+/// and URL, and the status of a response.
 #[node(
     kind = "core.http_request",
     version = 1,

@@ -288,9 +288,10 @@ const REGEX_CACHE_SIZE: usize = 256;
 
 /// Compiled regular expressions by pattern, case-insensitive ones first.
 ///
-/// A node's parameters are resolved again for every item it processes, so without this a
-/// condition would compile its regular expression once per item; with it, a pattern is compiled
-/// once per process (the cache is emptied when full).
+/// A node's parameters are read several times: when the workflow is validated, in every
+/// invocation, and for every item when their type is not `Clone`. With this cache, a pattern is
+/// compiled once per process, however often a condition holding it is read (the cache is
+/// emptied when full).
 static REGEXES: LazyLock<Mutex<[RegexCache; 2]>> = LazyLock::new(Mutex::default);
 
 /// Compiled regular expressions by pattern.

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use super::path::FieldPath;
 
-/// The position of the item being processed (each-item mode).
+/// The position of the item being processed among the node's input items (each-item mode;
+/// 0 otherwise).
 pub(crate) fn item_index(ctx: &Ctx) -> usize {
     ctx.item_index().unwrap_or_default()
 }
@@ -32,7 +33,7 @@ pub(crate) fn field_error(index: usize, path: &FieldPath, problem: impl fmt::Dis
     }
 }
 
-/// The value at `path` of item `index`.
+/// The value at `path` of input item `index`.
 ///
 /// # Errors
 ///
@@ -46,7 +47,7 @@ pub(crate) fn read<'v>(
         .ok_or_else(|| field_error(index, path, "missing field"))
 }
 
-/// The string at `path` of item `index`.
+/// The string at `path` of input item `index`.
 ///
 /// # Errors
 ///
@@ -66,7 +67,7 @@ pub(crate) fn read_str<'v>(
     })
 }
 
-/// Sets `path` of item `index` to `value`.
+/// Sets `path` of input item `index` to `value`.
 ///
 /// # Errors
 ///
