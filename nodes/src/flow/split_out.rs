@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::support::json::{item_error, item_index};
+use crate::support::json::{item_error, item_index, kind_of};
 use crate::support::path::FieldPath;
 
 /// The parameters of `core.split_out`.
@@ -52,7 +52,8 @@ async fn split_out(
     let list = match field.remove(&mut item) {
         Some(Value::Array(list)) => list,
         found => {
-            let found = found.as_ref().map_or("nothing", json_type);
+            // Not a list, so never `an array`.
+            let found = found.as_ref().map_or("nothing", kind_of);
             return Err(item_error(
                 index,
                 format_args!("expected a list at `{field}`, found {found}"),
@@ -88,16 +89,4 @@ async fn split_out(
             }
         })
         .collect()
-}
-
-/// How a JSON value's type reads in an error message.
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
