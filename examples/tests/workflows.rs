@@ -418,7 +418,7 @@ fn signup_webhook_rejects_other_methods_and_bad_json() {
         } } }]),
     );
     run("signup-webhook.json", Some(&truncated)).assert_failed_with(
-        "node `Parse answers` failed: item 0: at `answers`: invalid JSON: EOF while parsing a \
+        "node `Parse answers` failed: input item 0: at `answers`: invalid JSON: EOF while parsing a \
          value at line 1 column 10",
     );
 }

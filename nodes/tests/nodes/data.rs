@@ -172,13 +172,13 @@ fn set_through_a_non_object_fails_naming_item_and_path() {
         json!({ "set": { "a.b": 2 } }),
         vec![json!({ "a": {} }), json!({ "a": 1 })],
     );
-    assert_mentions(&message, &["item 1", "`a.b`", "cannot set"]);
+    assert_mentions(&message, &["input item 1", "`a.b`", "cannot set"]);
     let past_end = failure(
         "core.set",
         json!({ "set": { "lines.5": 0 } }),
         vec![json!({ "lines": [] })],
     );
-    assert_mentions(&past_end, &["item 0", "`lines.5`"]);
+    assert_mentions(&past_end, &["input item 0", "`lines.5`"]);
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn set_through_the_engine_with_on_error_continue() {
     assert_eq!(out[1]["total"], json!(5));
     assert_mentions(
         out[1]["error"].as_str().unwrap(),
-        &["item 1", "`total.net`"],
+        &["input item 1", "`total.net`"],
     );
 }
 
@@ -249,7 +249,7 @@ fn set_failure_stops_the_execution_naming_item_and_path() {
         vec![json!({ "a": "text" })],
     );
     assert_eq!(run.status(), ExecutionStatus::Failed);
-    assert_mentions(run.error().unwrap(), &["item 0", "`a.b`"]);
+    assert_mentions(run.error().unwrap(), &["input item 0", "`a.b`"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -522,6 +522,29 @@ fn remove_duplicates_by_fields_keeps_the_first() {
 }
 
 #[test]
+fn remove_duplicates_treats_equal_numbers_as_duplicates_and_types_apart() {
+    let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+    let out = run(
+        "core.remove_duplicates",
+        json!({ "fields": ["id"] }),
+        vec![
+            json!({ "n": 1, "id": 1 }),
+            json!({ "n": 2, "id": parse("1.0") }),
+            json!({ "n": 3, "id": parse("1e0") }),
+            json!({ "n": 4, "id": "1" }),
+            json!({ "n": 5, "id": true }),
+            json!({ "n": 6, "id": [1.5, { "a": 0, "b": null }] }),
+            json!({ "n": 7, "id": [parse("15e-1"), { "b": null, "a": -0.0 }] }),
+            json!({ "n": 8, "id": u64::MAX }),
+            json!({ "n": 9, "id": u64::MAX as f64 }),
+        ],
+    );
+    let kept: Vec<i64> = out.iter().map(|item| item["n"].as_i64().unwrap()).collect();
+    // u64::MAX as a float is 2^64, another number than u64::MAX.
+    assert_eq!(kept, [1, 4, 5, 6, 8, 9]);
+}
+
+#[test]
 fn remove_duplicates_rejects_bad_parameters_and_handles_no_items() {
     assert_mentions(
         &failure(
@@ -651,6 +674,22 @@ fn summarize_writes_nested_paths_and_groups_numbers_by_value() {
 }
 
 #[test]
+fn summarize_counts_distinct_values_by_value() {
+    let out = run(
+        "core.summarize",
+        json!({ "aggregations": [{ "operation": "count_distinct", "field": "v" }] }),
+        vec![
+            json!({ "v": 1 }),
+            json!({ "v": 1.0 }),
+            json!({ "v": "1" }),
+            json!({ "v": { "a": 1, "b": 2 } }),
+            json!({ "v": { "b": 2.0, "a": 1 } }),
+        ],
+    );
+    assert_eq!(out, [json!({ "count_distinct_v": 3 })]);
+}
+
+#[test]
 fn summarize_group_by_alone_lists_distinct_groups() {
     let out = run(
         "core.summarize",
@@ -699,14 +738,20 @@ fn summarize_fails_on_non_numbers_naming_item_and_field() {
     );
     assert_mentions(
         &message,
-        &["item 1", "`amount.net`", "a string", "\"12€\"", "`sum`"],
+        &[
+            "input item 1",
+            "`amount.net`",
+            "a string",
+            "\"12€\"",
+            "`sum`",
+        ],
     );
     let avg = failure(
         "core.summarize",
         json!({ "aggregations": [{ "operation": "avg", "field": "a" }] }),
         vec![json!({ "a": true })],
     );
-    assert_mentions(&avg, &["item 0", "`a`", "a boolean"]);
+    assert_mentions(&avg, &["input item 0", "`a`", "a boolean"]);
 }
 
 #[test]
@@ -881,7 +926,7 @@ fn date_time_add_out_of_range_fails_naming_the_field() {
         json!({ "operation": "add", "field": "d", "amount": i64::MAX, "unit": "years" }),
         vec![json!({ "d": "2024-01-01" })],
     );
-    assert_mentions(&message, &["item 0", "`d`", "range"]);
+    assert_mentions(&message, &["input item 0", "`d`", "range"]);
 }
 
 #[test]
@@ -981,7 +1026,7 @@ fn date_time_invalid_dates_fail_naming_field_and_value() {
     for (params, good, bad, parts) in cases {
         let message = failure("core.date_time", params, vec![good, bad]);
         assert_mentions(&message, &parts);
-        assert_mentions(&message, &["item 1"]);
+        assert_mentions(&message, &["input item 1"]);
     }
 }
 
@@ -1236,7 +1281,7 @@ fn crypto_fails_on_missing_and_non_string_fields() {
         json!({ "operation": "hash", "field": "a.b" }),
         vec![json!({ "a": { "b": "x" } }), json!({ "a": {} })],
     );
-    assert_mentions(&missing, &["item 1", "`a.b`", "missing field"]);
+    assert_mentions(&missing, &["input item 1", "`a.b`", "missing field"]);
     let number = failure(
         "core.crypto",
         json!({ "operation": "hmac", "field": "n", "secret": "k" }),
@@ -1244,7 +1289,7 @@ fn crypto_fails_on_missing_and_non_string_fields() {
     );
     assert_mentions(
         &number,
-        &["item 0", "`n`", "expected a string, found a number"],
+        &["input item 0", "`n`", "expected a string, found a number"],
     );
 }
 
@@ -1325,7 +1370,7 @@ async fn crypto_through_the_engine_with_an_error_output() {
     assert_eq!(bad.len(), 1);
     assert_mentions(
         bad[0]["error"].as_str().unwrap(),
-        &["item 1", "`email`", "missing field"],
+        &["input item 1", "`email`", "missing field"],
     );
 }
 
@@ -1374,7 +1419,7 @@ fn json_parse_invalid_json_names_field_line_and_column() {
     );
     assert_mentions(
         &message,
-        &["item 1", "`body`", "invalid JSON", "line 3 column 8"],
+        &["input item 1", "`body`", "invalid JSON", "line 3 column 8"],
     );
     let trailing = failure(
         "core.json_parse",
@@ -1383,7 +1428,7 @@ fn json_parse_invalid_json_names_field_line_and_column() {
     );
     assert_mentions(
         &trailing,
-        &["item 0", "trailing characters", "line 1 column 4"],
+        &["input item 0", "trailing characters", "line 1 column 4"],
     );
 }
 
@@ -1395,7 +1440,7 @@ fn json_parse_fails_on_missing_and_non_string_fields() {
             json!({ "field": "body" }),
             vec![json!({ "other": "{}" })],
         ),
-        &["item 0", "`body`", "missing field"],
+        &["input item 0", "`body`", "missing field"],
     );
     assert_mentions(
         &failure(
@@ -1403,7 +1448,11 @@ fn json_parse_fails_on_missing_and_non_string_fields() {
             json!({ "field": "body" }),
             vec![json!({ "body": { "a": 1 } })],
         ),
-        &["item 0", "`body`", "expected a string, found an object"],
+        &[
+            "input item 0",
+            "`body`",
+            "expected a string, found an object",
+        ],
     );
 }
 
@@ -1464,7 +1513,7 @@ fn on_error_is_exposed_to_node_tests() {
         .unwrap()
         .json(0);
     assert_eq!(out[0], json!({ "b": 1 }));
-    assert_mentions(out[1]["error"].as_str().unwrap(), &["item 1", "EOF"]);
+    assert_mentions(out[1]["error"].as_str().unwrap(), &["input item 1", "EOF"]);
     assert_eq!(out[2], json!({ "b": 2 }));
 }
 

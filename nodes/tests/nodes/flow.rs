@@ -196,6 +196,80 @@ fn merge_keys_compare_as_json_values_and_non_objects_are_replaced() {
     assert_eq!(out.json(0), [json!("1"), json!({ "k": 1, "j": [true] })]);
 }
 
+#[test]
+fn merge_joins_keys_equal_by_value_as_remove_duplicates_finds_them() {
+    // The keys as JSON text: `1` and `1.0` differ as text, not as numbers.
+    let one_point_zero: Value = serde_json::from_str("1.0").unwrap();
+    let one_e_zero: Value = serde_json::from_str("1e0").unwrap();
+    let left = [
+        json!({ "id": 1, "name": "Ada" }),
+        json!({ "id": { "n": 2, "tags": [3] }, "name": "Grace" }),
+        json!({ "id": "4", "name": "Edsger" }),
+    ];
+    let right = [
+        json!({ "customer": { "id": one_point_zero }, "order": "a" }),
+        json!({ "customer": { "id": { "tags": [3.0], "n": 2e0 } }, "order": "b" }),
+        json!({ "customer": { "id": one_e_zero }, "order": "c" }),
+        json!({ "customer": { "id": 4 }, "order": "d" }),
+    ];
+    let out = NodeTest::new("core.merge")
+        .params(
+            json!({ "mode": "combine_by_key", "key_left": "id", "key_right": "customer.id",
+                        "join": "full" }),
+        )
+        .input(0, left.clone())
+        .input(1, right.clone())
+        .run_blocking()
+        .unwrap();
+    let merged = out.json(0);
+    let orders: Vec<(&str, &str)> = merged
+        .iter()
+        .map(|item| {
+            (
+                item["name"].as_str().unwrap_or("-"),
+                item["order"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    // `"4"` (a string) and `4` (a number) differ: Edsger and order d stay unmatched.
+    assert_eq!(
+        orders,
+        [
+            ("Ada", "a"),
+            ("Ada", "c"),
+            ("Grace", "b"),
+            ("Edsger", "-"),
+            ("-", "d")
+        ]
+    );
+
+    // The same keys are duplicates for `core.remove_duplicates`.
+    let keys: Vec<Value> = left
+        .iter()
+        .map(|item| json!({ "k": item["id"] }))
+        .chain(
+            right
+                .iter()
+                .map(|item| json!({ "k": item["customer"]["id"] })),
+        )
+        .collect();
+    let distinct = NodeTest::new("core.remove_duplicates")
+        .params(json!({ "fields": ["k"] }))
+        .items(keys)
+        .run_blocking()
+        .unwrap()
+        .json(0);
+    assert_eq!(
+        distinct,
+        [
+            json!({ "k": 1 }),
+            json!({ "k": { "n": 2, "tags": [3] } }),
+            json!({ "k": "4" }),
+            json!({ "k": 4 })
+        ]
+    );
+}
+
 /// Start feeds A (input 0 of Merge) and, through a `core.limit` keeping nothing, B (input 1),
 /// which is therefore skipped.
 fn skipped_branch_workflow(merge: Value) -> Value {

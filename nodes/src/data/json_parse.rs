@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::json::{item_error, item_index, read_str, write};
-use crate::path::FieldPath;
+use crate::support::json::{field_error, item_index, read_str, write};
+use crate::support::path::FieldPath;
 
 /// The parameters of `core.json_parse`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
@@ -30,8 +30,9 @@ async fn json_parse(
 ) -> Result<Value, NodeError> {
     let index = item_index(&ctx);
     let text = read_str(index, &item, &params.field)?;
-    let parsed: Value = serde_json::from_str(text)
-        .map_err(|error| item_error(index, &params.field, format_args!("invalid JSON: {error}")))?;
+    let parsed: Value = serde_json::from_str(text).map_err(|error| {
+        field_error(index, &params.field, format_args!("invalid JSON: {error}"))
+    })?;
     let output = params.output_field.as_ref().unwrap_or(&params.field);
     write(index, &mut item, output, parsed)?;
     Ok(item)

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_json::Value;
 
-use crate::condition::Condition;
+use crate::support::condition::Condition;
 
 /// The rule outputs, in index order (rule `i` routes to output `i`); `fallback` follows them,
 /// at index 8. Keep in step with the `outputs` of the `#[node]` attribute below.
@@ -58,7 +58,7 @@ enum Fallback {
     Drop,
 }
 
-/// Reads `rules`, refusing more rules than the node has rule outputs.
+/// Reads `rules`, refusing an empty list and more rules than the node has rule outputs.
 fn rules<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Condition>, D::Error> {
     let rules = Vec::<Condition>::deserialize(deserializer)?;
     if rules.is_empty() || rules.len() > RULE_OUTPUTS.len() {

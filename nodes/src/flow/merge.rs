@@ -7,12 +7,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::path::FieldPath;
+use crate::support::key::Key;
+use crate::support::params::schema_of_params;
+use crate::support::path::FieldPath;
 
-/// Parameters of `core.merge`, as written in the workflow.
+/// The parameters of `core.merge`: `key` (or `key_left` and `key_right`) and `join` apply to
+/// the `combine_by_key` mode only.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawMergeParams {
+struct MergeParams {
     /// How to merge: `append` (the default), `combine_by_key` or `wait_for_both`.
     #[serde(default)]
     mode: Mode,
@@ -60,11 +63,11 @@ enum Join {
     Full,
 }
 
-/// Parameters of `core.merge`: `key` (or `key_left` and `key_right`) and `join` apply to the
-/// `combine_by_key` mode only.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(try_from = "RawMergeParams")]
-enum MergeParams {
+/// The parameters of `core.merge`, checked: the keys and join of `combine_by_key`, and nothing
+/// else in the other modes.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "MergeParams")]
+enum MergeSpec {
     /// See [`Mode::Append`].
     Append,
     /// See [`Mode::WaitForBoth`].
@@ -80,36 +83,38 @@ enum MergeParams {
     },
 }
 
-impl TryFrom<RawMergeParams> for MergeParams {
+schema_of_params!(MergeSpec => MergeParams);
+
+impl TryFrom<MergeParams> for MergeSpec {
     type Error = String;
 
-    fn try_from(raw: RawMergeParams) -> Result<Self, String> {
-        if raw.mode != Mode::CombineByKey {
+    fn try_from(params: MergeParams) -> Result<Self, String> {
+        if params.mode != Mode::CombineByKey {
             let given = [
-                ("key", raw.key.is_some()),
-                ("key_left", raw.key_left.is_some()),
-                ("key_right", raw.key_right.is_some()),
-                ("join", raw.join.is_some()),
+                ("key", params.key.is_some()),
+                ("key_left", params.key_left.is_some()),
+                ("key_right", params.key_right.is_some()),
+                ("join", params.join.is_some()),
             ];
             if let Some((name, _)) = given.iter().find(|(_, given)| *given) {
                 return Err(format!(
                     "`{name}` only applies when `mode` is `combine_by_key`"
                 ));
             }
-            return Ok(match raw.mode {
+            return Ok(match params.mode {
                 Mode::WaitForBoth => Self::WaitForBoth,
                 _ => Self::Append,
             });
         }
         let needs = "`mode` `combine_by_key` needs `key`, or both `key_left` and `key_right`";
         match (
-            raw.key_left.or_else(|| raw.key.clone()),
-            raw.key_right.or(raw.key),
+            params.key_left.or_else(|| params.key.clone()),
+            params.key_right.or(params.key),
         ) {
             (Some(left), Some(right)) => Ok(Self::CombineByKey {
                 left,
                 right,
-                join: raw.join.unwrap_or_default(),
+                join: params.join.unwrap_or_default(),
             }),
             (None, None) => Err(needs.to_owned()),
             (None, Some(_)) => Err(format!("{needs}: `key_left` is missing")),
@@ -122,24 +127,25 @@ impl TryFrom<RawMergeParams> for MergeParams {
 /// default) outputs the items of input 0, then those of input 1, and so on; `wait_for_both` does
 /// the same only when every connected input delivered items, and outputs nothing otherwise;
 /// `combine_by_key` joins the items of inputs 0 and 1 whose values at `key` (or `key_left` /
-/// `key_right`) are equal, merging each pair into one object in which the fields of input 1
-/// win. `join` keeps the unmatched items of none (`inner`, the default), input 0 (`left`),
-/// input 1 (`right`) or both (`full`).
+/// `key_right`) are equal (numbers by value, so `1` joins `1.0`; objects whatever their key
+/// order; a missing or null key matches nothing), merging each pair into one object in which
+/// the fields of input 1 win. `join` keeps the unmatched items of none (`inner`, the default),
+/// input 0 (`left`), input 1 (`right`) or both (`full`).
 #[node(kind = "core.merge", inputs = "any")]
 async fn merge(
-    Params(params): Params<MergeParams>,
+    Params(params): Params<MergeSpec>,
     Items(items): Items<Value>,
     ctx: &Ctx,
 ) -> Result<Vec<Value>, NodeError> {
     // The items arrive laid end to end in input order, so appending is keeping them as they are.
     match params {
-        MergeParams::Append => Ok(items),
-        MergeParams::WaitForBoth => {
+        MergeSpec::Append => Ok(items),
+        MergeSpec::WaitForBoth => {
             let every_input =
                 (0..ctx.input_count()).all(|input| !ctx.input_range(input).is_empty());
             Ok(if every_input { items } else { Vec::new() })
         }
-        MergeParams::CombineByKey { left, right, join } => {
+        MergeSpec::CombineByKey { left, right, join } => {
             if let Some(input) =
                 (2..ctx.input_count()).find(|&input| !ctx.input_range(input).is_empty())
             {
@@ -163,7 +169,7 @@ fn combine(
     right: &FieldPath,
     join: Join,
 ) -> Vec<Value> {
-    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_key: HashMap<Key<'_>, Vec<usize>> = HashMap::new();
     for (index, item) in rights.iter().enumerate() {
         if let Some(key) = key_of(item, right) {
             by_key.entry(key).or_default().push(index);
@@ -196,32 +202,9 @@ fn combine(
     output
 }
 
-/// The key of `item` at `path` as text that is equal for equal JSON values; `None` when it has
-/// none (missing or `null`).
-fn key_of(item: &Value, path: &FieldPath) -> Option<String> {
-    path.get(item)
-        .filter(|value| !value.is_null())
-        .map(canonical)
-}
-
-/// `value` as JSON text with every object's keys sorted, whatever the order they were read in.
-fn canonical(value: &Value) -> String {
-    match value {
-        Value::Object(fields) => {
-            let mut fields: Vec<(&String, &Value)> = fields.iter().collect();
-            fields.sort_unstable_by_key(|(name, _)| *name);
-            let fields: Vec<String> = fields
-                .into_iter()
-                .map(|(name, value)| format!("{}:{}", Value::from(name.as_str()), canonical(value)))
-                .collect();
-            format!("{{{}}}", fields.join(","))
-        }
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(canonical).collect();
-            format!("[{}]", items.join(","))
-        }
-        other => other.to_string(),
-    }
+/// The key of `item` at `path`; `None` when it has none (missing or `null`).
+fn key_of<'v>(item: &'v Value, path: &FieldPath) -> Option<Key<'v>> {
+    path.get(item).filter(|value| !value.is_null()).map(Key)
 }
 
 /// `left` with the fields of `right` over it; `right` when either is not an object.

@@ -9,13 +9,14 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::json::{OperationParams, item_index, read_str, write};
-use crate::path::FieldPath;
+use crate::support::json::{item_index, read_str, write};
+use crate::support::params::{ForOperation, schema_of_params};
+use crate::support::path::FieldPath;
 
-/// The parameters of `core.crypto` as written, before the checks of [`CryptoParams`].
+/// The parameters of `core.crypto`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CryptoFields {
+struct CryptoParams {
     /// `hash` (a digest of a string field), `hmac` (a keyed digest of a string field) or `uuid`
     /// (a new random UUID).
     operation: Operation,
@@ -91,14 +92,16 @@ enum UuidVersion {
     V7,
 }
 
-/// The parameters of `core.crypto`.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(try_from = "CryptoFields")]
-#[schemars(with = "CryptoFields")]
-struct CryptoParams {
+/// The parameters of `core.crypto`, checked: each operation has what it needs, and nothing it
+/// does not use.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "CryptoParams")]
+struct CryptoSpec {
     action: Action,
     output: FieldPath,
 }
+
+schema_of_params!(CryptoSpec => CryptoParams);
 
 /// What to compute, with what it needs.
 #[derive(Clone, Debug)]
@@ -113,11 +116,11 @@ enum Action {
     Uuid(UuidVersion),
 }
 
-impl TryFrom<CryptoFields> for CryptoParams {
+impl TryFrom<CryptoParams> for CryptoSpec {
     type Error = String;
 
-    fn try_from(fields: CryptoFields) -> Result<Self, String> {
-        let CryptoFields {
+    fn try_from(params: CryptoParams) -> Result<Self, String> {
+        let CryptoParams {
             operation,
             field,
             output_field,
@@ -125,8 +128,8 @@ impl TryFrom<CryptoFields> for CryptoParams {
             encoding,
             secret,
             version,
-        } = fields;
-        let op = OperationParams(match operation {
+        } = params;
+        let op = ForOperation(match operation {
             Operation::Hash => "hash",
             Operation::Hmac => "hmac",
             Operation::Uuid => "uuid",
@@ -167,7 +170,7 @@ impl TryFrom<CryptoFields> for CryptoParams {
 /// string fails the item, naming the field.
 #[node(kind = "core.crypto")]
 async fn crypto(
-    Params(params): Params<CryptoParams>,
+    Params(params): Params<CryptoSpec>,
     Item(mut item): Item<Value>,
     ctx: Ctx,
 ) -> Result<Value, NodeError> {

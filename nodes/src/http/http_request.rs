@@ -18,12 +18,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::path::FieldPath;
+use crate::support::json::{item_error, item_index};
+use crate::support::params::schema_of_params;
+use crate::support::path::FieldPath;
 
-/// The parameters as written in the workflow, before the checks that involve several fields.
+/// The parameters of `core.http_request`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawParams {
+struct HttpRequestParams {
     /// The HTTP method: `GET` (the default), `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD` or
     /// `OPTIONS`.
     #[serde(default)]
@@ -175,11 +177,11 @@ fn parse_url(text: &str) -> Result<Url, String> {
     }
 }
 
-/// The checked parameters of `core.http_request`: read as [`RawParams`], then checked as a
-/// whole, so that workflow validation reports every problem before anything runs.
+/// The parameters of `core.http_request`, checked as a whole, so that workflow validation
+/// reports every problem before anything runs.
 #[derive(Clone, Deserialize)]
-#[serde(try_from = "RawParams")]
-struct HttpRequestParams {
+#[serde(try_from = "HttpRequestParams")]
+struct HttpRequestSpec {
     method: Method,
     target: Target,
     query: BTreeMap<String, String>,
@@ -192,16 +194,7 @@ struct HttpRequestParams {
     idempotency_header: Option<HeaderName>,
 }
 
-/// Described as what users write: [`RawParams`].
-impl JsonSchema for HttpRequestParams {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "HttpRequestParams".into()
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        RawParams::json_schema(generator)
-    }
-}
+schema_of_params!(HttpRequestSpec => HttpRequestParams);
 
 /// Where the URL comes from.
 #[derive(Clone)]
@@ -219,11 +212,11 @@ enum Body {
     FromItem(FieldPath),
 }
 
-impl TryFrom<RawParams> for HttpRequestParams {
+impl TryFrom<HttpRequestParams> for HttpRequestSpec {
     type Error = String;
 
-    fn try_from(raw: RawParams) -> Result<Self, String> {
-        let target = match (raw.url, raw.url_from) {
+    fn try_from(params: HttpRequestParams) -> Result<Self, String> {
+        let target = match (params.url, params.url_from) {
             (Some(HttpUrl(url)), None) => Target::Fixed(url),
             (None, Some(path)) => Target::FromItem(path),
             (Some(_), Some(_)) => {
@@ -235,7 +228,7 @@ impl TryFrom<RawParams> for HttpRequestParams {
                 );
             }
         };
-        let body = match (raw.json, raw.text, raw.body_from) {
+        let body = match (params.json, params.text, params.body_from) {
             (None, None, None) => Body::Empty,
             (Some(json), None, None) => Body::Json(json),
             (None, Some(text), None) => Body::Text(text),
@@ -250,10 +243,10 @@ impl TryFrom<RawParams> for HttpRequestParams {
                 return Err(format!("{given} exclude each other: give at most one body"));
             }
         };
-        if raw.timeout_ms == 0 {
+        if params.timeout_ms == 0 {
             return Err("`timeout_ms` must be at least 1".into());
         }
-        let idempotency_header = raw
+        let idempotency_header = params
             .idempotency_header
             .map(|name| {
                 HeaderName::try_from(name.as_str()).map_err(|_| {
@@ -262,15 +255,15 @@ impl TryFrom<RawParams> for HttpRequestParams {
             })
             .transpose()?;
         Ok(Self {
-            method: raw.method.into(),
+            method: params.method.into(),
             target,
-            query: raw.query,
-            headers: header_map(&raw.headers)?,
+            query: params.query,
+            headers: header_map(&params.headers)?,
             body,
-            timeout: Duration::from_millis(raw.timeout_ms),
-            response: raw.response,
-            max_response_bytes: raw.max_response_bytes,
-            fail_on_status: raw.fail_on_status,
+            timeout: Duration::from_millis(params.timeout_ms),
+            response: params.response,
+            max_response_bytes: params.max_response_bytes,
+            fail_on_status: params.fail_on_status,
             idempotency_header,
         })
     }
@@ -315,19 +308,19 @@ static CLIENT: LazyLock<Result<Client, String>> = LazyLock::new(|| {
 /// The URL is `url`, or a field of the item (`url_from`); the body is `json`, `text`, or a
 /// field of the item (`body_from`). Connection failures, timeouts, 5xx, 408 and 429 responses
 /// are retried (after `Retry-After` when the server sends one); other 4xx responses fail the
-/// item for good, unless `fail_on_status` is false. Every error names the method, the URL and
-/// the status.
+/// item for good, unless `fail_on_status` is false. Every error of a request names its method
+/// and URL, and the status of a response.
 #[node(
     kind = "core.http_request",
     version = 1,
     retry(max_attempts = 4, initial = "1s", max = "30s")
 )]
 async fn http_request(
-    Params(mut params): Params<HttpRequestParams>,
+    Params(mut params): Params<HttpRequestSpec>,
     Item(item): Item<Value>,
     ctx: &Ctx,
 ) -> Result<HttpResponse, NodeError> {
-    let index = ctx.item_index().unwrap_or_default();
+    let index = item_index(ctx);
     let url = request_url(&params, &item, index)?;
     let call = Call {
         method: &params.method,
@@ -346,9 +339,10 @@ async fn http_request(
         }
         Body::FromItem(path) => {
             let json = path.get(&item).ok_or_else(|| {
-                NodeError::terminal(format!(
-                    "input item {index}: no field `{path}` (`body_from`) to send as the body"
-                ))
+                item_error(
+                    index,
+                    format_args!("no field `{path}` (`body_from`) to send as the body"),
+                )
             })?;
             Some(json_body(&mut headers, json)?)
         }
@@ -426,14 +420,12 @@ impl fmt::Display for Call<'_> {
 }
 
 /// The URL of the request for `item`, with the `query` parameters added.
-fn request_url(params: &HttpRequestParams, item: &Value, index: usize) -> Result<Url, NodeError> {
+fn request_url(params: &HttpRequestSpec, item: &Value, index: usize) -> Result<Url, NodeError> {
     let mut url = match &params.target {
         Target::Fixed(url) => url.clone(),
         Target::FromItem(path) => match path.get(item) {
             Some(Value::String(text)) => parse_url(text).map_err(|problem| {
-                NodeError::terminal(format!(
-                    "input item {index}: at `{path}` (`url_from`): {problem}"
-                ))
+                item_error(index, format_args!("at `{path}` (`url_from`): {problem}"))
             })?,
             found => {
                 let found = match found {
@@ -441,9 +433,10 @@ fn request_url(params: &HttpRequestParams, item: &Value, index: usize) -> Result
                     Some(Value::Null) => "null",
                     Some(_) => "not a string",
                 };
-                return Err(NodeError::terminal(format!(
-                    "input item {index}: the URL at `{path}` (`url_from`) is {found}"
-                )));
+                return Err(item_error(
+                    index,
+                    format_args!("the URL at `{path}` (`url_from`) is {found}"),
+                ));
             }
         },
     };
@@ -462,7 +455,7 @@ fn json_body(headers: &mut HeaderMap, json: &Value) -> Result<Vec<u8>, NodeError
 }
 
 /// The error of a request that got no response.
-fn request_error(call: &Call<'_>, params: &HttpRequestParams, error: &reqwest::Error) -> NodeError {
+fn request_error(call: &Call<'_>, params: &HttpRequestSpec, error: &reqwest::Error) -> NodeError {
     let chain = error_chain(error);
     if error.is_timeout() {
         NodeError::retryable(format!(
@@ -536,7 +529,7 @@ fn response_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
 async fn read_body(
     mut response: Response,
     call: &Call<'_>,
-    params: &HttpRequestParams,
+    params: &HttpRequestSpec,
 ) -> Result<Vec<u8>, NodeError> {
     let status = response.status();
     let limit = params.max_response_bytes;

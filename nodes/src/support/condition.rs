@@ -27,7 +27,10 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use crate::path::FieldPath;
+use super::json::kind_of;
+use super::key::equal_by;
+use super::order::compare_numbers;
+use super::path::FieldPath;
 
 /// A test on one item: a comparison of one of its fields, or an `all` / `any` / `not` group of
 /// conditions. Read it from parameters with serde; every check (operator names, a `value` for
@@ -77,13 +80,14 @@ enum Test {
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Operator {
-    /// The field equals the value (numbers numerically, so `1` equals `1.0`; arrays and objects
-    /// element by element). A missing field equals nothing, not even `null`.
+    /// The field equals the value (numbers by value, so `1` equals `1.0`; arrays element by
+    /// element; objects entry by entry, whatever their key order). A missing field equals
+    /// nothing, not even `null`.
     Equals,
     /// The negation of `equals`.
     NotEquals,
     /// A string field contains the value as a substring, or an array field holds an element
-    /// equal to the value.
+    /// equal to the value (as `equals` compares).
     Contains,
     /// The negation of `contains`.
     NotContains,
@@ -171,30 +175,17 @@ fn fold(text: &str, case_sensitive: bool) -> Cow<'_, str> {
     }
 }
 
-/// Whether `a` equals `b`: numbers numerically, strings per `case_sensitive`, arrays and
-/// objects element by element; values of different types are never equal.
+/// Whether `a` equals `b` by [key equality](super::key), strings per `case_sensitive`.
 fn equal(a: &Value, b: &Value, case_sensitive: bool) -> bool {
-    match (a, b) {
-        (Value::Number(a), Value::Number(b)) => {
-            crate::json::compare_numbers(a, b) == Ordering::Equal
-        }
-        (Value::String(a), Value::String(b)) => fold(a, case_sensitive) == fold(b, case_sensitive),
-        (Value::Array(a), Value::Array(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| equal(a, b, case_sensitive))
-        }
-        (Value::Object(a), Value::Object(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .all(|(key, a)| b.get(key).is_some_and(|b| equal(a, b, case_sensitive)))
-        }
-        _ => a == b,
-    }
+    equal_by(a, b, &|a, b| {
+        fold(a, case_sensitive) == fold(b, case_sensitive)
+    })
 }
 
 /// The ordering of `a` against `b` when both are numbers or both are strings.
 fn order(a: &Value, b: &Value, case_sensitive: bool) -> Option<Ordering> {
     match (a, b) {
-        (Value::Number(a), Value::Number(b)) => Some(crate::json::compare_numbers(a, b)),
+        (Value::Number(a), Value::Number(b)) => Some(compare_numbers(a, b)),
         (Value::String(a), Value::String(b)) => {
             Some(fold(a, case_sensitive).cmp(&fold(b, case_sensitive)))
         }
@@ -246,14 +237,14 @@ impl Operator {
             Value::String(text) => Ok(text),
             other => Err(format!(
                 "operator `{name}` needs a string `value`, not {}",
-                crate::json::kind_of(&other)
+                kind_of(&other)
             )),
         };
         let ordered = |value, accept: fn(Ordering) -> bool| match required(value)? {
             bound @ (Value::Number(_) | Value::String(_)) => Ok(Test::Order(accept, bound)),
             other => Err(format!(
                 "operator `{name}` needs a number or string `value`, not {}",
-                crate::json::kind_of(&other)
+                kind_of(&other)
             )),
         };
         let none = |value: Option<Value>, test| match value {
@@ -297,9 +288,10 @@ const REGEX_CACHE_SIZE: usize = 256;
 
 /// Compiled regular expressions by pattern, case-insensitive ones first.
 ///
-/// A node's parameters are resolved again for every item it processes, so without this a
-/// condition would compile its regular expression once per item; with it, a pattern is compiled
-/// once per process (the cache is emptied when full).
+/// A node's parameters are read several times: when the workflow is validated, in every
+/// invocation, and for every item when their type is not `Clone`. With this cache, a pattern is
+/// compiled once per process, however often a condition holding it is read (the cache is
+/// emptied when full).
 static REGEXES: LazyLock<Mutex<[RegexCache; 2]>> = LazyLock::new(Mutex::default);
 
 /// Compiled regular expressions by pattern.

@@ -8,10 +8,12 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Parameters of `core.respond_to_webhook`, as written in the workflow.
+use crate::support::params::schema_of_params;
+
+/// The parameters of `core.respond_to_webhook`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawRespondParams {
+struct RespondToWebhookParams {
     /// The HTTP status code, 100 to 599; 200 by default.
     #[serde(default = "ok")]
     status_code: u16,
@@ -45,29 +47,31 @@ enum Body {
     Json(Value),
 }
 
-/// Parameters of `core.respond_to_webhook`, checked: a status code HTTP has and headers it
+/// The parameters of `core.respond_to_webhook`, checked: a status code HTTP has and headers it
 /// can carry.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(try_from = "RawRespondParams")]
-struct RespondParams {
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "RespondToWebhookParams")]
+struct RespondToWebhookSpec {
     /// The status code and headers, with no body yet.
     response: WebhookResponse,
     body: Body,
 }
 
-impl TryFrom<RawRespondParams> for RespondParams {
+schema_of_params!(RespondToWebhookSpec => RespondToWebhookParams);
+
+impl TryFrom<RespondToWebhookParams> for RespondToWebhookSpec {
     type Error = String;
 
-    fn try_from(raw: RawRespondParams) -> Result<Self, String> {
+    fn try_from(params: RespondToWebhookParams) -> Result<Self, String> {
         let response = WebhookResponse {
-            status_code: raw.status_code,
-            headers: raw.headers,
+            status_code: params.status_code,
+            headers: params.headers,
             body: Value::Null,
         };
         response.check()?;
         Ok(Self {
             response,
-            body: raw.body,
+            body: params.body,
         })
     }
 }
@@ -79,7 +83,7 @@ impl TryFrom<RawRespondParams> for RespondParams {
 /// `{status_code, headers, body}`; a workflow started any other way just has that item.
 #[node(kind = "core.respond_to_webhook", role = "http_response")]
 async fn respond_to_webhook(
-    Params(params): Params<RespondParams>,
+    Params(params): Params<RespondToWebhookSpec>,
     Items(items): Items<Value>,
 ) -> Result<WebhookResponse, NodeError> {
     let body = match params.body {

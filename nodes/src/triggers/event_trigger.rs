@@ -5,10 +5,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Parameters of `core.event_trigger`.
+/// The parameters of `core.event_trigger`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct EventParams {
+struct EventTriggerParams {
     /// Keep only events whose `source` is one of these (as in an EventBridge event pattern,
     /// such as `["com.example.shop"]`). Empty (the default): any source.
     #[serde(default)]
@@ -25,7 +25,7 @@ struct EventParams {
 /// that field (an SQS message body, say) is dropped too.
 #[node(kind = "core.event_trigger")]
 async fn event_trigger(
-    Params(params): Params<EventParams>,
+    Params(params): Params<EventTriggerParams>,
     Item(event): Item<Value>,
 ) -> Result<Option<Value>, NodeError> {
     let matches = |allowed: &[String], field: &str| {

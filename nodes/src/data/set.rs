@@ -1,6 +1,4 @@
-//! `core.set`, and the helpers the data nodes share: reading an item's field, writing one,
-//! errors that name the item and the field, and checks of parameters that depend on an
-//! `operation`.
+//! `core.set`.
 
 use std::fmt;
 
@@ -10,8 +8,8 @@ use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use crate::json::{item_index, write};
-use crate::path::FieldPath;
+use crate::support::json::{item_index, write};
+use crate::support::path::FieldPath;
 
 /// The parameters of `core.set`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]

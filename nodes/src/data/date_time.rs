@@ -11,13 +11,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::json::{OperationParams, excerpt, item_error, item_index, kind_of, read, write};
-use crate::path::FieldPath;
+use crate::support::json::{excerpt, field_error, item_index, kind_of, read, write};
+use crate::support::params::{ForOperation, schema_of_params};
+use crate::support::path::FieldPath;
 
-/// The parameters of `core.date_time` as written, before the checks of [`DateTimeParams`].
+/// The parameters of `core.date_time`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DateTimeFields {
+struct DateTimeParams {
     /// `format` (write a date with a pattern), `add` (shift a date), `parse` (read a date, with
     /// an optional pattern, into RFC 3339) or `now` (the current time).
     operation: Operation,
@@ -132,14 +133,16 @@ impl JsonSchema for Pattern {
     }
 }
 
-/// The parameters of `core.date_time`.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(try_from = "DateTimeFields")]
-#[schemars(with = "DateTimeFields")]
-struct DateTimeParams {
+/// The parameters of `core.date_time`, checked: each operation has what it needs, and nothing it
+/// does not use.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "DateTimeParams")]
+struct DateTimeSpec {
     action: Action,
     output: FieldPath,
 }
+
+schema_of_params!(DateTimeSpec => DateTimeParams);
 
 /// What to do, with what it needs.
 #[derive(Clone, Debug)]
@@ -162,19 +165,19 @@ enum Action {
     },
 }
 
-impl TryFrom<DateTimeFields> for DateTimeParams {
+impl TryFrom<DateTimeParams> for DateTimeSpec {
     type Error = String;
 
-    fn try_from(fields: DateTimeFields) -> Result<Self, String> {
-        let DateTimeFields {
+    fn try_from(params: DateTimeParams) -> Result<Self, String> {
+        let DateTimeParams {
             operation,
             field,
             output_field,
             format,
             amount,
             unit,
-        } = fields;
-        let op = OperationParams(operation.name());
+        } = params;
+        let op = ForOperation(operation.name());
         if operation != Operation::Add {
             op.unused("amount", amount.as_ref())?;
             op.unused("unit", unit.as_ref())?;
@@ -223,7 +226,7 @@ impl TryFrom<DateTimeFields> for DateTimeParams {
 /// the item, naming the field and the value.
 #[node(kind = "core.date_time")]
 async fn date_time(
-    Params(params): Params<DateTimeParams>,
+    Params(params): Params<DateTimeSpec>,
     Item(mut item): Item<Value>,
     ctx: Ctx,
 ) -> Result<Value, NodeError> {
@@ -231,7 +234,7 @@ async fn date_time(
     let result = match &params.action {
         Action::Format { field, pattern } => {
             let date = read_date(index, &item, field)?;
-            render(&date, Some(pattern)).map_err(|problem| item_error(index, field, problem))?
+            render(&date, Some(pattern)).map_err(|problem| field_error(index, field, problem))?
         }
         Action::Add {
             field,
@@ -240,7 +243,7 @@ async fn date_time(
         } => {
             let date = read_date(index, &item, field)?;
             let shifted = add(date, *amount, *unit).ok_or_else(|| {
-                item_error(
+                field_error(
                     index,
                     field,
                     format_args!("adding {amount} to {date} leaves the supported range of dates"),
@@ -251,7 +254,7 @@ async fn date_time(
         Action::Parse { field, pattern } => {
             let value = read(index, &item, field)?;
             let date = parse(value, pattern.as_ref()).map_err(|problem| {
-                item_error(index, field, format_args!("{}: {problem}", excerpt(value)))
+                field_error(index, field, format_args!("{}: {problem}", excerpt(value)))
             })?;
             rfc3339(&date)
         }
@@ -264,7 +267,7 @@ async fn date_time(
     Ok(item)
 }
 
-/// The date at `path` of item `index`.
+/// The date at `path` of input item `index`.
 fn read_date(
     index: usize,
     item: &Value,
@@ -272,7 +275,7 @@ fn read_date(
 ) -> Result<DateTime<FixedOffset>, NodeError> {
     let value = read(index, item, path)?;
     parse(value, None)
-        .map_err(|problem| item_error(index, path, format_args!("{}: {problem}", excerpt(value))))
+        .map_err(|problem| field_error(index, path, format_args!("{}: {problem}", excerpt(value))))
 }
 
 /// Reads a date: a Unix time, a string following `pattern`, or, without pattern, an RFC 3339

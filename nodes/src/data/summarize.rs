@@ -1,20 +1,22 @@
 //! `core.summarize`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 
 use hetumind::prelude::*;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
-use crate::json::{JsonKey, compare};
-use crate::json::{excerpt, item_error, kind_of};
-use crate::path::FieldPath;
+use crate::support::json::{excerpt, field_error, kind_of};
+use crate::support::key::Key;
+use crate::support::order::{compare, integer};
+use crate::support::params::schema_of_params;
+use crate::support::path::FieldPath;
 
-/// The parameters of `core.summarize` as written, before the checks of [`SummarizeParams`].
+/// The parameters of `core.summarize`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SummarizeFields {
+struct SummarizeParams {
     /// The fields whose values form the groups, such as `["customer.country"]`: one output
     /// item per distinct combination, in order of first appearance. Empty or absent: all items
     /// form one group.
@@ -22,13 +24,13 @@ struct SummarizeFields {
     group_by: Vec<FieldPath>,
     /// The figures computed for each group.
     #[serde(default)]
-    aggregations: Vec<AggregationFields>,
+    aggregations: Vec<AggregationParams>,
 }
 
 /// One figure computed for each group.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct AggregationFields {
+struct AggregationParams {
     /// `count`, `count_distinct`, `sum`, `avg`, `min` or `max`.
     operation: Operation,
     /// The field aggregated. Required by every operation but `count`, which without it counts
@@ -72,33 +74,35 @@ impl Operation {
     }
 }
 
-/// The parameters of `core.summarize`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(try_from = "SummarizeFields")]
-#[schemars(with = "SummarizeFields")]
-struct SummarizeParams {
+/// The parameters of `core.summarize`, checked: something to compute, every figure with the
+/// field its operation needs and an output path of its own.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "SummarizeParams")]
+struct SummarizeSpec {
     group_by: Vec<FieldPath>,
-    aggregations: Vec<Aggregation>,
+    aggregations: Vec<AggregationSpec>,
 }
 
 /// One figure, checked: its field is present where the operation needs one, its output path
 /// is resolved.
 #[derive(Debug)]
-struct Aggregation {
+struct AggregationSpec {
     operation: Operation,
     field: Option<FieldPath>,
     output: FieldPath,
 }
 
-impl TryFrom<SummarizeFields> for SummarizeParams {
+schema_of_params!(SummarizeSpec => SummarizeParams);
+
+impl TryFrom<SummarizeParams> for SummarizeSpec {
     type Error = String;
 
-    fn try_from(fields: SummarizeFields) -> Result<Self, String> {
-        if fields.group_by.is_empty() && fields.aggregations.is_empty() {
+    fn try_from(params: SummarizeParams) -> Result<Self, String> {
+        if params.group_by.is_empty() && params.aggregations.is_empty() {
             return Err("give `group_by`, `aggregations` or both".to_owned());
         }
-        let mut aggregations = Vec::with_capacity(fields.aggregations.len());
-        for (index, aggregation) in fields.aggregations.into_iter().enumerate() {
+        let mut aggregations = Vec::with_capacity(params.aggregations.len());
+        for (index, aggregation) in params.aggregations.into_iter().enumerate() {
             let operation = aggregation.operation;
             let output = match (aggregation.output, &aggregation.field) {
                 (_, None) if operation != Operation::Count => {
@@ -115,13 +119,13 @@ impl TryFrom<SummarizeFields> for SummarizeParams {
                     field.as_str().replace('.', "_")
                 ))?,
             };
-            aggregations.push(Aggregation {
+            aggregations.push(AggregationSpec {
                 operation,
                 field: aggregation.field,
                 output,
             });
         }
-        let outputs: Vec<(String, &FieldPath)> = (fields.group_by.iter().enumerate())
+        let outputs: Vec<(String, &FieldPath)> = (params.group_by.iter().enumerate())
             .map(|(index, field)| (format!("group_by[{index}]"), field))
             .chain(aggregations.iter().enumerate().map(|(index, aggregation)| {
                 (format!("aggregations[{index}]"), &aggregation.output)
@@ -136,7 +140,7 @@ impl TryFrom<SummarizeFields> for SummarizeParams {
             }
         }
         Ok(Self {
-            group_by: fields.group_by,
+            group_by: params.group_by,
             aggregations,
         })
     }
@@ -161,16 +165,16 @@ fn overlap(a: &FieldPath, b: &FieldPath) -> bool {
 /// falls in the group where it is null. No input items, no output items.
 #[node(kind = "core.summarize")]
 async fn summarize(
-    Params(params): Params<SummarizeParams>,
+    Params(params): Params<SummarizeSpec>,
     Items(items): Items<Value>,
 ) -> Result<Vec<Value>, NodeError> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut positions: BTreeMap<Vec<JsonKey<'_>>, usize> = BTreeMap::new();
+    let mut positions: HashMap<Vec<Key<'_>>, usize> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
         let key = params
             .group_by
             .iter()
-            .map(|field| JsonKey(field.get(item).unwrap_or(&Value::Null)))
+            .map(|field| Key(field.get(item).unwrap_or(&Value::Null)))
             .collect();
         let next = groups.len();
         let position = *positions.entry(key).or_insert(next);
@@ -189,7 +193,7 @@ async fn summarize(
 
 /// The output item of one group: its `group_by` values and its figures.
 fn summarize_group(
-    params: &SummarizeParams,
+    params: &SummarizeSpec,
     items: &[Value],
     members: &[usize],
 ) -> Result<Value, NodeError> {
@@ -231,12 +235,14 @@ fn set_output(output: &mut Value, path: &FieldPath, figure: Value) -> Result<(),
 }
 
 /// One figure over the present, non-null values of a group, each with its item's position.
-fn aggregate(aggregation: &Aggregation, values: &[(usize, &Value)]) -> Result<Value, NodeError> {
+fn aggregate(
+    aggregation: &AggregationSpec,
+    values: &[(usize, &Value)],
+) -> Result<Value, NodeError> {
     Ok(match aggregation.operation {
         Operation::Count => Value::from(values.len()),
         Operation::CountDistinct => {
-            let distinct: BTreeSet<JsonKey<'_>> =
-                values.iter().map(|&(_, value)| JsonKey(value)).collect();
+            let distinct: HashSet<Key<'_>> = values.iter().map(|&(_, value)| Key(value)).collect();
             Value::from(distinct.len())
         }
         Operation::Sum => sum(aggregation, values)?.into_value()?,
@@ -295,12 +301,12 @@ impl Sum {
 }
 
 /// The sum of the numbers among `values`.
-fn sum(aggregation: &Aggregation, values: &[(usize, &Value)]) -> Result<Sum, NodeError> {
+fn sum(aggregation: &AggregationSpec, values: &[(usize, &Value)]) -> Result<Sum, NodeError> {
     let mut total = Sum::default();
     for &(index, value) in values {
         let Value::Number(number) = value else {
             let field = aggregation.field.clone().unwrap_or_default();
-            return Err(item_error(
+            return Err(field_error(
                 index,
                 &field,
                 format_args!(
@@ -311,12 +317,7 @@ fn sum(aggregation: &Aggregation, values: &[(usize, &Value)]) -> Result<Sum, Nod
                 ),
             ));
         };
-        match number
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| number.as_u64().map(i128::from))
-            .and_then(|integer| total.integers.checked_add(integer))
-        {
+        match integer(number).and_then(|integer| total.integers.checked_add(integer)) {
             Some(integers) => total.integers = integers,
             None => {
                 total.floats += number.as_f64().unwrap_or_default();

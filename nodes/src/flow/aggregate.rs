@@ -5,9 +5,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::path::FieldPath;
+use crate::support::path::FieldPath;
 
-/// Parameters of `core.aggregate`.
+/// The parameters of `core.aggregate`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AggregateParams {

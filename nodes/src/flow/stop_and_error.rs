@@ -5,10 +5,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Parameters of `core.stop_and_error`.
+/// The parameters of `core.stop_and_error`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct StopParams {
+struct StopAndErrorParams {
     /// The error the execution fails with, as plain text (no templating).
     message: String,
 }
@@ -17,6 +17,8 @@ struct StopParams {
 /// any item reaches it; put it on a branch that should never be taken, such as an `if`'s
 /// `false` output.
 #[node(kind = "core.stop_and_error")]
-async fn stop_and_error(Params(params): Params<StopParams>) -> Result<Vec<Value>, NodeError> {
+async fn stop_and_error(
+    Params(params): Params<StopAndErrorParams>,
+) -> Result<Vec<Value>, NodeError> {
     Err(NodeError::terminal(params.message))
 }

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::condition::Condition;
+use crate::support::condition::Condition;
 
 /// The parameters of `core.if`.
 #[derive(Clone, Deserialize, JsonSchema)]

@@ -1,5 +1,4 @@
-//! `core.sort`, and the total order on JSON values that `core.remove_duplicates` and
-//! `core.summarize` share with it.
+//! `core.sort`.
 
 use std::cmp::Ordering;
 
@@ -8,8 +7,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::json::compare;
-use crate::path::FieldPath;
+use crate::support::order::compare;
+use crate::support::path::FieldPath;
 
 /// The parameters of `core.sort`.
 #[derive(Debug, Deserialize, JsonSchema)]

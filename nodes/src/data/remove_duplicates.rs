@@ -1,14 +1,14 @@
 //! `core.remove_duplicates`.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
 use hetumind::prelude::*;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::json::JsonKey;
-use crate::path::FieldPath;
+use crate::support::key::Key;
+use crate::support::path::FieldPath;
 
 /// The parameters of `core.remove_duplicates`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -30,17 +30,17 @@ async fn remove_duplicates(
     Items(items): Items<Value>,
 ) -> Result<Vec<Paired<Value>>, NodeError> {
     let keep: Vec<bool> = {
-        let mut seen = BTreeSet::new();
+        let mut seen = HashSet::new();
         items
             .iter()
             .map(|item| {
-                let key: Vec<Option<JsonKey<'_>>> = if params.fields.is_empty() {
-                    vec![Some(JsonKey(item))]
+                let key: Vec<Option<Key<'_>>> = if params.fields.is_empty() {
+                    vec![Some(Key(item))]
                 } else {
                     params
                         .fields
                         .iter()
-                        .map(|field| field.get(item).map(JsonKey))
+                        .map(|field| field.get(item).map(Key))
                         .collect()
                 };
                 seen.insert(key)

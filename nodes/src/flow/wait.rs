@@ -8,10 +8,12 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Parameters of `core.wait`, as written in the workflow: exactly one of `amount` and `until`.
+use crate::support::params::schema_of_params;
+
+/// The parameters of `core.wait`: exactly one of `amount` (with `unit`) and `until`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawWaitParams {
+struct WaitParams {
     /// How long to wait, in `unit`s, counted from when the node started: at most about 100
     /// years (36,500 days).
     #[serde(default)]
@@ -64,23 +66,25 @@ impl Unit {
     }
 }
 
-/// Parameters of `core.wait`: exactly one of `amount` (with `unit`) and `until`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(try_from = "RawWaitParams")]
-enum WaitParams {
+/// The parameters of `core.wait`, checked: how long to wait, or until when.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "WaitParams")]
+enum WaitSpec {
     /// For a duration after the node started.
     For(Duration),
     /// Until a time.
     Until(DateTime<Utc>),
 }
 
-impl TryFrom<RawWaitParams> for WaitParams {
+schema_of_params!(WaitSpec => WaitParams);
+
+impl TryFrom<WaitParams> for WaitSpec {
     type Error = String;
 
-    fn try_from(raw: RawWaitParams) -> Result<Self, String> {
-        match (raw.amount, raw.until) {
+    fn try_from(params: WaitParams) -> Result<Self, String> {
+        match (params.amount, params.until) {
             (Some(amount), None) => {
-                let unit = raw.unit.unwrap_or_default();
+                let unit = params.unit.unwrap_or_default();
                 let max = MAX_WAIT_SECONDS / unit.seconds();
                 if amount > max {
                     return Err(format!(
@@ -90,7 +94,7 @@ impl TryFrom<RawWaitParams> for WaitParams {
                 }
                 Ok(Self::For(Duration::from_secs(amount * unit.seconds())))
             }
-            (None, Some(until)) if raw.unit.is_some() => Err(format!(
+            (None, Some(until)) if params.unit.is_some() => Err(format!(
                 "`unit` applies to `amount`, not to `until` (`{until}`): remove it"
             )),
             (None, Some(until)) => DateTime::parse_from_rfc3339(&until)
@@ -114,13 +118,13 @@ impl TryFrom<RawWaitParams> for WaitParams {
 /// invocation, however long the wait.
 #[node(kind = "core.wait")]
 async fn wait(
-    Params(params): Params<WaitParams>,
+    Params(params): Params<WaitSpec>,
     Items(items): Items<Value>,
     ctx: &Ctx,
 ) -> Result<Vec<Value>, NodeError> {
     match params {
-        WaitParams::For(duration) => ctx.wait_for(duration)?,
-        WaitParams::Until(until) => ctx.wait_until(until)?,
+        WaitSpec::For(duration) => ctx.wait_for(duration)?,
+        WaitSpec::Until(until) => ctx.wait_until(until)?,
     }
     Ok(items)
 }

@@ -6,10 +6,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Parameters of `core.webhook_trigger`.
+/// The parameters of `core.webhook_trigger`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct WebhookParams {
+struct WebhookTriggerParams {
     /// The HTTP methods the workflow accepts; a request with another method fails the execution
     /// (the caller gets a 500 naming the method). Empty (the default): any method.
     #[serde(default)]
@@ -59,7 +59,7 @@ impl Method {
 /// whose method is not among `methods` fails the execution.
 #[node(kind = "core.webhook_trigger")]
 async fn webhook_trigger(
-    Params(params): Params<WebhookParams>,
+    Params(params): Params<WebhookTriggerParams>,
     Item(request): Item<HttpRequest>,
 ) -> Result<Value, NodeError> {
     if !params.methods.is_empty()

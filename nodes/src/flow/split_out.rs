@@ -5,14 +5,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::path::FieldPath;
+use crate::support::json::{item_error, item_index, kind_of};
+use crate::support::path::FieldPath;
 
-/// Parameters of `core.split_out`.
+/// The parameters of `core.split_out`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SplitOutParams {
     /// The list to split: every element becomes an item. An item without a list there fails
-    /// the node.
+    /// (a terminal error of that item).
     field: FieldPath,
     /// Which other fields of the item each new item keeps: none (`no_other_fields`, the
     /// default) or all of them (`all_other_fields`).
@@ -46,15 +47,17 @@ async fn split_out(
     Item(mut item): Item<Value>,
     ctx: &Ctx,
 ) -> Result<Vec<Value>, NodeError> {
-    let index = ctx.item_index().unwrap_or_default();
+    let index = item_index(ctx);
     let field = &params.field;
     let list = match field.remove(&mut item) {
         Some(Value::Array(list)) => list,
         found => {
-            let found = found.as_ref().map_or("nothing", json_type);
-            return Err(NodeError::terminal(format!(
-                "input item {index}: expected a list at `{field}`, found {found}"
-            )));
+            // Not a list, so never `an array`.
+            let found = found.as_ref().map_or("nothing", kind_of);
+            return Err(item_error(
+                index,
+                format_args!("expected a list at `{field}`, found {found}"),
+            ));
         }
     };
     let rest = match params.include {
@@ -79,22 +82,11 @@ async fn split_out(
                 Ok(out)
             } else {
                 let path = params.destination.as_ref().unwrap_or(field);
-                Err(NodeError::terminal(format!(
-                    "input item {index}: cannot put an element at `{path}`: the path runs through a value that is not an object"
-                )))
+                Err(item_error(
+                    index,
+                    format_args!("cannot put an element at `{path}`: the path runs through a value that is not an object"),
+                ))
             }
         })
         .collect()
-}
-
-/// How a JSON value's type reads in an error message.
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }

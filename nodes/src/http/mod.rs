@@ -1,0 +1,4 @@
+//! HTTP: calling HTTP services, and answering the request that started the workflow.
+
+mod http_request;
+mod respond_to_webhook;
