@@ -13,10 +13,10 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::de::DeserializeOwned;
 
+use crate::config::{Config, DEFAULT_STATE, STATE_VAR};
 use crate::engine::{
     Drive, Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan,
 };
-use crate::config::{Config, DEFAULT_STATE, STATE_VAR};
 use crate::model::{ExecuteWorkflow, ItemData, NextAction, Request, Response, Workflow};
 use crate::registry::Registry;
 use crate::store::StateStore;

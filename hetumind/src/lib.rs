@@ -188,8 +188,8 @@ pub use hetumind_macros::node;
 pub use hetumind_macros::link_node_crates;
 pub use model::{ItemData, Workflow};
 pub use node::{
-    Ctx, ErrorKind, ExecuteMode, InputCount, Invocation, NodeRole, Item, Items, NodeError,
-    NodeOutput, NodeRegistration, OutputSink, Paired, Params, Routed, RunInfo, SourceLocation,
+    Ctx, ErrorKind, ExecuteMode, InputCount, Invocation, Item, Items, NodeError, NodeOutput,
+    NodeRegistration, NodeRole, OutputSink, Paired, Params, Routed, RunInfo, SourceLocation,
     blocking,
 };
 pub use registry::Registry;

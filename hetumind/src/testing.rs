@@ -28,13 +28,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
 use crate::engine::{Drive, Driven, Engine, EngineOptions};
-use crate::time::{Clock, FixedRandom, SystemClock, TokioClock};
 use crate::model::{
     ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, OnError, Request, Response, Workflow,
 };
 use crate::node::{Invocation, NodeError, NodeOutput, NodeRegistration, RunInfo};
 use crate::registry::{Registry, RegistryError};
 use crate::store::MemStore;
+use crate::time::{Clock, FixedRandom, SystemClock, TokioClock};
 
 /// One call of one registered node, set up step by step.
 #[derive(Debug, Clone)]

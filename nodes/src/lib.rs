@@ -21,6 +21,9 @@
 //!   `contains` operators of conditions) uses `support::key`: numbers by value, objects whatever
 //!   their key order. `core.sort` and `min` / `max` order by `support::order`, which finds equal
 //!   exactly those values.
+//! - Threads: every built-in node is `#[node(nonblocking)]`: none blocks its thread (no
+//!   synchronous I/O, no sleeping, only bounded work per item), so each runs on the engine's
+//!   own thread without a hand-off to a thread of its own.
 
 // The nodes, by family.
 mod data;

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use hetumind::engine::{Engine, EngineError, EngineOptions};
-use hetumind::time::{FixedRandom, TokioClock};
 use hetumind::model::{ExecutionStatus, NextAction, NodeState, Request, Response, Workflow};
 use hetumind::prelude::*;
 use hetumind::store::MemStore;
+use hetumind::time::{FixedRandom, TokioClock};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -125,6 +125,21 @@ fn jsons(response: &Response) -> Vec<Value> {
         .collect()
 }
 
+/// Items 0, 2 and 3 succeeded in input order; item 1 passed on with an error saying `error`.
+fn assert_item_outputs(out: &[Value], error: &str) {
+    assert_eq!(out[0], json!({ "id": 0, "ok": true }));
+    assert!(out[1]["error"].as_str().unwrap().contains(error), "{out:?}");
+    assert_eq!(out[2], json!({ "id": 2, "ok": true }));
+    assert_eq!(out[3], json!({ "id": 3, "ok": true }));
+}
+
+/// Items 0 and 3 ran once, item 2 until it succeeded: only failed items ran again.
+fn assert_retried_alone(calls: &[(u32, Vec<u32>, Vec<String>)]) {
+    assert_eq!(calls[0].1, [1], "item 0 ran once");
+    assert_eq!(calls[2].1, [1, 2], "item 2 ran until it succeeded");
+    assert_eq!(calls[3].1, [1], "item 3 ran once");
+}
+
 #[tokio::test]
 async fn only_the_failing_items_are_retried_and_the_others_keep_their_outputs() {
     let response = engine()
@@ -137,22 +152,11 @@ async fn only_the_failing_items_are_retried_and_the_others_keep_their_outputs() 
     assert_eq!(response.status, ExecutionStatus::Success);
     let out = jsons(&response);
     assert_eq!(out.len(), 4, "{out:?}");
-    assert_eq!(out[0], json!({ "id": 0, "ok": true }));
     assert_eq!(out[1]["id"], 1);
-    assert!(
-        out[1]["error"]
-            .as_str()
-            .unwrap()
-            .contains("item 1 is not ready"),
-        "{out:?}"
-    );
-    assert_eq!(out[2], json!({ "id": 2, "ok": true }));
-    assert_eq!(out[3], json!({ "id": 3, "ok": true }));
+    assert_item_outputs(&out, "item 1 is not ready");
     let calls = calls_of("items-continue");
-    assert_eq!(calls[0].1, [1], "item 0 ran once");
     assert_eq!(calls[1].1, [1, 2, 3], "item 1 ran every attempt");
-    assert_eq!(calls[2].1, [1, 2], "item 2 ran until it succeeded");
-    assert_eq!(calls[3].1, [1], "item 3 ran once");
+    assert_retried_alone(&calls);
     // Every attempt of an item carries the same key, and each item its own.
     for (id, _, keys) in &calls {
         assert!(
@@ -259,21 +263,10 @@ async fn items_waiting_for_a_retry_beyond_the_budget_are_the_only_ones_run_again
     assert_eq!(response.status, ExecutionStatus::Success);
     let out = jsons(&response);
     assert_eq!(out.len(), 4, "{out:?}");
-    assert_eq!(out[0], json!({ "id": 0, "ok": true }));
-    assert!(
-        out[1]["error"]
-            .as_str()
-            .unwrap()
-            .contains("gave up after 2 attempts"),
-        "{out:?}"
-    );
-    assert_eq!(out[2], json!({ "id": 2, "ok": true }));
-    assert_eq!(out[3], json!({ "id": 3, "ok": true }));
+    assert_item_outputs(&out, "gave up after 2 attempts");
     let calls = calls_of("items-parked");
-    assert_eq!(calls[0].1, [1], "item 0 ran once");
     assert_eq!(calls[1].1, [1, 2], "item 1 ran both attempts");
-    assert_eq!(calls[2].1, [1, 2], "item 2 ran until it succeeded");
-    assert_eq!(calls[3].1, [1], "item 3 ran once");
+    assert_retried_alone(&calls);
     let state = engine.execution_state("items-parked").await.unwrap();
     assert!(state.progress.is_empty(), "{state:?}");
 }

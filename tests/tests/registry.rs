@@ -8,8 +8,8 @@ use hetumind::prelude::*;
 use hetumind::registry::{CatalogEntry, Duplicate, RegistryError};
 use hetumind::retry::Jitter;
 use hetumind::{
-    BoxFuture, ExecuteMode, InputCount, Invocation, NodeOutput, NodeRegistration, NodeRole, Registry,
-    RetryPolicy, SourceLocation,
+    BoxFuture, ExecuteMode, InputCount, Invocation, NodeOutput, NodeRegistration, NodeRole,
+    Registry, RetryPolicy, SourceLocation,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

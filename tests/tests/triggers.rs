@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hetumind::engine::{Engine, EngineOptions};
 use hetumind::config::{CallerWorkflows, Config, Triggers};
+use hetumind::engine::{Engine, EngineOptions};
 use hetumind::lambda::Handler;
 use hetumind::model::{ExecutionStatus, Request, Workflow};
 use hetumind::store::{Condition, FsStore, MemStore, S3Store, StateStore};

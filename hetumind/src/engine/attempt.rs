@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::time::{Clock, Random, saturating_add};
 use crate::model::{ItemData, OnError};
 use crate::node::execute::failed_output;
 use crate::node::{
@@ -22,6 +21,7 @@ use crate::node::{
     panic_message,
 };
 use crate::retry::RetryPolicy;
+use crate::time::{Clock, Random, saturating_add};
 
 /// What one node run came to.
 pub(super) enum Outcome {
@@ -160,7 +160,9 @@ impl NodeRun {
     /// attempt, or says how the run ends (failed, parked until the retry time).
     async fn retry_after(&self, error: NodeError, attempt: u32) -> Result<u32, Outcome> {
         let delay = match error.kind() {
-            ErrorKind::Wait { .. } | ErrorKind::Terminal => return Err(ended(error, attempt, None)),
+            ErrorKind::Wait { .. } | ErrorKind::Terminal => {
+                return Err(ended(error, attempt, None));
+            }
             _ if !self.retry.allows_retry_after(attempt) => {
                 let error = error.context(format!(
                     "gave up after {attempt} attempt{}",
@@ -191,7 +193,12 @@ impl NodeRun {
     /// Retries the pending items of `retries`, all together in each round, until none is left
     /// or their retries are exhausted; the outputs of the items that succeeded are kept as they
     /// are. `round` is the attempt that last ran them, or, when `due`, the one to run now.
-    async fn retry_items(&self, mut retries: ItemRetries, mut round: u32, mut due: bool) -> Outcome {
+    async fn retry_items(
+        &self,
+        mut retries: ItemRetries,
+        mut round: u32,
+        mut due: bool,
+    ) -> Outcome {
         loop {
             if !due {
                 let Some(error) = round_error(&retries.pending) else {
@@ -203,7 +210,10 @@ impl NodeRun {
                 match self.retry_after(error, round).await {
                     Ok(next) => round = next,
                     // Their retries are exhausted.
-                    Err(Outcome::Failed { attempt: last, error }) if error.is_retryable() => {
+                    Err(Outcome::Failed {
+                        attempt: last,
+                        error,
+                    }) if error.is_retryable() => {
                         return self.give_up(retries, last);
                     }
                     Err(Outcome::Parked {

@@ -367,7 +367,8 @@ impl Engine {
                 {
                     Ok(version) => {
                         run::Run::new(self, &plan, keys, (state, version), deadline)
-                            .execute(run::Scope::All, metadata).await
+                            .execute(run::Scope::All, metadata)
+                            .await
                     }
                     // Started before with this very workflow and input (a retried request, a
                     // redelivered event): the start carries on with that execution, and
@@ -493,9 +494,7 @@ impl Engine {
     /// engine's registry, or the store fails.
     pub async fn execution_state(&self, execution_id: &str) -> Result<ExecutionState, EngineError> {
         let (plan, keys, state) = self.load(execution_id).await?;
-        run::Run::new(self, &plan, keys, state, None)
-            .view()
-            .await
+        run::Run::new(self, &plan, keys, state, None).view().await
     }
 
     async fn read_state(
@@ -517,9 +516,9 @@ impl Engine {
     pub async fn execution_workflow(&self, execution_id: &str) -> Result<Workflow, EngineError> {
         let key = ExecutionKeys::new(execution_id).workflow();
         let (workflow, _) = read(&*self.store, &key, || {
-                EngineError::ExecutionNotFound(execution_id.to_owned())
-            })
-            .await?;
+            EngineError::ExecutionNotFound(execution_id.to_owned())
+        })
+        .await?;
         Ok(workflow)
     }
 

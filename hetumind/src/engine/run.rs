@@ -16,9 +16,7 @@ use super::attempt::{ItemRetries, NodeRun, Outcome};
 use super::journal::Journal;
 use super::schedule::{Schedule, WakeError};
 use super::{EndOutput, Engine, EngineError, NodeEvent, NodeOutcome, Plan};
-use crate::model::{
-    ExecutionState, ExecutionStatus, ItemData, NextAction, NodeState, Response,
-};
+use crate::model::{ExecutionState, ExecutionStatus, ItemData, NextAction, NodeState, Response};
 use crate::store::{ExecutionKeys, Version};
 
 /// Which nodes an invocation may run.
@@ -306,7 +304,8 @@ impl<'a> Run<'a> {
                 self.report_skips();
             }
             Outcome::Failed { attempt, error } => {
-                self.journal.record_failure(name, attempt, error.to_string());
+                self.journal
+                    .record_failure(name, attempt, error.to_string());
                 self.schedule.fail(index, &error);
             }
             Outcome::Parked {

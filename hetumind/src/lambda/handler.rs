@@ -384,7 +384,10 @@ impl Handler {
             None => {
                 let execution_id = uuid::Uuid::now_v7().to_string();
                 let start = execute(Some(workflow_id), None, execution_id, input);
-                self.engine.drive(start, &Drive::until(deadline)).await?.response
+                self.engine
+                    .drive(start, &Drive::until(deadline))
+                    .await?
+                    .response
             }
         };
         to_value(&response)

@@ -8,8 +8,8 @@ use tokio::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::NodeError;
-use crate::time::{Clock, SystemClock};
 use crate::model::ItemData;
+use crate::time::{Clock, SystemClock};
 
 /// The context of one node invocation: which execution and attempt it belongs to, how much time
 /// is left, and the raw item being processed.

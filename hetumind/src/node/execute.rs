@@ -12,11 +12,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::registration::ItemMark;
-use super::{
-    Ctx, ErrorKind, Invocation, NodeError, NodeOutput, OutputSink, Paired, Routed,
-};
-use crate::model::{ItemData, OnError};
+use super::{Ctx, ErrorKind, Invocation, NodeError, NodeOutput, OutputSink, Paired, Routed};
 use crate::BoxFuture;
+use crate::model::{ItemData, OnError};
 
 // The checking traits below ask for what the executor needs through methods, not supertraits:
 // a type lacking a supertrait of a bound is reported as lacking that supertrait, named through

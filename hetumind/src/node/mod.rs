@@ -17,6 +17,6 @@ pub use error::{ErrorKind, NodeError};
 pub use output::{OutputSink, Paired, Routed};
 pub(crate) use registration::ItemMark;
 pub use registration::{
-    ExecuteMode, InputCount, Invocation, NodeRole, NodeOutput, NodeRegistration, SourceLocation,
+    ExecuteMode, InputCount, Invocation, NodeOutput, NodeRegistration, NodeRole, SourceLocation,
 };
 pub use roles::{Item, Items, Params};

@@ -10,7 +10,6 @@ use crate::BoxFuture;
 use crate::model::{ItemData, OnError};
 use crate::retry::RetryPolicy;
 
-
 /// How a node consumes its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -168,7 +168,7 @@ impl TryFrom<CryptoParams> for CryptoSpec {
 /// it with an HMAC and a secret, or writes a new UUID (`v4` random, `v7` time-ordered) into a
 /// field. The string hashed is the field's UTF-8 text; a missing field or one that is not a
 /// string fails the item, naming the field.
-#[node(kind = "core.crypto")]
+#[node(kind = "core.crypto", nonblocking)]
 async fn crypto(
     Params(params): Params<CryptoSpec>,
     Item(mut item): Item<Value>,

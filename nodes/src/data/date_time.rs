@@ -224,7 +224,7 @@ impl TryFrom<DateTimeParams> for DateTimeSpec {
 /// with a space, without offset meaning UTC, or date-only meaning midnight UTC) and RFC 2822
 /// strings, and keep their UTC offset. A missing field or a value that is not such a date fails
 /// the item, naming the field and the value.
-#[node(kind = "core.date_time")]
+#[node(kind = "core.date_time", nonblocking)]
 async fn date_time(
     Params(params): Params<DateTimeSpec>,
     Item(mut item): Item<Value>,

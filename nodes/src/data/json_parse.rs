@@ -22,7 +22,7 @@ struct JsonParseParams {
 /// Parses the JSON text held in a string field into JSON, in place or into another field. A
 /// missing field, a value that is not a string or text that is not valid JSON fails the item,
 /// naming the field (and the line and column of a syntax error).
-#[node(kind = "core.json_parse")]
+#[node(kind = "core.json_parse", nonblocking)]
 async fn json_parse(
     Params(params): Params<JsonParseParams>,
     Item(mut item): Item<Value>,

@@ -24,7 +24,7 @@ struct RemoveDuplicatesParams {
 /// listed fields only. Values are equal as JSON (numbers by value, so `1` equals `1.0`; object
 /// keys in any order); a missing field is a value of its own, equal only to another missing one.
 /// Each kept item keeps its lineage.
-#[node(kind = "core.remove_duplicates")]
+#[node(kind = "core.remove_duplicates", nonblocking)]
 async fn remove_duplicates(
     Params(params): Params<RemoveDuplicatesParams>,
     Items(items): Items<Value>,

@@ -118,7 +118,7 @@ impl JsonSchema for Assignments {
 /// (`customer.address.city`, `lines.0.sku`). The steps run in this order: `rename`, `copy`,
 /// `set`, `keep_only_set`, `remove`. Setting a field creates the objects on its way; setting
 /// through a value that is neither an object nor an array fails the item.
-#[node(kind = "core.set")]
+#[node(kind = "core.set", nonblocking)]
 async fn set(
     Params(params): Params<SetParams>,
     Item(mut item): Item<Value>,

@@ -47,7 +47,7 @@ enum SortOrder {
 /// order) and total across JSON types: `null` < booleans (`false` < `true`) < numbers (by
 /// value, so `1` equals `1.0`) < strings (by Unicode code point) < arrays (element by element)
 /// < objects. Items lacking a field come last, in either order. Each item keeps its lineage.
-#[node(kind = "core.sort")]
+#[node(kind = "core.sort", nonblocking)]
 async fn sort(
     Params(params): Params<SortParams>,
     Items(items): Items<Value>,

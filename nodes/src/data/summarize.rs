@@ -163,7 +163,7 @@ fn overlap(a: &FieldPath, b: &FieldPath) -> bool {
 /// field is skipped, any other non-number fails the node, naming the item and the field. `min`
 /// and `max` take any values, in the order `core.sort` uses. An item lacking a `group_by` field
 /// falls in the group where it is null. No input items, no output items.
-#[node(kind = "core.summarize")]
+#[node(kind = "core.summarize", nonblocking)]
 async fn summarize(
     Params(params): Params<SummarizeSpec>,
     Items(items): Items<Value>,

@@ -30,7 +30,7 @@ fn default_destination() -> FieldPath {
 
 /// Gathers all items into one: `{ "<destination>": [ ...every item's json ] }`, or, with
 /// `field`, the list of the values at that path. No input items, no output item.
-#[node(kind = "core.aggregate")]
+#[node(kind = "core.aggregate", nonblocking)]
 async fn aggregate(
     Params(params): Params<AggregateParams>,
     Items(items): Items<Value>,

@@ -18,7 +18,7 @@ struct FilterParams {
 /// Keeps the items that meet the condition, unchanged, and drops the others. When no item is
 /// kept, the nodes downstream are skipped. To keep the other items too, on a second output,
 /// use `core.if`.
-#[node(kind = "core.filter")]
+#[node(kind = "core.filter", nonblocking)]
 async fn filter(
     Params(params): Params<FilterParams>,
     Item(item): Item<Value>,

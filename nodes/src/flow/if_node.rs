@@ -17,7 +17,7 @@ struct IfParams {
 
 /// Sends each item, unchanged, to output `true` (index 0) when it meets the condition and to
 /// output `false` (index 1) otherwise. A branch that receives no item is skipped downstream.
-#[node(kind = "core.if", outputs("true", "false"))]
+#[node(kind = "core.if", nonblocking, outputs("true", "false"))]
 async fn if_node(
     Params(params): Params<IfParams>,
     Item(item): Item<Value>,

@@ -29,7 +29,7 @@ enum Keep {
 
 /// Keeps at most `max_items` items, the first ones or the last ones, in their order; drops the
 /// rest.
-#[node(kind = "core.limit")]
+#[node(kind = "core.limit", nonblocking)]
 async fn limit(
     Params(params): Params<LimitParams>,
     Items(items): Items<Value>,

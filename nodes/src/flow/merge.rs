@@ -131,7 +131,7 @@ impl TryFrom<MergeParams> for MergeSpec {
 /// order; a missing or null key matches nothing), merging each pair into one object in which
 /// the fields of input 1 win. `join` keeps the unmatched items of none (`inner`, the default),
 /// input 0 (`left`), input 1 (`right`) or both (`full`).
-#[node(kind = "core.merge", inputs = "any")]
+#[node(kind = "core.merge", nonblocking, inputs = "any")]
 async fn merge(
     Params(params): Params<MergeSpec>,
     Items(items): Items<Value>,

@@ -4,7 +4,7 @@ use hetumind::prelude::*;
 use serde_json::Value;
 
 /// Passes every item on unchanged.
-#[node(kind = "core.no_op")]
+#[node(kind = "core.no_op", nonblocking)]
 async fn no_op(Items(items): Items<Value>) -> Result<Vec<Value>, NodeError> {
     Ok(items)
 }

@@ -41,7 +41,7 @@ enum Include {
 /// all_other_fields`, `{"id": 1, "tags": "a"}` ...). Object elements become items as they are;
 /// `destination` puts every element under a field of its own. An empty list gives no items; an
 /// item whose `field` is missing or not a list fails (terminal), naming the field and the item.
-#[node(kind = "core.split_out")]
+#[node(kind = "core.split_out", nonblocking)]
 async fn split_out(
     Params(params): Params<SplitOutParams>,
     Item(mut item): Item<Value>,

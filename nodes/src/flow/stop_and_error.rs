@@ -16,7 +16,7 @@ struct StopAndErrorParams {
 /// Fails the execution with a terminal (never retried) error carrying `message`, as soon as
 /// any item reaches it; put it on a branch that should never be taken, such as an `if`'s
 /// `false` output.
-#[node(kind = "core.stop_and_error")]
+#[node(kind = "core.stop_and_error", nonblocking)]
 async fn stop_and_error(
     Params(params): Params<StopAndErrorParams>,
 ) -> Result<Vec<Value>, NodeError> {

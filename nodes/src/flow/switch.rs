@@ -77,6 +77,7 @@ fn rules<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Condition>, D
 /// matches; in `all_matches` mode it is copied to every matching rule's output.
 #[node(
     kind = "core.switch",
+    nonblocking,
     outputs(
         "rule_0", "rule_1", "rule_2", "rule_3", "rule_4", "rule_5", "rule_6", "rule_7", "fallback"
     )

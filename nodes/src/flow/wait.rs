@@ -116,7 +116,7 @@ impl TryFrom<WaitParams> for WaitSpec {
 /// or days) after the node started, or until the time `until`. The wait is durable: the
 /// invocation answers `wait` with the resume time, and the execution continues in a later
 /// invocation, however long the wait.
-#[node(kind = "core.wait")]
+#[node(kind = "core.wait", nonblocking)]
 async fn wait(
     Params(params): Params<WaitSpec>,
     Items(items): Items<Value>,

@@ -313,6 +313,7 @@ static CLIENT: LazyLock<Result<Client, String>> = LazyLock::new(|| {
 #[node(
     kind = "core.http_request",
     version = 1,
+    nonblocking,
     retry(max_attempts = 4, initial = "1s", max = "30s")
 )]
 async fn http_request(

@@ -81,7 +81,7 @@ impl TryFrom<RespondToWebhookParams> for RespondToWebhookSpec {
 /// response a workflow chooses, even when the execution goes on (its answer would otherwise be
 /// a 202) or fails after it. The node outputs the response as one item
 /// `{status_code, headers, body}`; a workflow started any other way just has that item.
-#[node(kind = "core.respond_to_webhook", role = "http_response")]
+#[node(kind = "core.respond_to_webhook", nonblocking, role = "http_response")]
 async fn respond_to_webhook(
     Params(params): Params<RespondToWebhookSpec>,
     Items(items): Items<Value>,

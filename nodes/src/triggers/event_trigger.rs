@@ -23,7 +23,7 @@ struct EventTriggerParams {
 /// `detail-type`, `detail`, ...) or an SQS message (its body). Events whose `source` or
 /// `detail-type` is not among the ones listed are dropped; with a filter set, an item without
 /// that field (an SQS message body, say) is dropped too.
-#[node(kind = "core.event_trigger")]
+#[node(kind = "core.event_trigger", nonblocking)]
 async fn event_trigger(
     Params(params): Params<EventTriggerParams>,
     Item(event): Item<Value>,

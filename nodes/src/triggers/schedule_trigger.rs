@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 /// `fired_at` (the event's `time`; the current time when run by hand) and, when the event names
 /// its rule, `rule` (the rule's name, from the event's `resources`). When it fires is set by the
 /// EventBridge rule (its `cron(...)` or `rate(...)` expression), not here.
-#[node(kind = "core.schedule_trigger")]
+#[node(kind = "core.schedule_trigger", nonblocking)]
 async fn schedule_trigger(
     Item(mut event): Item<Map<String, Value>>,
     ctx: Ctx,

@@ -57,7 +57,7 @@ impl Method {
 /// Starts a workflow on an HTTP request (API Gateway REST or HTTP API, Lambda Function URL):
 /// passes the request `{method, path, headers, query, body}` on, or only its body. A request
 /// whose method is not among `methods` fails the execution.
-#[node(kind = "core.webhook_trigger")]
+#[node(kind = "core.webhook_trigger", nonblocking)]
 async fn webhook_trigger(
     Params(params): Params<WebhookTriggerParams>,
     Item(request): Item<HttpRequest>,

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use hetumind::Registry;
-use hetumind::engine::Engine;
 use hetumind::config::{CallerWorkflows, Triggers};
+use hetumind::engine::Engine;
 use hetumind::lambda::Handler;
-use hetumind::model::{WebhookResponse, Workflow};
+use hetumind::model::Workflow;
 use hetumind::store::{MemStore, StateStore};
 use hetumind::testing::NodeTest;
 use serde_json::{Value, json};
