@@ -407,7 +407,7 @@ fn print_json(value: &impl serde::Serialize) {
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, Failure> {
     let bytes = std::fs::read(path)
         .map_err(|error| Failure::invalid(format!("cannot read {}: {error}", path.display())))?;
-    crate::json_path::deserialize(&mut serde_json::Deserializer::from_slice(&bytes))
+    crate::json_path::from_slice(&bytes)
         .map_err(|problem| Failure::invalid(format!("{}: {problem}", path.display())))
 }
 

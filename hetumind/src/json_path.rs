@@ -1,6 +1,9 @@
-//! Deserialization whose error says where in the JSON the problem is.
+//! Deserialization whose error says where in the JSON the problem is. The path is tracked only
+//! once a value fails to parse: the common case, valid JSON, costs a plain parse.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 /// Deserializes `T`; the error is `at \`PATH\`: PROBLEM`, or just the problem when it concerns
 /// the whole value.
@@ -18,4 +21,15 @@ where
             format!("at `{path}`: {problem}")
         }
     })
+}
+
+/// Parses `T` from JSON text, as [`deserialize`] does.
+pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(bytes)
+        .or_else(|_| deserialize(&mut serde_json::Deserializer::from_slice(bytes)))
+}
+
+/// Converts a JSON value into `T`, as [`deserialize`] does.
+pub(crate) fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, String> {
+    T::deserialize(&value).or_else(|_| deserialize(value))
 }

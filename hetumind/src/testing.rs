@@ -308,7 +308,7 @@ pub struct WorkflowTest {
 impl WorkflowTest {
     /// A run of `workflow` (the JSON of a workflow definition) with one empty input item.
     pub fn new(workflow: Value) -> Self {
-        let workflow = crate::json_path::deserialize::<_, Workflow>(workflow);
+        let workflow = crate::json_path::from_value::<Workflow>(workflow);
         Self::with(workflow)
     }
 
@@ -317,11 +317,7 @@ impl WorkflowTest {
         let path = path.as_ref();
         let workflow = std::fs::read(path)
             .map_err(|error| error.to_string())
-            .and_then(|bytes| {
-                crate::json_path::deserialize::<_, Workflow>(
-                    &mut serde_json::Deserializer::from_slice(&bytes),
-                )
-            })
+            .and_then(|bytes| crate::json_path::from_slice::<Workflow>(&bytes))
             .map_err(|error| format!("{}: {error}", path.display()));
         Self::with(workflow)
     }

@@ -528,6 +528,6 @@ pub(super) fn from_json<T: serde::de::DeserializeOwned>(
     key: &str,
     bytes: &[u8],
 ) -> Result<T, EngineError> {
-    crate::json_path::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+    crate::json_path::from_slice(bytes)
         .map_err(|problem| EngineError::Store(format!("`{key}` does not parse: {problem}")))
 }

@@ -473,15 +473,14 @@ impl Engine {
             .ok_or_else(|| EngineError::WorkflowNotFound(id.to_owned()))?;
         // An operator's broken definition, not a broken store: the same class as a workflow
         // that parses but does not validate.
-        crate::json_path::deserialize(&mut serde_json::Deserializer::from_slice(&stored.bytes))
-            .map_err(|message| {
-                EngineError::WorkflowInvalid(WorkflowError {
-                    problems: vec![Problem {
-                        path: key.clone(),
-                        message: format!("does not parse: {message}"),
-                    }],
-                })
+        crate::json_path::from_slice(&stored.bytes).map_err(|message| {
+            EngineError::WorkflowInvalid(WorkflowError {
+                problems: vec![Problem {
+                    path: key.clone(),
+                    message: format!("does not parse: {message}"),
+                }],
             })
+        })
     }
 
     /// The state of an execution with every node's state: the stored header and states of

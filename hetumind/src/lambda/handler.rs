@@ -725,7 +725,7 @@ fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
 
 /// Deserializes an event; the error names `what` and the JSON path of the problem.
 fn parse<T: DeserializeOwned>(event: Value, what: &str) -> Result<T, HandlerError> {
-    crate::json_path::deserialize(event)
+    crate::json_path::from_value(event)
         .map_err(|problem| HandlerError::InvalidRequest(format!("invalid {what}: {problem}")))
 }
 

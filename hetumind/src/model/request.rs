@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::{ExecutionStatus, ItemData, Workflow};
-use crate::json_path::deserialize;
+use crate::json_path::from_value;
 
 /// A request to the engine, as sent by a direct invoke, Step Functions or the CLI: an object
 /// whose `request_type` says which.
@@ -109,9 +109,9 @@ impl Request {
             }
         };
         match tag.as_str() {
-            "execute_workflow" => deserialize(value).map(Self::ExecuteWorkflow),
-            "resume_execution" => deserialize(value).map(Self::ResumeExecution),
-            "execute_node" => deserialize(value).map(Self::ExecuteNode),
+            "execute_workflow" => from_value(value).map(Self::ExecuteWorkflow),
+            "resume_execution" => from_value(value).map(Self::ResumeExecution),
+            "execute_node" => from_value(value).map(Self::ExecuteNode),
             other => Err(format!(
                 "at `request_type`: unknown request type `{other}`; expected `execute_workflow`, `resume_execution` or `execute_node`"
             )),
