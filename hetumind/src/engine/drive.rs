@@ -67,6 +67,43 @@ pub struct Driven {
 impl Engine {
     /// Carries out `request`, then goes on as `drive` says (see [`Drive`]).
     ///
+    /// ```rust,standalone_crate
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use hetumind::engine::{Drive, Engine, EngineOptions};
+    /// use hetumind::model::{ExecuteWorkflow, NextAction, Request};
+    /// use hetumind::prelude::*;
+    /// use hetumind::store::MemStore;
+    ///
+    /// /// Waits a second (durably), then passes its item on.
+    /// #[node(kind = "doc.pause")]
+    /// async fn pause(Item(v): Item<serde_json::Value>, ctx: Ctx) -> Result<serde_json::Value, NodeError> {
+    ///     ctx.wait_for(Duration::from_secs(1))?;
+    ///     Ok(v)
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let workflow = serde_json::from_value(serde_json::json!({
+    ///     "id": "pause", "nodes": [{ "name": "P", "kind": "doc.pause" }]
+    /// }))?;
+    /// // The engine answers `wait` instead of sleeping itself; the drive sleeps through it.
+    /// let engine = Engine::new(hetumind::Registry::global()?, Arc::new(MemStore::new()))
+    ///     .with_options(EngineOptions { max_inline_wait: Duration::ZERO, ..Default::default() });
+    /// let request = Request::ExecuteWorkflow(ExecuteWorkflow {
+    ///     workflow_id: None,
+    ///     workflow: Some(Box::new(workflow)),
+    ///     execution_id: None,
+    ///     input_data: None,
+    ///     metadata: Default::default(),
+    /// });
+    /// let driven = engine.drive(request, &Drive::sleeping_up_to(Duration::from_secs(5))).await?;
+    /// assert_eq!(driven.response.next_action, NextAction::Complete);
+    /// assert_eq!((driven.invocations, driven.waits.len()), (2, 1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// The first invocation's error (see [`Engine::handle`]).
