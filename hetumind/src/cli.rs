@@ -332,6 +332,9 @@ async fn drive(
     let drive = Drive::sleeping_up_to(Duration::from_secs(options.max_sleep));
     let response = engine.drive(request, &drive).await?.response;
     report(&engine, &response, options.json).await?;
+    // The process ends next: every write is already durable, and the system frees a large
+    // `mem://` store at once where dropping it would free it object by object.
+    std::mem::forget(engine);
     Ok(match response.next_action {
         NextAction::Complete => SUCCESS,
         NextAction::Failed { .. } => FAILED,
