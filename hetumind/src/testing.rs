@@ -365,12 +365,12 @@ impl WorkflowTest {
     pub async fn run(self) -> Result<WorkflowRun, TestError> {
         let workflow = self.workflow.map_err(TestError::Workflow)?;
         let registry = Registry::global().map_err(Clone::clone)?;
-        let clock = Arc::new(match self.start {
+        let clock = match self.start {
             Some(start) => JumpClock::on(TokioClock::starting_at(start)),
             None => JumpClock::on(SystemClock),
-        });
+        };
         let engine = Engine::new(registry, Arc::new(MemStore::new()))
-            .with_clock(Arc::clone(&clock) as Arc<dyn Clock>)
+            .with_clock(Arc::new(clock))
             .with_random(Arc::new(FixedRandom(0.5)))
             .with_options(EngineOptions {
                 max_inline_wait: std::time::Duration::ZERO,

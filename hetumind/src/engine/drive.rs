@@ -117,13 +117,9 @@ impl Engine {
     /// # Errors
     ///
     /// The first error of a later invocation.
-    pub async fn drive_on(
-        &self,
-        mut response: Response,
-        drive: &Drive,
-    ) -> Result<Driven, EngineError> {
+    pub async fn drive_on(&self, response: Response, drive: &Drive) -> Result<Driven, EngineError> {
         let mut driven = Driven {
-            response: response.clone(),
+            response,
             invocations: 1,
             waits: Vec::new(),
         };
@@ -134,7 +130,7 @@ impl Engine {
             {
                 break;
             }
-            match response.next_action {
+            match driven.response.next_action {
                 NextAction::Complete | NextAction::Failed { .. } => break,
                 NextAction::Continue { .. } => {
                     let no_time = drive.deadline.is_some_and(|deadline| {
@@ -155,16 +151,15 @@ impl Engine {
                         break;
                     }
                     if let Some(observer) = &self.observer {
-                        observer.waiting(&response.execution_id, resume_at);
+                        observer.waiting(&driven.response.execution_id, resume_at);
                     }
                     self.clock.sleep_until(resume_at).await;
                     driven.waits.push(resume_at);
                 }
             }
-            let resume = Request::resume(response.execution_id.clone());
-            response = self.handle(resume, drive.deadline).await?;
+            let resume = Request::resume(driven.response.execution_id.clone());
+            driven.response = self.handle(resume, drive.deadline).await?;
             driven.invocations += 1;
-            driven.response = response.clone();
         }
         Ok(driven)
     }

@@ -431,7 +431,8 @@ impl std::fmt::Display for Subject {
 /// field.
 ///
 /// A `T` that is itself a JSON value is a plain clone. Otherwise the fast path deserializes
-/// directly; only a failure is replayed with path tracking, which costs about as much again.
+/// directly; only a failure is replayed with path tracking, which costs about as much again
+/// (see [`json_path::from_value`](crate::json_path::from_value)).
 pub(crate) fn from_json<T: DeserializeOwned + 'static>(
     value: &Value,
     subject: Subject,
@@ -441,10 +442,7 @@ pub(crate) fn from_json<T: DeserializeOwned + 'static>(
     {
         return Ok(json);
     }
-    if let Ok(converted) = T::deserialize(value) {
-        return Ok(converted);
-    }
-    crate::json_path::deserialize(value)
+    crate::json_path::from_value(value)
         .map_err(|problem| NodeError::terminal(format!("{subject}: {problem}")))
 }
 
