@@ -338,7 +338,9 @@ async fn drive(
     Ok(match response.next_action {
         NextAction::Complete => SUCCESS,
         NextAction::Failed { .. } => FAILED,
-        NextAction::Wait { .. } | NextAction::Continue { .. } => WAITING,
+        NextAction::Wait { .. } | NextAction::Continue { .. } | NextAction::FanOut { .. } => {
+            WAITING
+        }
     })
 }
 
@@ -381,7 +383,7 @@ async fn report(engine: &Engine, response: &Response, json: bool) -> Result<(), 
             "execution {}: waiting until {resume_at}; continue it with `resume {}`",
             response.execution_id, response.execution_id
         ),
-        NextAction::Continue { .. } => {}
+        NextAction::Continue { .. } | NextAction::FanOut { .. } => {}
     }
     Ok(())
 }

@@ -399,7 +399,7 @@ impl WorkflowTest {
                 response,
                 waits,
             }),
-            NextAction::Continue { .. } | NextAction::Wait { .. } => {
+            NextAction::Continue { .. } | NextAction::Wait { .. } | NextAction::FanOut { .. } => {
                 Err(TestError::Unfinished(self.max_invocations))
             }
         }

@@ -199,9 +199,17 @@ fn step(node: &str) -> Request {
     Request::ExecuteNode(ExecuteNode {
         execution_id: "exec-1".to_owned(),
         node_name: node.to_owned(),
+        batch: None,
         input_data: None,
         metadata: Default::default(),
     })
+}
+
+/// What a worker answers when its node is done: the execution goes on with a resume.
+fn carry_on() -> NextAction {
+    NextAction::Continue {
+        next_nodes: Vec::new(),
+    }
 }
 
 fn outputs(response: &Response) -> Vec<Value> {
@@ -586,13 +594,19 @@ async fn execute_node_runs_exactly_one_node() {
         "{error}"
     );
     let response = engine.handle(step("A"), None).await.unwrap();
-    assert_eq!(
-        response.next_action,
-        NextAction::Continue {
-            next_nodes: vec!["B".to_owned()]
-        }
-    );
+    assert_eq!(response.next_action, carry_on());
+    let a = engine.node_output("exec-1", "A").await.unwrap().unwrap();
+    assert_eq!(a[0][0].json, json!(2));
+    assert_eq!(engine.node_output("exec-1", "B").await.unwrap(), None);
+    // B is ready now that A's output is stored, though no resume recorded it.
     let response = engine.handle(step("B"), None).await.unwrap();
+    assert_eq!(response.next_action, carry_on());
+    let error = engine.handle(step("B"), None).await.unwrap_err();
+    assert!(
+        error.to_string().contains("node `B` has already finished"),
+        "{error}"
+    );
+    let response = engine.handle(resume(), None).await.unwrap();
     assert_eq!(response.next_action, NextAction::Complete);
     assert_eq!(outputs(&response), [json!(3)]);
 }
@@ -621,10 +635,9 @@ async fn execute_node_steps_over_a_branch_not_taken_which_is_skipped_at_once() {
     let engine = engine.with_options(options());
     // Each invocation restores the schedule from the stored outputs alone: the negative branch,
     // never stored as skipped, is derived as skipped every time and never offered.
-    for (node, next) in [("S", vec!["P1"]), ("P1", vec!["P2"])] {
+    for node in ["S", "P1"] {
         let response = engine.handle(step(node), None).await.unwrap();
-        let next_nodes = next.into_iter().map(str::to_owned).collect();
-        assert_eq!(response.next_action, NextAction::Continue { next_nodes });
+        assert_eq!(response.next_action, carry_on());
     }
     let error = engine.handle(step("N2"), None).await.unwrap_err();
     assert!(
@@ -632,6 +645,8 @@ async fn execute_node_steps_over_a_branch_not_taken_which_is_skipped_at_once() {
         "{error}"
     );
     let response = engine.handle(step("P2"), None).await.unwrap();
+    assert_eq!(response.next_action, carry_on());
+    let response = engine.handle(resume(), None).await.unwrap();
     assert_eq!(response.next_action, NextAction::Complete);
     assert_eq!(outputs(&response), [json!(3)]);
 
@@ -1299,6 +1314,7 @@ async fn execution_ids_and_node_names_must_be_1_to_512_characters() {
             Request::ExecuteNode(ExecuteNode {
                 execution_id: long.clone(),
                 node_name: "A".to_owned(),
+                batch: None,
                 input_data: None,
                 metadata: Default::default(),
             }),

@@ -116,15 +116,23 @@ async fn the_function_serves_every_request_type_and_trigger() {
     let first = response(api.invoke(start, Duration::from_millis(1500)).await);
     assert_eq!(first["next_action"]["type"], "continue", "{first}");
     let step = |node: &str| json!({ "request_type": "execute_node", "execution_id": "slow-2", "node_name": node });
-    let mut answer = first;
-    for node in ["One", "Two", "Three"] {
-        if answer["next_action"]["next_nodes"]
-            .as_array()
-            .is_some_and(|nodes| nodes.contains(&json!(node)))
-        {
-            answer = response(api.invoke(step(node), budget).await);
-        }
+    // Each worker runs its node and answers `continue`; a resume then adopts their outputs.
+    let ready = first["next_action"]["next_nodes"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let names = ["One", "Two", "Three"];
+    let from = names.iter().position(|name| *name == ready).unwrap();
+    for node in &names[from..] {
+        let answer = response(api.invoke(step(node), budget).await);
+        assert_eq!(
+            answer["next_action"],
+            json!({ "type": "continue", "next_nodes": [] }),
+            "{answer}"
+        );
     }
+    let resume = json!({ "request_type": "resume_execution", "execution_id": "slow-2" });
+    let answer = response(api.invoke(resume, budget).await);
     assert_eq!(
         answer["next_action"],
         json!({ "type": "complete" }),

@@ -140,7 +140,13 @@ fn a_workflow_with_every_field_round_trips_losslessly() {
     let workflow: Workflow = lossless(&full_workflow());
     assert_eq!(workflow.id, "orders");
     assert_eq!(workflow.name, "Orders");
-    assert_eq!(workflow.settings, WorkflowSettings { max_concurrency: 4 });
+    assert_eq!(
+        workflow.settings,
+        WorkflowSettings {
+            max_concurrency: 4,
+            ..WorkflowSettings::default()
+        }
+    );
     assert_eq!(workflow.nodes.len(), 5);
 
     let greet = workflow.node("Greet").expect("Greet");

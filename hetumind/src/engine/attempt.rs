@@ -92,6 +92,8 @@ pub(super) struct NodeRun {
     pub(super) parameters: Arc<Value>,
     pub(super) items: Arc<[ItemData]>,
     pub(super) input_ends: Vec<usize>,
+    /// Where `items` start among all the node's items (a batch), else 0.
+    pub(super) first_item: usize,
     pub(super) retry: RetryPolicy,
     pub(super) timeout: Option<Duration>,
     pub(super) on_error: OnError,
@@ -270,7 +272,7 @@ impl NodeRun {
                 .unwrap_or_else(|| NodeError::retryable("failed"))
                 .context(format!(
                     "input item {}: gave up after {last} attempts",
-                    mark.item
+                    mark.item + self.first_item
                 ))
         };
         // Each failed item as the only item of a run that failed for good, their outputs end
@@ -327,6 +329,7 @@ impl NodeRun {
                 started_at: self.started_at,
                 clock: Arc::clone(&self.clock),
                 input_ends: self.input_ends.clone(),
+                first_item: self.first_item,
             }),
             on_error: self.on_error,
             only_items,

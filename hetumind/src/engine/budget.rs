@@ -6,8 +6,45 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use super::EngineOptions;
 use crate::BoxFuture;
 use crate::store::{Condition, StateStore, StoreError, Stored, Version};
+
+/// When an invocation stops starting things, and when it interrupts what still runs.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// No node (or retry) starts after this instant.
+    pub(super) start_until: Option<Instant>,
+    /// Running nodes are interrupted at this instant.
+    pub(super) hard_end: Option<Instant>,
+}
+
+impl Limits {
+    /// The limits of an invocation with `deadline` (none: `options.max_invocation` from now,
+    /// if set). A deadline already past (as some local emulators send) means "no deadline".
+    pub(super) fn new(options: &EngineOptions, deadline: Option<Instant>) -> Self {
+        let now = Instant::now();
+        let deadline = deadline.filter(|deadline| *deadline > now).or_else(|| {
+            options
+                .max_invocation
+                .and_then(|budget| now.checked_add(budget)?.checked_add(options.safety_margin))
+        });
+        Self {
+            start_until: deadline
+                .map(|deadline| deadline.checked_sub(options.safety_margin).unwrap_or(now)),
+            hard_end: deadline.map(|deadline| {
+                deadline
+                    .checked_sub(options.safety_margin / 2)
+                    .unwrap_or(now)
+            }),
+        }
+    }
+
+    /// Whether something may still start now.
+    pub(super) fn may_start(&self) -> bool {
+        self.start_until.is_none_or(|end| Instant::now() < end)
+    }
+}
 
 /// A store whose every call ends by `until`.
 #[derive(Debug)]

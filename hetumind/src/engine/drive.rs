@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::{Engine, EngineError};
-use crate::model::{NextAction, Request, Response};
+use crate::model::{ExecuteNode, NextAction, Request, Response, Task};
 
 /// How [`Engine::drive`] goes on from one invocation to the next.
 #[derive(Debug, Clone, Default)]
@@ -133,12 +133,16 @@ impl Engine {
             match driven.response.next_action {
                 NextAction::Complete | NextAction::Failed { .. } => break,
                 NextAction::Continue { .. } => {
-                    let no_time = drive.deadline.is_some_and(|deadline| {
-                        Instant::now() + self.options.safety_margin >= deadline
-                    });
-                    if no_time {
+                    if self.no_time(drive) {
                         break;
                     }
+                }
+                NextAction::FanOut { ref tasks } => {
+                    if self.no_time(drive) {
+                        break;
+                    }
+                    self.run_tasks(&driven.response.execution_id, tasks, drive.deadline)
+                        .await?;
                 }
                 NextAction::Wait { resume_at } => {
                     let delay = (resume_at - self.clock.now())
@@ -162,5 +166,43 @@ impl Engine {
             driven.invocations += 1;
         }
         Ok(driven)
+    }
+
+    /// Whether the drive's deadline leaves no room for another invocation.
+    fn no_time(&self, drive: &Drive) -> bool {
+        drive
+            .deadline
+            .is_some_and(|deadline| Instant::now() + self.options.safety_margin >= deadline)
+    }
+
+    /// Runs the tasks of a `fan_out` answer concurrently, each as the `execute_node`
+    /// invocation an orchestrator would send. A task another invocation holds is left to it
+    /// (the resume that follows adopts its work); a node that failed or waits is reported by
+    /// that resume too.
+    async fn run_tasks(
+        &self,
+        execution_id: &str,
+        tasks: &[Task],
+        deadline: Option<Instant>,
+    ) -> Result<(), EngineError> {
+        let runs = tasks.iter().map(|task| {
+            self.handle(
+                Request::ExecuteNode(ExecuteNode {
+                    execution_id: execution_id.to_owned(),
+                    node_name: task.node_name.clone(),
+                    batch: task.batch,
+                    input_data: None,
+                    metadata: serde_json::Map::new(),
+                }),
+                deadline,
+            )
+        });
+        for outcome in futures_util::future::join_all(runs).await {
+            match outcome {
+                Ok(_) | Err(EngineError::StateConflict(_)) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
     }
 }

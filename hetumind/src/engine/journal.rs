@@ -194,15 +194,21 @@ impl Journal {
     /// A lease held by another live invocation is a conflict too: that invocation is advancing
     /// the execution now, and would lose its work if this one went ahead.
     pub(super) async fn claim(&mut self, schedule: &Schedule<'_>) -> Result<(), EngineError> {
-        let now = self.clock.now();
-        if let Some(lease) = self.state.lease.as_ref().filter(|lease| lease.until > now) {
-            return Err(EngineError::StateConflict(format!(
-                "execution `{}` is being advanced by invocation {} until {}",
-                self.state.execution_id, lease.owner, lease.until
-            )));
-        }
+        self.check_lease()?;
         self.state.status = ExecutionStatus::Running;
         self.renew(schedule).await
+    }
+
+    /// A conflict while another invocation's lease on the execution lasts.
+    pub(super) fn check_lease(&self) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        match self.state.lease.as_ref().filter(|lease| lease.until > now) {
+            Some(lease) => Err(EngineError::StateConflict(format!(
+                "execution `{}` is being advanced by invocation {} until {}",
+                self.state.execution_id, lease.owner, lease.until
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Extends this invocation's lease (to the hard end when there is one, else by the lease

@@ -43,11 +43,13 @@
 mod attempt;
 mod budget;
 mod cleanup;
+mod dispatch;
 mod drive;
 mod journal;
 mod plan;
 mod run;
 mod schedule;
+mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,8 +58,8 @@ pub use drive::{Drive, Driven};
 pub use plan::{Edge, Plan, PlannedNode, Problem, WorkflowError};
 
 use crate::model::{
-    ExecuteNode, ExecuteWorkflow, ExecutionState, ExecutionStatus, ItemData, MAX_NAME_CHARS,
-    OutputRef, Request, Response, ResumeExecution, Workflow,
+    ExecuteWorkflow, ExecutionState, ExecutionStatus, ItemData, MAX_NAME_CHARS, OutputRef, Request,
+    Response, ResumeExecution, Workflow,
 };
 use crate::registry::Registry;
 use crate::store::{Condition, ExecutionKeys, StateStore, StoreError, Version, workflow_key};
@@ -389,29 +391,15 @@ impl Engine {
                 let target = node_name.map(|name| Target {
                     name,
                     input: input_data,
-                    only: false,
                 });
                 self.advance(&execution_id, target, metadata, deadline)
                     .await
             }
-            Request::ExecuteNode(ExecuteNode {
-                execution_id,
-                node_name,
-                input_data,
-                metadata,
-            }) => {
-                let target = Target {
-                    name: node_name,
-                    input: input_data,
-                    only: true,
-                };
-                self.advance(&execution_id, Some(target), metadata, deadline)
-                    .await
-            }
+            Request::ExecuteNode(request) => worker::execute(self, request, deadline).await,
         }
     }
 
-    /// Carries an existing execution on: every node that can run, or `target` first (or only).
+    /// Carries an existing execution on: every node that can run, `target` first.
     async fn advance(
         &self,
         execution_id: &str,
@@ -422,17 +410,26 @@ impl Engine {
         let (plan, keys, state) = self.load(execution_id).await?;
         let scope = match target {
             None => run::Scope::All,
-            Some(Target { name, input, only }) => {
-                let node = node_index(&plan, &name)?;
-                if only {
-                    run::Scope::Only { node, input }
-                } else {
-                    run::Scope::Resume { node, input }
-                }
-            }
+            Some(Target { name, input }) => run::Scope::Resume {
+                node: node_index(&plan, &name)?,
+                input,
+            },
         };
         run::Run::new(self, &plan, keys, state, deadline)
             .execute(scope, metadata)
+            .await
+    }
+
+    /// What `execute_node` runs for a node nobody handed out, derived from the execution.
+    async fn derive_task(
+        &self,
+        execution_id: &str,
+        node_name: &str,
+    ) -> Result<worker::TaskSpec, EngineError> {
+        let (plan, keys, state) = self.load(execution_id).await?;
+        let node = node_index(&plan, node_name)?;
+        run::Run::new(self, &plan, keys, state, None)
+            .task(node)
             .await
     }
 
@@ -585,8 +582,6 @@ struct Target {
     name: String,
     /// Items replacing the node's input.
     input: Option<Vec<ItemData>>,
-    /// Whether that node is the only one to run (`execute_node`).
-    only: bool,
 }
 
 /// A completed execution's output, as a response carries it.

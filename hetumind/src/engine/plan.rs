@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::model::{MAX_NAME_CHARS, OnError, Workflow};
-use crate::node::{InputCount, NodeRegistration};
+use crate::model::{Dispatch, MAX_NAME_CHARS, NodeInstance, OnError, Workflow};
+use crate::node::{ExecuteMode, InputCount, NodeRegistration};
 use crate::registry::Registry;
 use crate::retry::RetryPolicy;
 
@@ -26,6 +26,7 @@ pub struct Plan {
     by_name: NameIndex,
     starts: Vec<usize>,
     connections: Layout,
+    fans_out: bool,
 }
 
 /// Node indices by name (names shared with the planned nodes).
@@ -44,8 +45,82 @@ pub struct PlannedNode {
     pub timeout: Option<Duration>,
     /// What a failure does.
     pub on_error: OnError,
+    /// Where it runs.
+    pub dispatch: Dispatch,
+    /// Under fan-out, how many items each `execute_node` invocation runs it on (`None`: all).
+    pub batch_size: Option<u32>,
     /// How many connections end at this node.
     pub incoming: usize,
+}
+
+impl PlannedNode {
+    /// Checks one node instance on its own (everything but its name and connections) and
+    /// plans it as `name`; `None` when its kind is unknown. Problems are added to `problems`,
+    /// each at `path(field)`.
+    pub(crate) fn new(
+        name: Arc<str>,
+        instance: &NodeInstance,
+        default_dispatch: Dispatch,
+        registry: &Registry,
+        path: &dyn Fn(&str) -> String,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Self> {
+        if let Some(retry) = &instance.retry {
+            if retry.max_attempts == Some(0) {
+                problems.push(problem(path("retry.max_attempts"), "must be at least 1"));
+            }
+            if retry
+                .backoff_rate
+                .is_some_and(|rate| !rate.is_finite() || rate < 1.0)
+            {
+                problems.push(problem(
+                    path("retry.backoff_rate"),
+                    "must be a number of at least 1.0",
+                ));
+            }
+        }
+        if instance.timeout_ms == Some(0) {
+            problems.push(problem(path("timeout_ms"), "must be at least 1"));
+        }
+        let Some(registration) = registry.resolve(&instance.kind, instance.version) else {
+            problems.push(problem(
+                path("kind"),
+                unknown_kind(registry, &instance.kind, instance.version),
+            ));
+            return None;
+        };
+        if let Err(error) = (registration.check_params)(&instance.parameters) {
+            problems.push(problem(path("parameters"), error.message()));
+        }
+        let dispatch = instance.dispatch.unwrap_or(default_dispatch);
+        if let Some(size) = instance.batch_size {
+            let message = if size == 0 {
+                Some("must be at least 1".to_owned())
+            } else if dispatch != Dispatch::FanOut {
+                Some("applies only to a node under `fan_out` dispatch; this one runs inline (set `\"dispatch\": \"fan_out\"` on it or in the workflow's settings)".to_owned())
+            } else if registration.mode == ExecuteMode::All {
+                Some(format!(
+                    "`{}` takes all its items in one call and cannot be split into batches",
+                    registration.kind
+                ))
+            } else {
+                None
+            };
+            if let Some(message) = message {
+                problems.push(problem(path("batch_size"), message));
+            }
+        }
+        Some(Self {
+            name,
+            registration,
+            retry: instance.retry_policy(&registration.retry),
+            timeout: instance.timeout(),
+            on_error: instance.on_error,
+            dispatch,
+            batch_size: instance.batch_size,
+            incoming: 0,
+        })
+    }
 }
 
 /// A connection's target: node index and input index.
@@ -134,47 +209,23 @@ impl Plan {
             } else {
                 by_name.insert(Arc::clone(&name), index);
             }
-            if let Some(retry) = &instance.retry {
-                if retry.max_attempts == Some(0) {
-                    problems.push(problem(path("retry.max_attempts"), "must be at least 1"));
-                }
-                if retry
-                    .backoff_rate
-                    .is_some_and(|rate| !rate.is_finite() || rate < 1.0)
-                {
-                    problems.push(problem(
-                        path("retry.backoff_rate"),
-                        "must be a number of at least 1.0",
-                    ));
-                }
-            }
-            if instance.timeout_ms == Some(0) {
-                problems.push(problem(path("timeout_ms"), "must be at least 1"));
-            }
-            let Some(registration) = registry.resolve(&instance.kind, instance.version) else {
-                problems.push(problem(
-                    path("kind"),
-                    unknown_kind(registry, &instance.kind, instance.version),
-                ));
+            let Some(node) = PlannedNode::new(
+                Arc::clone(&name),
+                instance,
+                workflow.settings.dispatch,
+                registry,
+                &path,
+                &mut problems,
+            ) else {
                 ports.push(None);
                 continue;
             };
-            if let Err(error) = (registration.check_params)(&instance.parameters) {
-                problems.push(problem(path("parameters"), error.message()));
-            }
             ports.push(Some(Ports {
-                outputs: registration.outputs.len()
+                outputs: node.registration.outputs.len()
                     + usize::from(instance.on_error == OnError::ErrorOutput),
-                inputs: registration.inputs,
+                inputs: node.registration.inputs,
             }));
-            nodes.push(PlannedNode {
-                name,
-                registration,
-                retry: instance.retry_policy(&registration.retry),
-                timeout: instance.timeout(),
-                on_error: instance.on_error,
-                incoming: 0,
-            });
+            nodes.push(node);
         }
         if workflow.settings.max_concurrency == 0 {
             problems.push(problem(
@@ -232,6 +283,7 @@ impl Plan {
         let starts = (0..nodes.len())
             .filter(|&index| incoming[index] == 0)
             .collect();
+        let fans_out = nodes.iter().any(|node| node.dispatch == Dispatch::FanOut);
         // Nodes without parameters (many triggers and simple steps) share one `null`.
         let null = Arc::new(Value::Null);
         Ok(Self {
@@ -245,6 +297,7 @@ impl Plan {
                 })
                 .collect(),
             max_concurrency: workflow.settings.max_concurrency,
+            fans_out,
             by_name,
             starts,
             connections,
@@ -267,6 +320,12 @@ impl Plan {
     #[must_use]
     pub fn parameters(&self) -> &[Arc<Value>] {
         &self.parameters
+    }
+
+    /// Whether any node runs under `fan_out` dispatch.
+    #[must_use]
+    pub fn fans_out(&self) -> bool {
+        self.fans_out
     }
 
     /// How many nodes may run at once.

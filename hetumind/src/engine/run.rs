@@ -8,16 +8,25 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::attempt::{ItemRetries, NodeRun, Outcome};
+use super::budget::Limits;
+use super::dispatch::{self, Tasks, Workers};
 use super::journal::Journal;
+use super::journal::{read_recorded, to_json};
 use super::schedule::{Schedule, WakeError};
+use super::worker::{PartOutput, TaskSpec};
 use super::{EndOutput, Engine, EngineError, NodeEvent, NodeOutcome, Plan};
-use crate::model::{ExecutionState, ExecutionStatus, ItemData, NextAction, NodeState, Response};
-use crate::store::{ExecutionKeys, Version};
+use crate::model::{
+    Batch, Dispatch, ExecutionState, ExecutionStatus, ItemData, NextAction, NodeState, Response,
+    Task,
+};
+use crate::node::NodeOutput;
+use crate::store::{Condition, ExecutionKeys, Part, StoreError, Version};
 
 /// Which nodes an invocation may run.
 pub(super) enum Scope {
@@ -25,11 +34,6 @@ pub(super) enum Scope {
     All,
     /// Every node, after resuming this waiting node now (with these items, if given).
     Resume {
-        node: usize,
-        input: Option<Vec<ItemData>>,
-    },
-    /// This one node only (it must be ready or waiting).
-    Only {
         node: usize,
         input: Option<Vec<ItemData>>,
     },
@@ -45,12 +49,16 @@ pub(super) struct Run<'a> {
     journal: Journal,
     /// Per-item retries under way, by node: its next run retries those items only.
     retries: HashMap<usize, ItemRetries>,
-    /// No node starts after this instant.
-    start_until: Option<Instant>,
-    /// Running nodes are interrupted at this instant.
-    hard_end: Option<Instant>,
+    /// When nodes stop starting, and running ones are interrupted.
+    limits: Limits,
     /// The execution's identifier, shared by every node run.
     execution_id: Arc<str>,
+    /// What the execution's workers did with the nodes handed out, by node.
+    workers: HashMap<usize, Workers>,
+    /// The tasks handed out in this invocation's answer.
+    tasks: Tasks,
+    /// When the earliest lease of a live worker ends, while some hold nodes.
+    held_until: Option<DateTime<Utc>>,
 }
 
 impl<'a> Run<'a> {
@@ -64,28 +72,14 @@ impl<'a> Run<'a> {
         state: (ExecutionState, Version),
         deadline: Option<Instant>,
     ) -> Self {
-        let now = Instant::now();
-        let options = &engine.options;
-        // A deadline already past (as some local emulators send) means "no deadline".
-        let deadline = deadline.filter(|deadline| *deadline > now).or_else(|| {
-            options
-                .max_invocation
-                .and_then(|budget| now.checked_add(budget)?.checked_add(options.safety_margin))
-        });
-        let start_until =
-            deadline.map(|deadline| deadline.checked_sub(options.safety_margin).unwrap_or(now));
-        let hard_end = deadline.map(|deadline| {
-            deadline
-                .checked_sub(options.safety_margin / 2)
-                .unwrap_or(now)
-        });
+        let limits = Limits::new(&engine.options, deadline);
         let journal = Journal::new(
             Arc::clone(&engine.store),
             keys,
             state,
             Arc::clone(&engine.clock),
-            options.lease,
-            hard_end,
+            engine.options.lease,
+            limits.hard_end,
         );
         let execution_id = Arc::from(journal.state().execution_id.as_str());
         Self {
@@ -93,9 +87,11 @@ impl<'a> Run<'a> {
             schedule: Schedule::new(plan),
             journal,
             retries: HashMap::new(),
-            start_until,
-            hard_end,
+            limits,
             execution_id,
+            workers: HashMap::new(),
+            tasks: Tasks::default(),
+            held_until: None,
         }
     }
 
@@ -104,19 +100,9 @@ impl<'a> Run<'a> {
         scope: Scope,
         metadata: Map<String, Value>,
     ) -> Result<Response, EngineError> {
-        let state = self.journal.state();
-        if state.status.is_finished() {
-            if let Scope::Resume { node, .. } | Scope::Only { node, .. } = scope {
-                return Err(EngineError::InvalidRequest(format!(
-                    "node `{}` cannot run: execution `{}` has already finished ({})",
-                    self.schedule.plan().nodes()[node].name,
-                    state.execution_id,
-                    if state.status == ExecutionStatus::Success {
-                        "succeeded"
-                    } else {
-                        "failed"
-                    }
-                )));
+        if self.journal.state().status.is_finished() {
+            if let Scope::Resume { node, .. } = scope {
+                return Err(self.finished(node));
             }
             // Nothing to do: answer as the invocation that finished it did.
             let output = self.end_output(false).await?;
@@ -125,22 +111,85 @@ impl<'a> Run<'a> {
         // Reading and checking first, so that a request that cannot be carried out changes
         // nothing; the claim then fails if anyone else wrote the state meanwhile.
         self.retries = self.journal.restore(&mut self.schedule).await?;
-        let only = match scope {
-            Scope::All => None,
-            Scope::Resume { node, input } => {
-                self.wake(node, input)?;
-                None
-            }
-            Scope::Only { node, input } => {
-                self.wake(node, input)?;
-                Some(node)
-            }
-        };
+        if let Scope::Resume { node, input } = scope {
+            self.wake(node, input)?;
+        }
         self.journal.claim(&self.schedule).await?;
-        self.run(only).await?;
+        // Listed once this invocation holds the execution, so that a worker claiming a node
+        // meanwhile either is seen here or sees this invocation's lease.
+        if self.schedule.plan().fans_out() {
+            self.workers = dispatch::survey(
+                &*self.engine.store,
+                self.journal.keys(),
+                &self.schedule,
+                self.engine.clock.now(),
+            )
+            .await?;
+        }
+        self.run().await?;
         self.journal.finish(&self.schedule).await?;
         let output = self.end_output(true).await?;
         Ok(self.response(metadata, output))
+    }
+
+    /// What `execute_node` runs for node `node` when nobody handed it out: its input and
+    /// attempt as this execution stands, if it is ready or waiting and no invocation is
+    /// advancing the execution now.
+    pub(super) async fn task(mut self, node: usize) -> Result<TaskSpec, EngineError> {
+        if self.journal.state().status.is_finished() {
+            return Err(self.finished(node));
+        }
+        self.journal.check_lease()?;
+        self.retries = self.journal.restore(&mut self.schedule).await?;
+        self.wake(node, None)?;
+        let input = self.schedule.input(node);
+        Ok(self.spec(node, input, 0))
+    }
+
+    /// The error for a request naming node `node` of a finished execution.
+    fn finished(&self, node: usize) -> EngineError {
+        let state = self.journal.state();
+        EngineError::InvalidRequest(format!(
+            "node `{}` cannot run: execution `{}` has already finished ({})",
+            self.schedule.plan().nodes()[node].name,
+            state.execution_id,
+            if state.status == ExecutionStatus::Success {
+                "succeeded"
+            } else {
+                "failed"
+            }
+        ))
+    }
+
+    /// What a worker needs to run node `index` on `items` (with its inputs' `input_ends`),
+    /// the node's items from `first_item` on.
+    fn spec(
+        &mut self,
+        index: usize,
+        (items, input_ends): (Arc<[ItemData]>, Vec<usize>),
+        first_item: usize,
+    ) -> TaskSpec {
+        let plan = self.schedule.plan();
+        let node = &plan.nodes()[index];
+        TaskSpec {
+            kind: node.registration.kind.to_owned(),
+            version: node.registration.version,
+            parameters: Arc::clone(&plan.parameters()[index]),
+            retry: node.retry,
+            timeout_ms: node
+                .timeout
+                .map(|timeout| u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
+            on_error: node.on_error,
+            attempt: self.schedule.attempt(index),
+            started_at: self
+                .schedule
+                .started(index)
+                .unwrap_or_else(|| self.engine.clock.now()),
+            items,
+            input_ends,
+            first_item,
+            retries: self.retries.remove(&index),
+        }
     }
 
     /// The execution as it stands, with every node's state.
@@ -169,7 +218,7 @@ impl<'a> Run<'a> {
 
     /// The scheduling loop: starts ready nodes eagerly up to `max_concurrency` while the budget
     /// lasts, and handles each outcome as it arrives.
-    async fn run(&mut self, only: Option<usize>) -> Result<(), EngineError> {
+    async fn run(&mut self) -> Result<(), EngineError> {
         let plan = self.schedule.plan();
         let max_concurrency = usize::try_from(plan.max_concurrency()).unwrap_or(usize::MAX);
         // Node runs are held inline by the set (one allocation per run).
@@ -177,14 +226,22 @@ impl<'a> Run<'a> {
         loop {
             while running.len() < max_concurrency
                 && self.schedule.failure().is_none()
-                && self.may_start()
+                && self.limits.may_start()
+                && self.tasks.has_room()
             {
-                let next = self.schedule.start_next(only, || self.engine.clock.now());
+                let next = self.schedule.start_next(|| self.engine.clock.now());
                 self.report_skips();
                 let Some(index) = next else {
                     break;
                 };
-                running.push(self.start(index));
+                if plan.nodes()[index].dispatch == Dispatch::FanOut
+                    && !self.schedule.is_given(index)
+                {
+                    self.hand_out(index).await?;
+                    self.report_skips();
+                } else {
+                    running.push(self.start(index));
+                }
             }
             let renewal = async {
                 match self.journal.renew_at() {
@@ -204,13 +261,14 @@ impl<'a> Run<'a> {
                 continue;
             }
             // Nothing runs. A waiting node whose time comes soon is slept for.
-            let Some((index, until)) = self.schedule.earliest_wait(only) else {
+            let Some((index, until)) = self.schedule.earliest_wait() else {
                 break;
             };
             let delay = (until - self.engine.clock.now())
                 .to_std()
                 .unwrap_or(Duration::ZERO);
             let fits = self
+                .limits
                 .start_until
                 .is_none_or(|end| Instant::now() + delay < end);
             if self.schedule.failure().is_some()
@@ -222,6 +280,146 @@ impl<'a> Run<'a> {
             self.sleep_inline(delay).await?;
             self.schedule.due(index);
         }
+        Ok(())
+    }
+
+    /// Hands a fan-out node out to workers: a task for it (or one per batch of its input not
+    /// stored yet), unless a live worker holds it, or it waits, or it failed; a batched node
+    /// whose batches are all stored is assembled instead.
+    async fn hand_out(&mut self, index: usize) -> Result<(), EngineError> {
+        let plan = self.schedule.plan();
+        let node = &plan.nodes()[index];
+        let name = Arc::clone(&node.name);
+        let workers = self.workers.remove(&index).unwrap_or_default();
+        if let Some((attempt, error)) = workers.failed {
+            self.journal.record_failure(&name, attempt, error.clone());
+            self.schedule.fail(index, &error);
+            return Ok(());
+        }
+        let (items, input_ends) = self.schedule.input(index);
+        let (count, size) = match node.batch_size {
+            None => (None, items.len()),
+            Some(size) => (
+                Some(dispatch::batch_count(items.len(), size)),
+                usize::try_from(size).unwrap_or(usize::MAX),
+            ),
+        };
+        let parts: Vec<Part> = match count {
+            None => vec![Part::All],
+            Some(count) => (0..count).map(Part::Batch).collect(),
+        };
+        if let Some(count) = count
+            && parts.iter().all(|part| workers.done.contains(part))
+        {
+            return self.assemble(index, count).await;
+        }
+        let now = self.engine.clock.now();
+        let mut away = false;
+        let mut wait: Option<(DateTime<Utc>, u32, Option<String>)> = None;
+        for part in parts {
+            if workers.done.contains(&part) {
+                continue;
+            }
+            if let Some(until) = workers.held.get(&part) {
+                self.held_until = Some(self.held_until.map_or(*until, |held| held.min(*until)));
+                away = true;
+                continue;
+            }
+            if let Some(parked) = workers.waiting.get(&part).filter(|(at, ..)| *at > now) {
+                if wait.as_ref().is_none_or(|(at, ..)| parked.0 < *at) {
+                    wait = Some(parked.clone());
+                }
+                continue;
+            }
+            if !self.tasks.has_room() {
+                // The rest are handed out in the next round.
+                away = true;
+                break;
+            }
+            let (input, first_item, batch) = match (part, count) {
+                (Part::Batch(batch), Some(count)) => {
+                    let start = usize::try_from(batch)
+                        .unwrap_or(usize::MAX)
+                        .saturating_mul(size);
+                    let range = start.min(items.len())..start.saturating_add(size).min(items.len());
+                    let ends = input_ends
+                        .iter()
+                        .map(|end| end.clamp(&range.start, &range.end) - range.start)
+                        .collect();
+                    let first_item = range.start;
+                    (
+                        (items[range].into(), ends),
+                        first_item,
+                        Some(Batch {
+                            index: batch,
+                            count,
+                        }),
+                    )
+                }
+                _ => ((Arc::clone(&items), input_ends.clone()), 0, None),
+            };
+            let spec = self.spec(index, input, first_item);
+            let key = self.journal.keys().task(&name, part);
+            // Handed out before (a round that did not finish it): the first task stands.
+            match self
+                .engine
+                .store
+                .put(&key, to_json(&spec)?, Condition::Create)
+                .await
+            {
+                Ok(_) | Err(StoreError::Conflict { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+            self.tasks.push(Task {
+                node_name: name.to_string(),
+                batch,
+            });
+            away = true;
+        }
+        if away {
+            self.journal.forget(&name);
+            self.schedule.away(index);
+        } else if let Some((until, attempt, error)) = wait {
+            self.park(index, attempt, until, error);
+        }
+        Ok(())
+    }
+
+    /// Parks node `index` until `until`, to run with `attempt` then: recorded for the state.
+    fn park(&mut self, index: usize, attempt: u32, until: DateTime<Utc>, error: Option<String>) {
+        self.journal.record_wait(
+            &self.schedule.plan().nodes()[index].name,
+            NodeState::Waiting {
+                attempt,
+                resume_at: until,
+                last_error: error,
+                started_at: self.schedule.started(index),
+            },
+        );
+        self.schedule.park(index, attempt, until);
+    }
+
+    /// A batched node whose `count` batches are all stored: their outputs, end to end, are its
+    /// output (stored under the highest attempt any batch took).
+    async fn assemble(&mut self, index: usize, count: u32) -> Result<(), EngineError> {
+        let name = Arc::clone(&self.schedule.plan().nodes()[index].name);
+        let mut outputs: Vec<Vec<ItemData>> = Vec::new();
+        let mut attempt = 1;
+        for batch in 0..count {
+            let key = self.journal.keys().part(&name, batch);
+            let part: PartOutput = read_recorded(&*self.engine.store, &key).await?;
+            attempt = attempt.max(part.attempt);
+            if outputs.len() < part.outputs.len() {
+                outputs.resize_with(part.outputs.len(), Vec::new);
+            }
+            for (all, items) in outputs.iter_mut().zip(part.outputs) {
+                all.extend(items);
+            }
+        }
+        self.journal.record_output(&name, attempt, &outputs).await?;
+        self.schedule
+            .succeed(index, attempt, NodeOutput::new(outputs));
+        self.report_skips();
         Ok(())
     }
 
@@ -242,10 +440,6 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn may_start(&self) -> bool {
-        self.start_until.is_none_or(|end| Instant::now() < end)
-    }
-
     /// The future of one node run (see [`NodeRun`]).
     fn start(&mut self, index: usize) -> impl Future<Output = Finished> + Send + 'static {
         let plan = self.schedule.plan();
@@ -258,6 +452,7 @@ impl<'a> Run<'a> {
             parameters: Arc::clone(&plan.parameters()[index]),
             items,
             input_ends,
+            first_item: 0,
             retry: node.retry,
             timeout: node.timeout,
             on_error: node.on_error,
@@ -267,8 +462,8 @@ impl<'a> Run<'a> {
                 .unwrap_or_else(|| self.engine.clock.now()),
             clock: Arc::clone(&self.engine.clock),
             random: Arc::clone(&self.engine.random),
-            start_until: self.start_until,
-            hard_end: self.hard_end,
+            start_until: self.limits.start_until,
+            hard_end: self.limits.hard_end,
             own_threads: self.engine.options.node_threads,
             resume: self.retries.remove(&index),
         };
@@ -316,16 +511,7 @@ impl<'a> Run<'a> {
             } => {
                 self.journal.forget(name);
                 self.keep_progress(index, &items, retries).await?;
-                self.journal.record_wait(
-                    name,
-                    NodeState::Waiting {
-                        attempt,
-                        resume_at: until,
-                        last_error: error,
-                        started_at: self.schedule.started(index),
-                    },
-                );
-                self.schedule.park(index, attempt, until);
+                self.park(index, attempt, until, error);
             }
             Outcome::Interrupted { attempt, retries } => {
                 // Not an attempt of the node: it runs again with the same attempt number (and
@@ -405,12 +591,28 @@ impl<'a> Run<'a> {
                     .clone()
                     .unwrap_or_else(|| "the execution failed".to_owned()),
             },
+            _ if !self.tasks.list.is_empty() => NextAction::FanOut {
+                tasks: self.tasks.list.clone(),
+            },
             ExecutionStatus::Waiting => NextAction::Wait {
                 resume_at: self
                     .schedule
-                    .earliest_wait(None)
-                    .map_or_else(|| self.engine.clock.now(), |(_, until)| until),
+                    .earliest_wait()
+                    .map(|(_, until)| until)
+                    .into_iter()
+                    .chain(self.held_until)
+                    .min()
+                    .unwrap_or_else(|| self.engine.clock.now()),
             },
+            // Nothing to run here while live workers hold nodes: come back when their
+            // leases end (their work is adopted as soon as it is stored).
+            ExecutionStatus::Running
+                if self.schedule.ready().next().is_none() && self.held_until.is_some() =>
+            {
+                NextAction::Wait {
+                    resume_at: self.held_until.unwrap_or_else(|| self.engine.clock.now()),
+                }
+            }
             ExecutionStatus::Running => NextAction::Continue {
                 next_nodes: self
                     .schedule

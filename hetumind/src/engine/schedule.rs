@@ -22,6 +22,9 @@ pub(super) enum Phase {
     Running,
     /// Parked until a time.
     Waiting(DateTime<Utc>),
+    /// Running elsewhere: handed out to `execute_node` workers, or held by one. Not stored:
+    /// derived again from the workers' claims on every restore.
+    Away,
     /// Its output is stored (under the key of its attempt).
     Succeeded,
     /// No input carried items. Not stored: derived again from the outputs on every restore.
@@ -195,7 +198,7 @@ impl<'p> Schedule<'p> {
         match self.phases[index] {
             Phase::Waiting(_) | Phase::Ready => {}
             Phase::Succeeded | Phase::Skipped | Phase::Failed => return Err(WakeError::Finished),
-            Phase::Pending | Phase::Running => return Err(WakeError::NotReady),
+            Phase::Pending | Phase::Running | Phase::Away => return Err(WakeError::NotReady),
         }
         if let Some(input) = input {
             self.give(index, input.into());
@@ -207,22 +210,12 @@ impl<'p> Schedule<'p> {
         Ok(())
     }
 
-    /// The next ready node (`only` that one, if given), now running; a node a request gave no
-    /// items is skipped on the way (the schedule skips such nodes on its own). `now` is when a
-    /// node starts for the first time.
-    pub(super) fn start_next(
-        &mut self,
-        only: Option<usize>,
-        now: impl FnOnce() -> DateTime<Utc>,
-    ) -> Option<usize> {
+    /// The next ready node, now running; a node a request gave no items is skipped on the way
+    /// (the schedule skips such nodes on its own). `now` is when a node starts for the first
+    /// time.
+    pub(super) fn start_next(&mut self, now: impl FnOnce() -> DateTime<Utc>) -> Option<usize> {
         loop {
-            let index = match only {
-                None => self.ready.pop_front()?,
-                Some(node) => {
-                    let position = self.ready.iter().position(|&ready| ready == node)?;
-                    self.ready.remove(position)?
-                }
-            };
+            let index = self.ready.pop_front()?;
             if self.inputs[index].is_empty() {
                 self.skip(index);
                 self.resolve(index, None);
@@ -270,18 +263,26 @@ impl<'p> Schedule<'p> {
         self.ready.push_back(index);
     }
 
+    /// A node is handed out to workers (it started, see [`start_next`](Self::start_next)), or
+    /// found held by one (it was ready): it runs elsewhere.
+    pub(super) fn away(&mut self, index: usize) {
+        if self.phases[index] == Phase::Ready {
+            self.ready.retain(|&ready| ready != index);
+        }
+        self.phases[index] = Phase::Away;
+    }
+
     /// A waiting node whose time has come is ready.
     pub(super) fn due(&mut self, index: usize) {
         self.phases[index] = Phase::Ready;
         self.ready.push_back(index);
     }
 
-    /// The waiting node (`only` that one, if given) whose time comes first, and its time.
-    pub(super) fn earliest_wait(&self, only: Option<usize>) -> Option<(usize, DateTime<Utc>)> {
+    /// The waiting node whose time comes first, and its time.
+    pub(super) fn earliest_wait(&self) -> Option<(usize, DateTime<Utc>)> {
         self.phases
             .iter()
             .enumerate()
-            .filter(|(index, _)| only.is_none_or(|node| node == *index))
             .filter_map(|(index, phase)| match phase {
                 Phase::Waiting(until) => Some((index, *until)),
                 _ => None,
@@ -515,12 +516,12 @@ mod tests {
         assert!(schedule.starts_unfed());
         schedule.feed_starts(&items(&[1, 2]).into());
         assert_eq!(schedule.status(), ExecutionStatus::Running);
-        let a = schedule.start_next(None, now).unwrap();
+        let a = schedule.start_next(now).unwrap();
         assert_eq!(a, index(&plan, "A"));
         assert_eq!(schedule.phase(a), Phase::Running);
-        assert_eq!(schedule.start_next(None, now), None, "B waits for A");
+        assert_eq!(schedule.start_next(now), None, "B waits for A");
         schedule.succeed(a, 1, output(&[&[2, 3]]));
-        let b = schedule.start_next(None, now).unwrap();
+        let b = schedule.start_next(now).unwrap();
         let (input, ends) = schedule.input(b);
         assert_eq!(json_of(&input), [json!(2), json!(3)]);
         assert!(ends.is_empty());
@@ -544,12 +545,12 @@ mod tests {
         } }));
         let mut schedule = Schedule::new(&plan);
         schedule.feed_starts(&items(&[1]).into());
-        let r = schedule.start_next(None, now).unwrap();
+        let r = schedule.start_next(now).unwrap();
         schedule.succeed(r, 1, output(&[&[1], &[]]));
         assert_eq!(names(&plan, schedule.take_skipped()), ["No", "AfterNo"]);
         assert!(schedule.take_skipped().is_empty(), "taken once");
         assert_eq!(names(&plan, schedule.ready()), ["Yes"]);
-        let yes = schedule.start_next(None, now).unwrap();
+        let yes = schedule.start_next(now).unwrap();
         schedule.succeed(yes, 1, output(&[&[1]]));
         assert_eq!(schedule.status(), ExecutionStatus::Success);
     }
@@ -568,15 +569,15 @@ mod tests {
         } }));
         let mut schedule = Schedule::new(&plan);
         schedule.feed_starts(&items(&[0]).into());
-        let a = schedule.start_next(None, now).unwrap();
+        let a = schedule.start_next(now).unwrap();
         schedule.succeed(a, 1, output(&[&[0]]));
-        let b = schedule.start_next(None, now).unwrap();
-        let c = schedule.start_next(None, now).unwrap();
+        let b = schedule.start_next(now).unwrap();
+        let c = schedule.start_next(now).unwrap();
         assert_eq!(names(&plan, [b, c]), ["B", "C"], "both ready at once");
         schedule.succeed(c, 1, output(&[&[3]]));
-        assert_eq!(schedule.start_next(None, now), None, "D waits for B");
+        assert_eq!(schedule.start_next(now), None, "D waits for B");
         schedule.succeed(b, 1, output(&[&[2]]));
-        let d = schedule.start_next(None, now).unwrap();
+        let d = schedule.start_next(now).unwrap();
         let (input, _) = schedule.input(d);
         assert_eq!(json_of(&input), [json!(3), json!(2)], "in delivery order");
     }
@@ -591,18 +592,16 @@ mod tests {
         let mut schedule = Schedule::new(&plan);
         schedule.feed_starts(&items(&[1]).into());
         assert_eq!(schedule.wake(b, None), Err(WakeError::NotReady));
-        let started = schedule.start_next(None, now).unwrap();
+        let started = schedule.start_next(now).unwrap();
         let later = now() + chrono::TimeDelta::hours(1);
         schedule.park(started, 2, later);
         assert_eq!(schedule.status(), ExecutionStatus::Waiting);
-        assert_eq!(schedule.earliest_wait(None), Some((a, later)));
-        assert_eq!(schedule.earliest_wait(Some(b)), None);
+        assert_eq!(schedule.earliest_wait(), Some((a, later)));
         // Woken early with other items: they replace what A was delivered.
         schedule.wake(a, Some(items(&[7]))).unwrap();
         assert!(schedule.is_given(a));
         assert_eq!(schedule.status(), ExecutionStatus::Running);
-        assert_eq!(schedule.start_next(Some(b), now), None, "only B, not ready");
-        let again = schedule.start_next(Some(a), now).unwrap();
+        let again = schedule.start_next(now).unwrap();
         assert_eq!(schedule.attempt(again), 2);
         assert_eq!(schedule.started(again), Some(now()), "first start kept");
         assert_eq!(json_of(&schedule.input(again).0), [json!(7)]);
@@ -635,9 +634,10 @@ mod tests {
         schedule.feed_starts(&items(&[1]).into());
         assert_eq!(names(&plan, schedule.ready()), ["B", "C"]);
         assert_eq!((schedule.attempt(a), schedule.attempt(c)), (3, 2));
-        let started = schedule.start_next(Some(c), now).unwrap();
-        schedule.interrupt(started, 2);
-        assert_eq!(names(&plan, schedule.ready()), ["B", "C"], "C again, last");
+        let started = schedule.start_next(now).unwrap();
+        assert_eq!(started, b);
+        schedule.interrupt(started, 1);
+        assert_eq!(names(&plan, schedule.ready()), ["C", "B"], "B again, last");
         assert_eq!(names(&plan, schedule.succeeded()), ["A"]);
         assert_eq!(schedule.phase(b), Phase::Ready);
     }

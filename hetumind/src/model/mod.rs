@@ -9,12 +9,14 @@ mod workflow;
 pub use execution::{ExecutionState, ExecutionStatus, Lease, NodeState};
 pub use item::{BinaryRef, ItemData, ItemSource};
 pub use request::{
-    ExecuteNode, ExecuteWorkflow, NextAction, OutputRef, Request, Response, ResumeExecution,
-    ceil_to_second,
+    Batch, ExecuteNode, ExecuteWorkflow, NextAction, OutputRef, Request, Response, ResumeExecution,
+    Task, ceil_to_second,
 };
 pub use webhook::{HttpRequest, HttpTriggerOutput, WebhookResponse};
 /// The longest node name, workflow id or execution id accepted, in characters (Unicode scalar
 /// values); validation rejects longer ones, naming the field and this limit.
 pub const MAX_NAME_CHARS: usize = 512;
 
-pub use workflow::{Connection, NodeInstance, OnError, RetryOverride, Workflow, WorkflowSettings};
+pub use workflow::{
+    Connection, Dispatch, NodeInstance, OnError, RetryOverride, Workflow, WorkflowSettings,
+};

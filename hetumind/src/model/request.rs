@@ -66,6 +66,9 @@ pub struct ExecuteNode {
     pub execution_id: String,
     /// The node to run.
     pub node_name: String,
+    /// Which batch of the node's input to run, for a node with a `batch_size`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Batch>,
     /// Items replacing the node's input, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_data: Option<Vec<ItemData>>,
@@ -185,6 +188,35 @@ pub enum NextAction {
         /// Why.
         error: String,
     },
+    /// Run every task, in parallel, as an `execute_node` request of this execution (the task's
+    /// fields with `request_type` and `execution_id` added), then resume. A long list comes a
+    /// part at a time: the next part with the next resume.
+    FanOut {
+        /// The tasks.
+        tasks: Vec<Task>,
+    },
+}
+
+/// One task of a `fan_out` action: the fields of an `execute_node` request after
+/// `execution_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    /// The node to run.
+    pub node_name: String,
+    /// Which batch of its input, for a node with a `batch_size`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Batch>,
+}
+
+/// One batch of a node's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Which batch, from 0.
+    pub index: u32,
+    /// How many batches the input makes.
+    pub count: u32,
 }
 
 /// `at` rounded up to the next whole second, and at most `9999-12-31T23:59:59Z`, the latest

@@ -53,6 +53,11 @@ pub struct WorkflowSettings {
     #[serde(default = "WorkflowSettings::default_max_concurrency")]
     #[schemars(range(min = 1))]
     pub max_concurrency: u32,
+    /// Where nodes run unless a node instance says otherwise: `inline` (the default) in the
+    /// invocation that coordinates the execution, or `fan_out` each in an `execute_node`
+    /// invocation of its own that the orchestrator starts in parallel.
+    #[serde(default, skip_serializing_if = "Dispatch::is_default")]
+    pub dispatch: Dispatch,
 }
 
 impl WorkflowSettings {
@@ -65,6 +70,7 @@ impl Default for WorkflowSettings {
     fn default() -> Self {
         Self {
             max_concurrency: Self::default_max_concurrency(),
+            dispatch: Dispatch::default(),
         }
     }
 }
@@ -93,6 +99,14 @@ pub struct NodeInstance {
     /// What a failure of this node does to the execution.
     #[serde(default, skip_serializing_if = "OnError::is_default")]
     pub on_error: OnError,
+    /// Where this node runs, overriding the workflow's `settings.dispatch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch: Option<Dispatch>,
+    /// Under `fan_out` dispatch, split this node's input into batches of this many items, each
+    /// run by an `execute_node` invocation of its own (each-item nodes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub batch_size: Option<u32>,
 }
 
 impl NodeInstance {
@@ -108,6 +122,25 @@ impl NodeInstance {
     #[must_use]
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout_ms.map(Duration::from_millis)
+    }
+}
+
+/// Where a node runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Dispatch {
+    /// In the invocation that coordinates the execution (`execute_workflow`,
+    /// `resume_execution`).
+    #[default]
+    Inline,
+    /// In an `execute_node` invocation of its own: the coordinating invocation answers with a
+    /// `fan_out` action listing the tasks, which the orchestrator runs in parallel.
+    FanOut,
+}
+
+impl Dispatch {
+    fn is_default(&self) -> bool {
+        *self == Self::Inline
     }
 }
 

@@ -43,6 +43,9 @@ pub struct RunInfo {
     /// (input `n` holds the items from `input_ends[n - 1]` to `input_ends[n]`). Empty when all
     /// items arrived on one input.
     pub input_ends: Vec<usize>,
+    /// For one batch of a node's input (see `batch_size`): where its first item stands among
+    /// all the node's items. 0 otherwise.
+    pub first_item: usize,
 }
 
 impl RunInfo {
@@ -63,6 +66,7 @@ impl RunInfo {
             started_at: Utc::now(),
             clock: Arc::new(SystemClock),
             input_ends: Vec::new(),
+            first_item: 0,
         }
     }
 }
@@ -121,7 +125,7 @@ impl Ctx {
     /// same request. `None` in all mode.
     #[must_use]
     pub fn item_idempotency_key(&self) -> Option<String> {
-        self.index
+        self.item_index()
             .map(|index| format!("{}:{}:{index}", self.run.execution_id, self.run.node_name))
     }
 
@@ -140,9 +144,11 @@ impl Ctx {
     }
 
     /// The position of the item being processed among the node's input items, in each-item mode.
+    /// Under fan-out with a `batch_size`, a run sees one batch ([`items`](Self::items) holds
+    /// it) and this still counts among all the node's items, as an inline run would.
     #[must_use]
     pub fn item_index(&self) -> Option<usize> {
-        self.index
+        self.index.map(|index| index + self.run.first_item)
     }
 
     /// All raw input items of this invocation.

@@ -220,6 +220,28 @@ fn open_s3(url: &str, _path: &str) -> Result<Arc<dyn StateStore>, StoreError> {
 
 /// Where an execution's node outputs live, under its prefix.
 const OUTPUTS: &str = "/nodes/";
+/// Where its fan-out tasks, their claims and batch outputs live.
+const TASKS: &str = "/tasks/";
+const CLAIMS: &str = "/claims/";
+const PARTS: &str = "/parts/";
+
+/// Which part of a node's work a fan-out task is: all of it, or one batch of its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// The whole node (`all` in keys).
+    All,
+    /// Batch `n` of its input, from 0.
+    Batch(u32),
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::All => f.write_str("all"),
+            Self::Batch(index) => write!(f, "{index}"),
+        }
+    }
+}
 
 /// The keys of one execution.
 #[derive(Debug, Clone)]
@@ -322,6 +344,61 @@ impl ExecutionKeys {
 
     /// The node segment and attempt of an output key of this execution; `None` for any other
     /// key.
+    /// `executions/{id}/tasks/{node}/{part}.json`: what a coordinating invocation handed out
+    /// for one fan-out task of a node (its definition and input), read by the worker.
+    #[must_use]
+    pub fn task(&self, node: &str, part: Part) -> String {
+        format!("{}{TASKS}{}/{part}.json", self.prefix, encoded(node))
+    }
+
+    /// `executions/{id}/claims/{node}/{part}.json`: a worker's hold on one task of a node,
+    /// then how its run ended.
+    #[must_use]
+    pub fn claim(&self, node: &str, part: Part) -> String {
+        format!("{}{CLAIMS}{}/{part}.json", self.prefix, encoded(node))
+    }
+
+    /// The prefix of every claim of the execution.
+    #[must_use]
+    pub fn claims(&self) -> String {
+        format!("{}{CLAIMS}", self.prefix)
+    }
+
+    /// `executions/{id}/parts/{node}/{batch}.json`: the output of one batch of a node whose
+    /// input is split into batches.
+    #[must_use]
+    pub fn part(&self, node: &str, batch: u32) -> String {
+        format!("{}{PARTS}{}/{batch}.json", self.prefix, encoded(node))
+    }
+
+    /// The prefix of every batch output of the execution.
+    #[must_use]
+    pub fn parts(&self) -> String {
+        format!("{}{PARTS}", self.prefix)
+    }
+
+    /// The node segment and part of a key listed under [`claims`](Self::claims) or
+    /// [`parts`](Self::parts): compare the segment with [`node_segment`](Self::node_segment).
+    #[must_use]
+    pub fn parse_listed<'k>(&self, key: &'k str) -> Option<(&'k str, Part)> {
+        let rest = key.strip_prefix(&self.prefix)?;
+        let rest = [CLAIMS, PARTS]
+            .iter()
+            .find_map(|dir| rest.strip_prefix(dir))?;
+        let (node, file) = rest.split_once('/')?;
+        let part = match file.strip_suffix(".json")? {
+            "all" => Part::All,
+            batch => Part::Batch(batch.parse().ok()?),
+        };
+        Some((node, part))
+    }
+
+    /// How a node's name appears in its keys.
+    #[must_use]
+    pub fn node_segment(node: &str) -> Cow<'_, str> {
+        encoded(node)
+    }
+
     fn parse_output<'k>(&self, key: &'k str) -> Option<(&'k str, u32)> {
         let rest = key.strip_prefix(&self.prefix)?.strip_prefix(OUTPUTS)?;
         let (node, file) = rest.split_once('/')?;

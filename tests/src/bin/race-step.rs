@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         None => Request::ExecuteNode(ExecuteNode {
             execution_id: execution_id.clone(),
             node_name: target.clone(),
+            batch: None,
             input_data: None,
             metadata: serde_json::Map::new(),
         }),
