@@ -204,8 +204,9 @@ pub enum NextAction {
 pub struct Task {
     /// The node to run.
     pub node_name: String,
-    /// Which batch of its input, for a node with a `batch_size`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Which batch of its input, for a node with a `batch_size`; `null` otherwise (always
+    /// written, so that a state machine can pass it on as it is).
+    #[serde(default)]
     pub batch: Option<Batch>,
 }
 
