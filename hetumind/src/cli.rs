@@ -264,7 +264,12 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             let triggers =
                 Config::triggers(&env).map_err(|error| Failure::invalid(error.to_string()))?;
             let engine = Engine::new(registry, open_store(state)?).with_options(engine_options()?);
-            let handler = crate::lambda::Handler::new(engine, triggers);
+            let mut handler = crate::lambda::Handler::new(engine, triggers);
+            if let Some(state_machine) =
+                Config::state_machine(env).map_err(|error| Failure::invalid(error.to_string()))?
+            {
+                handler = handler.with_state_machine(state_machine);
+            }
             match handler.handle(event, 0).await {
                 Ok(response) => {
                     print_json(&response);

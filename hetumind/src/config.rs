@@ -6,12 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::EngineOptions;
+use crate::lambda::StateMachine;
 use crate::store::StateStore;
 
 /// The environment variable naming the state store.
 pub const STATE_VAR: &str = "HETUMIND_STATE";
 /// The state store the command line uses when none is named.
 pub const DEFAULT_STATE: &str = "file://./.hetumind";
+
+/// The variable naming the Step Functions state machine that drives the executions triggers
+/// start, when they do not finish within their invocation.
+pub const STATE_MACHINE_VAR: &str = "HETUMIND_STATE_MACHINE_ARN";
 
 /// What the function reads from its environment at init.
 ///
@@ -39,6 +44,9 @@ pub struct Config {
     pub triggers: Triggers,
     /// Engine limits (`HETUMIND_SAFETY_MARGIN_MS`, `HETUMIND_LEASE_MS`).
     pub options: EngineOptions,
+    /// The state machine executions that triggers start are handed to
+    /// (`HETUMIND_STATE_MACHINE_ARN`), if any.
+    pub state_machine: Option<StateMachine>,
 }
 
 /// A configuration problem, naming the variable.
@@ -69,7 +77,27 @@ impl Config {
             state,
             triggers: Self::triggers(&var)?,
             options: Self::engine_options(&var)?,
+            state_machine: Self::state_machine(&var)?,
         })
+    }
+
+    /// The state machine `HETUMIND_STATE_MACHINE_ARN` names, if set.
+    ///
+    /// # Errors
+    ///
+    /// When it is not a state machine ARN, or this build cannot start one.
+    pub fn state_machine(
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<StateMachine>, ConfigError> {
+        var(STATE_MACHINE_VAR)
+            .filter(|arn| !arn.trim().is_empty())
+            .map(|arn| {
+                StateMachine::new(arn.trim()).map_err(|problem| ConfigError {
+                    variable: STATE_MACHINE_VAR,
+                    problem,
+                })
+            })
+            .transpose()
     }
 
     /// The trigger settings: `HETUMIND_TRIGGERS` (which workflow each trigger starts; none

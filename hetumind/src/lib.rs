@@ -69,6 +69,8 @@
 #[allow(unused_extern_crates)]
 extern crate self as hetumind;
 
+#[cfg(any(feature = "s3", feature = "step-functions"))]
+mod aws;
 pub mod cli;
 pub mod config;
 pub mod engine;

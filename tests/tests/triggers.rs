@@ -10,10 +10,13 @@ use std::time::Duration;
 
 use hetumind::config::{CallerWorkflows, Config, Triggers};
 use hetumind::engine::{Engine, EngineOptions};
-use hetumind::lambda::Handler;
+use hetumind::lambda::{Handler, StateMachine};
 use hetumind::model::{ExecutionStatus, Request, Workflow};
 use hetumind::store::{Condition, FsStore, MemStore, S3Store, StateStore};
 use serde_json::{Value, json};
+
+#[path = "support/moto.rs"]
+mod support;
 
 hetumind::link_node_crates!();
 // The `test.*` nodes.
@@ -533,4 +536,137 @@ async fn a_node_of_any_kind_answers_the_http_request_by_declaring_the_role() {
         .await
         .unwrap();
     assert_eq!(answer["statusCode"], 200, "{answer}");
+}
+
+/// A Step Functions client for moto at `endpoint`, with test credentials.
+fn sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
+    use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .region(Region::new("us-east-1"))
+        .build();
+    aws_sdk_sfn::Client::from_conf(config)
+}
+
+/// Waits a minute: never finishes within a trigger's invocation.
+fn waits() -> Value {
+    json!({ "id": "waits", "nodes": [{ "name": "Wait", "kind": "test.wait", "parameters": 60 }] })
+}
+
+#[tokio::test]
+async fn triggers_hand_unfinished_executions_to_the_state_machine_once() {
+    let Some(moto) = support::moto() else { return };
+    let client = sfn_client(&moto.endpoint);
+    let machine = client
+        .create_state_machine()
+        .name(format!("hetumind-{}", uuid_like()))
+        .definition(r#"{"StartAt":"Drive","States":{"Drive":{"Type":"Pass","End":true}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/hetumind-states")
+        .send()
+        .await
+        .unwrap();
+    let arn = machine.state_machine_arn().to_owned();
+    let engine = engine_with(Arc::new(MemStore::new()), vec![waits()]).await;
+    let handler = Handler::new(
+        engine.clone(),
+        triggers(&[(
+            "HETUMIND_TRIGGERS",
+            r#"{"sqs":"waits","event":"waits","http":"waits"}"#,
+        )]),
+    )
+    .with_state_machine(StateMachine::new(&arn).unwrap().with_client(client.clone()));
+
+    // A message and an event, each delivered twice: one Step Functions execution each, named
+    // after the execution, with its id as input.
+    for _ in 0..2 {
+        let answer = handler.handle(sqs("msg-1", r#"{"x":1}"#), 0).await.unwrap();
+        assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+        let answer = handler
+            .handle(eventbridge("evt-1", "shop", &json!({})), 0)
+            .await
+            .unwrap();
+        assert_eq!(answer["status"], "waiting", "{answer}");
+    }
+    let answer = handler
+        .handle(rest_request("", r#"{"x":2}"#), 0)
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    let body = http_body(&answer);
+    assert_eq!(body["continued_by"], json!(arn), "{body}");
+    let http_execution = body["execution_id"].as_str().unwrap().to_owned();
+
+    let listed = client
+        .list_executions()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = listed
+        .executions()
+        .iter()
+        .map(aws_sdk_sfn::types::ExecutionListItem::name)
+        .collect();
+    names.sort_unstable();
+    let mut expected = vec!["evt-1", "msg-1", http_execution.as_str()];
+    expected.sort_unstable();
+    assert_eq!(names, expected, "one execution per Hetumind execution");
+    for execution in listed.executions() {
+        let described = client
+            .describe_execution()
+            .execution_arn(execution.execution_arn())
+            .send()
+            .await
+            .unwrap();
+        let input: Value = serde_json::from_str(described.input().unwrap()).unwrap();
+        assert_eq!(input, json!({ "execution_id": execution.name() }));
+    }
+
+    // Without a state machine, the answer says the execution waits for a driver.
+    let alone = Handler::new(
+        engine,
+        triggers(&[("HETUMIND_TRIGGERS", r#"{"http":"waits"}"#)]),
+    );
+    let answer = alone
+        .handle(rest_request("", r#"{"x":3}"#), 0)
+        .await
+        .unwrap();
+    let body = http_body(&answer);
+    let note = body["waits_for_driver"].as_str().unwrap();
+    assert!(note.contains("HETUMIND_STATE_MACHINE_ARN"), "{note}");
+    assert!(note.contains("resume"), "{note}");
+}
+
+/// A name part unique to this run (moto's state is shared by every test of the process).
+fn uuid_like() -> String {
+    format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+#[test]
+fn a_state_machine_arn_is_checked_at_start_up() {
+    let config = |arn: &str| {
+        Config::state_machine(|name: &str| {
+            (name == "HETUMIND_STATE_MACHINE_ARN").then(|| arn.to_owned())
+        })
+    };
+    assert!(config("").unwrap().is_none());
+    let machine = config("arn:aws:states:us-east-1:1:stateMachine:hm").unwrap();
+    assert_eq!(
+        machine.unwrap().arn(),
+        "arn:aws:states:us-east-1:1:stateMachine:hm"
+    );
+    let error = config("arn:aws:lambda:us-east-1:1:function:f").unwrap_err();
+    assert_eq!(error.variable, "HETUMIND_STATE_MACHINE_ARN");
+    assert!(
+        error.problem.contains("is not a state machine ARN"),
+        "{error}"
+    );
 }

@@ -2,6 +2,7 @@
 //! EventBridge schedules and events, and SQS batches.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::apigw::{
@@ -18,8 +19,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
+use super::hand_off::{HandedOff, StateMachine};
 use crate::NodeRole;
-use crate::config::Triggers;
+use crate::config::{STATE_MACHINE_VAR, Triggers};
 use crate::engine::{Drive, Engine, EngineError};
 use crate::model::{
     ExecuteWorkflow, ExecutionStatus, HttpRequest, HttpTriggerOutput, ItemData, NextAction,
@@ -67,6 +69,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 pub struct Handler {
     engine: Engine,
     triggers: Triggers,
+    state_machine: Option<Arc<StateMachine>>,
 }
 
 impl Handler {
@@ -74,7 +77,58 @@ impl Handler {
     /// `triggers` says (see [`Config`](super::Config)).
     #[must_use]
     pub fn new(engine: Engine, triggers: Triggers) -> Self {
-        Self { engine, triggers }
+        Self {
+            engine,
+            triggers,
+            state_machine: None,
+        }
+    }
+
+    /// This handler, handing the executions that triggers start and that do not finish within
+    /// their invocation to `state_machine` (see [`StateMachine`]).
+    #[must_use]
+    pub fn with_state_machine(mut self, state_machine: StateMachine) -> Self {
+        self.state_machine = Some(Arc::new(state_machine));
+        self
+    }
+
+    /// What becomes of an execution a trigger started, once its invocation ends: nothing when
+    /// it finished; else the state machine drives it on, or, without one, it waits for a
+    /// driver (logged, so that an operator can `resume` it).
+    async fn hand_off(&self, response: &Response) -> Driver {
+        if matches!(
+            response.next_action,
+            NextAction::Complete | NextAction::Failed { .. }
+        ) {
+            return Driver::Finished;
+        }
+        self.hand_off_execution(&response.execution_id).await
+    }
+
+    /// Hands execution `execution_id` to the state machine (see [`hand_off`](Self::hand_off)).
+    async fn hand_off_execution(&self, execution_id: &str) -> Driver {
+        let Some(state_machine) = &self.state_machine else {
+            tracing::warn!(
+                execution_id,
+                "the execution waits for a driver: no state machine is configured ({STATE_MACHINE_VAR}); continue it with `resume {execution_id}`"
+            );
+            return Driver::Waiting;
+        };
+        match state_machine.start(execution_id).await {
+            Ok(started) => {
+                tracing::info!(
+                    execution_id,
+                    state_machine = state_machine.arn(),
+                    again = started == HandedOff::AlreadyStarted,
+                    "the state machine drives the execution on"
+                );
+                Driver::StateMachine(state_machine.arn().to_owned())
+            }
+            Err(error) => {
+                tracing::error!(execution_id, "{error}");
+                Driver::Failed(error)
+            }
+        }
     }
 
     /// Handles one event with the invocation's deadline (milliseconds since the epoch, as
@@ -303,11 +357,21 @@ impl Handler {
                 &json!({ "execution_id": response.execution_id, "error": error }),
             )
             .of(&execution_id),
-            _ => HttpAnswer::json(
-                202,
-                &json!({ "execution_id": response.execution_id, "status": response.status }),
-            )
-            .of(&execution_id),
+            _ => {
+                let mut body =
+                    json!({ "execution_id": response.execution_id, "status": response.status });
+                match self.hand_off(&response).await {
+                    Driver::StateMachine(arn) => body["continued_by"] = json!(arn),
+                    Driver::Waiting => {
+                        body["waits_for_driver"] = json!(format!(
+                            "no state machine is configured ({STATE_MACHINE_VAR}): continue it with `resume {execution_id}`"
+                        ));
+                    }
+                    Driver::Failed(error) => body["hand_off_error"] = json!(error),
+                    Driver::Finished => {}
+                }
+                HttpAnswer::json(202, &body).of(&execution_id)
+            }
         }
     }
 
@@ -390,6 +454,11 @@ impl Handler {
                     .response
             }
         };
+        // A failed hand-off fails the invocation: the event is delivered again, and the
+        // execution goes on (and is handed off) then.
+        if let Driver::Failed(error) = self.hand_off(&response).await {
+            return Err(HandlerError::Engine(EngineError::StoreUnavailable(error)));
+        }
         to_value(&response)
     }
 
@@ -423,7 +492,17 @@ impl Handler {
                             "message {id}: execution failed: {:?}",
                             response.error
                         )),
-                        Ok(_) => Ok(()),
+                        Ok(response) => match self.hand_off(&response).await {
+                            Driver::Failed(error) => Err(format!("message {id}: {error}")),
+                            _ => Ok(()),
+                        },
+                        // Redelivered while the state machine it was handed to drives it.
+                        Err(EngineError::StateConflict(_)) if self.state_machine.is_some() => {
+                            match self.hand_off_execution(&id).await {
+                                Driver::Failed(error) => Err(format!("message {id}: {error}")),
+                                _ => Ok(()),
+                            }
+                        }
                         // A live lease elsewhere (`StateConflict`) included: the message comes
                         // back once the other invocation is done or gone.
                         Err(error) => Err(format!("message {id}: {error}")),
@@ -493,6 +572,19 @@ impl Handler {
             other => other,
         }
     }
+}
+
+/// Who drives an execution that a trigger started on, once the trigger's invocation ends.
+#[derive(Debug)]
+enum Driver {
+    /// Nobody needs to: it finished.
+    Finished,
+    /// The state machine of this ARN.
+    StateMachine(String),
+    /// Nobody yet: no state machine is configured.
+    Waiting,
+    /// Starting the state machine failed, for this reason.
+    Failed(String),
 }
 
 /// An `execute_workflow` request: the stored workflow `workflow_id`, or `workflow` inline.

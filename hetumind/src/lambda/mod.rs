@@ -1,11 +1,13 @@
 //! The Lambda side of `lambda_main!()`: the handler, metrics, and the runtime loop (its
 //! configuration is [`crate::config`]).
 
+mod hand_off;
 mod handler;
 mod metrics;
 
 use std::sync::Arc;
 
+pub use hand_off::{HandedOff, StateMachine, execution_name};
 pub use handler::{Handler, HandlerError, MAX_HTTP_RESPONSE_BYTES};
 
 use crate::config::Config;
@@ -27,7 +29,10 @@ pub async fn run(started: std::time::Instant) -> Result<(), lambda_runtime::Erro
     let engine = Engine::new(registry, config.store)
         .with_options(config.options)
         .with_observer(Arc::clone(&metrics) as Arc<dyn crate::engine::Observer>);
-    let handler = Handler::new(engine, config.triggers);
+    let mut handler = Handler::new(engine, config.triggers);
+    if let Some(state_machine) = config.state_machine {
+        handler = handler.with_state_machine(state_machine);
+    }
     let mut init_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {

@@ -72,16 +72,7 @@ impl S3Store {
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .timeout_config(
-                        aws_config::timeout::TimeoutConfig::builder()
-                            .connect_timeout(Duration::from_secs(2))
-                            .operation_attempt_timeout(Duration::from_secs(5))
-                            .operation_timeout(Duration::from_secs(15))
-                            .build(),
-                    )
-                    .load()
-                    .await;
+                let shared = crate::aws::load().await;
                 let custom_endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
                     .iter()
                     .any(|name| std::env::var_os(name).is_some());

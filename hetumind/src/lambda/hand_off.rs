@@ -1,0 +1,174 @@
+//! Handing an execution that a trigger started to the state machine that drives it: when it
+//! does not finish within the trigger's invocation, the function starts the Step Functions
+//! state machine named by `HETUMIND_STATE_MACHINE_ARN`, with the execution id as input, and a
+//! Step Functions execution name made of it, so that a second start for the same execution (a
+//! redelivered message or event) starts nothing twice.
+
+use serde_json::json;
+
+/// The state machine executions are handed to (`HETUMIND_STATE_MACHINE_ARN`), with its client
+/// built on first use.
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    arn: String,
+    #[cfg(feature = "step-functions")]
+    client: tokio::sync::OnceCell<aws_sdk_sfn::Client>,
+}
+
+/// What handing an execution over came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandedOff {
+    /// A Step Functions execution of the state machine drives it now.
+    Started,
+    /// A Step Functions execution for it had been started before (it may have ended since).
+    AlreadyStarted,
+}
+
+impl StateMachine {
+    /// The state machine `arn` (`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`).
+    ///
+    /// # Errors
+    ///
+    /// When `arn` is not a state machine's ARN, or this build lacks the `step-functions`
+    /// feature.
+    pub fn new(arn: impl Into<String>) -> Result<Self, String> {
+        let arn = arn.into();
+        let parts: Vec<&str> = arn.splitn(7, ':').collect();
+        let valid = parts.len() == 7
+            && parts[0] == "arn"
+            && parts[2] == "states"
+            && parts[5] == "stateMachine"
+            && !parts[6].is_empty();
+        if !valid {
+            return Err(format!(
+                "`{arn}` is not a state machine ARN, like `arn:aws:states:eu-west-1:123456789012:stateMachine:hetumind`"
+            ));
+        }
+        if cfg!(not(feature = "step-functions")) {
+            return Err(
+                "this build lacks hetumind's `step-functions` feature, which hands executions to a state machine".to_owned(),
+            );
+        }
+        Ok(Self {
+            arn,
+            #[cfg(feature = "step-functions")]
+            client: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// The same, with `client` as configured instead of one built from the environment.
+    #[cfg(feature = "step-functions")]
+    #[must_use]
+    pub fn with_client(mut self, client: aws_sdk_sfn::Client) -> Self {
+        self.client = tokio::sync::OnceCell::new_with(Some(client));
+        self
+    }
+
+    /// Its ARN.
+    #[must_use]
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+
+    /// Starts a state machine execution that drives execution `execution_id` (input
+    /// `{"execution_id": ...}`, name [`execution_name`]).
+    ///
+    /// # Errors
+    ///
+    /// When Step Functions refuses or cannot be reached; the message says why.
+    pub async fn start(&self, execution_id: &str) -> Result<HandedOff, String> {
+        let input = json!({ "execution_id": execution_id }).to_string();
+        self.start_named(&execution_name(execution_id), input).await
+    }
+
+    #[cfg(feature = "step-functions")]
+    async fn start_named(&self, name: &str, input: String) -> Result<HandedOff, String> {
+        use aws_sdk_sfn::error::ProvideErrorMetadata;
+        let client = self
+            .client
+            .get_or_init(|| async { aws_sdk_sfn::Client::new(&crate::aws::load().await) })
+            .await;
+        let started = client
+            .start_execution()
+            .state_machine_arn(&self.arn)
+            .name(name)
+            .input(input)
+            .send()
+            .await;
+        match started {
+            Ok(_) => Ok(HandedOff::Started),
+            Err(error) if error.code() == Some("ExecutionAlreadyExists") => {
+                Ok(HandedOff::AlreadyStarted)
+            }
+            Err(error) => Err(format!(
+                "cannot start state machine `{}` for execution `{name}`: {}",
+                self.arn,
+                aws_sdk_sfn::error::DisplayErrorContext(&error)
+            )),
+        }
+    }
+
+    #[cfg(not(feature = "step-functions"))]
+    async fn start_named(&self, _name: &str, _input: String) -> Result<HandedOff, String> {
+        Err("this build lacks hetumind's `step-functions` feature".to_owned())
+    }
+}
+
+/// The Step Functions execution name of execution `execution_id`: the id itself when it is a
+/// valid name (1 to 80 ASCII letters, digits, `-` and `_`, as UUIDs and SQS message ids are),
+/// else its first characters of those kinds and a hash of the whole id, so that one execution
+/// always gets one name and two get two.
+#[must_use]
+pub fn execution_name(execution_id: &str) -> String {
+    const MAX: usize = 80;
+    let valid = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_';
+    if !execution_id.is_empty() && execution_id.len() <= MAX && execution_id.bytes().all(valid) {
+        return execution_id.to_owned();
+    }
+    let digest = format!(
+        "{:032x}",
+        xxhash_rust::xxh3::xxh3_128(execution_id.as_bytes())
+    );
+    let readable: String = execution_id
+        .bytes()
+        .filter(|byte| valid(*byte))
+        .take(MAX - digest.len() - 1)
+        .map(char::from)
+        .collect();
+    format!("{readable}-{digest}")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn execution_names_are_the_id_when_valid_and_a_stable_digest_otherwise() {
+        let uuid = "01935f4e-7a3b-7c2d-9e8f-0123456789ab";
+        assert_eq!(execution_name(uuid), uuid);
+        let odd = "order #42 / retry";
+        let name = execution_name(odd);
+        assert!(name.starts_with("order42retry-"), "{name}");
+        assert_eq!(name, execution_name(odd));
+        assert_ne!(name, execution_name("order #42 / retry!"));
+        let long = "x".repeat(500);
+        assert_eq!(execution_name(&long).len(), 80);
+        assert!(execution_name("").len() > 1);
+    }
+
+    #[test]
+    fn only_state_machine_arns_are_accepted() {
+        assert!(StateMachine::new("arn:aws:states:eu-west-1:123456789012:stateMachine:hm").is_ok());
+        for bad in [
+            "",
+            "hm",
+            "arn:aws:lambda:eu-west-1:1:function:f",
+            "arn:aws:states:r:1:stateMachine:",
+        ] {
+            let error = StateMachine::new(bad).unwrap_err();
+            assert!(error.contains("is not a state machine ARN"), "{error}");
+        }
+    }
+}
