@@ -1,5 +1,6 @@
 //! Two processes resume the same execution at the same moment, 50 times: each time exactly one
-//! advances it and the other gets `Hetumind.StateConflict`, and no update is lost.
+//! advances it and the other gets `Hetumind.StateConflict`, and no update is lost. Eight
+//! processes run the same fan-out task at once: one runs it, seven are turned away.
 
 #![allow(clippy::unwrap_used)]
 
@@ -114,4 +115,57 @@ fn race(
     // Every step ran exactly once.
     let lines = std::fs::read_to_string(&log).unwrap();
     assert_eq!(lines.lines().count(), STEPS, "{lines}");
+}
+
+/// Eight processes run the same fan-out task at once, on the file store and on S3: the node
+/// runs once, the seven others get `Hetumind.StateConflict`, and its output is stored once.
+#[test]
+fn eight_workers_on_one_task_run_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("state");
+    let state = format!("file://{}", store_dir.display());
+    eight_workers(&state, &[], dir.path());
+    if let Some(moto) = support::moto() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(moto.create_bucket("race-eight"));
+        let dir = tempfile::tempdir().unwrap();
+        eight_workers("s3://race-eight/runs", &moto.env(), dir.path());
+    }
+}
+
+fn eight_workers(state: &str, env: &[(&'static str, String)], work: &std::path::Path) {
+    let log = work.join("runs.log");
+    let workflow = work.join("fan.json");
+    std::fs::write(
+        &workflow,
+        json!({ "id": "fan", "settings": { "dispatch": "fan_out" }, "nodes": [
+            { "name": "Once", "kind": "test.record", "parameters": { "log": log, "fixed_ms": 3000 } }
+        ] })
+        .to_string(),
+    )
+    .unwrap();
+    // The start hands the node out (its task is stored) and runs nothing.
+    let started = Command::new(CONTENDER)
+        .args([state, "fan-1", workflow.to_str().unwrap()])
+        .envs(env.iter().map(|(name, value)| (name, value)))
+        .env("RACE_STEP_HAND_OUT", "1")
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{started:?}");
+    let stdout = String::from_utf8_lossy(&started.stdout);
+    assert!(stdout.contains("fan_out"), "{stdout}");
+    let workers: Vec<_> = (0..8)
+        .map(|_| contend(state, "fan-1", "Once", env))
+        .collect();
+    let mut codes: Vec<Option<i32>> = workers
+        .into_iter()
+        .map(|worker| worker.wait_with_output().unwrap().status.code())
+        .collect();
+    codes.sort_unstable();
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(lines.lines().count(), 1, "the node ran once: {lines}");
+    // The node takes 3 s: every worker started while the first held it.
+    let mut expected = vec![Some(0)];
+    expected.extend([Some(10); 7]);
+    assert_eq!(codes, expected, "one ran it, seven were turned away");
 }

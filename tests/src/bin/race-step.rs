@@ -3,7 +3,8 @@
 //! `race-step STATE_URL EXECUTION_ID WORKFLOW.json` starts the execution without running any
 //! node; `race-step STATE_URL EXECUTION_ID NODE` runs that node (`execute_node`). Prints
 //! `advanced` (exit 0) when this invocation advanced the execution, `conflict` (exit 10) on
-//! `Hetumind.StateConflict`, the error otherwise (exit 1).
+//! `Hetumind.StateConflict`, the error otherwise (exit 1). With `RACE_STEP_HAND_OUT` set, a
+//! start hands out its fan-out nodes (printing the `fan_out` action) instead of running nothing.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -63,8 +64,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Starting claims the execution and runs nothing; a step runs its one node to the end.
-    let options = if starting {
+    // Starting claims the execution and runs nothing (with `RACE_STEP_HAND_OUT` set, it hands
+    // out its fan-out nodes); a step runs its one node to the end.
+    let options = if starting && std::env::var_os("RACE_STEP_HAND_OUT").is_none() {
         EngineOptions {
             max_invocation: Some(Duration::ZERO),
             safety_margin: Duration::ZERO,
