@@ -435,3 +435,33 @@ async fn workflow_tests_and_drives_run_fan_out_tasks_themselves() {
             .unwrap();
     assert_eq!(run.output(), [json!(24)]);
 }
+
+static PAUSED_RUNS: AtomicU32 = AtomicU32::new(0);
+
+/// Waits an hour after it first started (durably), then passes its item on with its attempt.
+#[node(kind = "fan.pause", nonblocking)]
+async fn pause(Item(v): Item<Value>, ctx: &Ctx) -> Result<Value, NodeError> {
+    PAUSED_RUNS.fetch_add(1, Ordering::SeqCst);
+    ctx.wait_for(Duration::from_secs(3600))?;
+    Ok(json!({ "value": v, "attempt": ctx.attempt() }))
+}
+
+#[tokio::test]
+async fn a_fan_out_node_that_waits_is_handed_out_again_when_its_time_comes() {
+    let before = PAUSED_RUNS.load(Ordering::SeqCst);
+    let run = hetumind::testing::WorkflowTest::new(json!({
+        "id": "p", "settings": { "dispatch": "fan_out" },
+        "nodes": [{ "name": "P", "kind": "fan.pause" }]
+    }))
+    .input([json!(7)])
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(run.output(), [json!({ "value": 7, "attempt": 1 })]);
+    assert_eq!(run.waits().len(), 1, "one wait of an hour, slept through");
+    assert_eq!(
+        PAUSED_RUNS.load(Ordering::SeqCst) - before,
+        2,
+        "before and after the wait"
+    );
+}

@@ -227,16 +227,14 @@ impl<'a> Run<'a> {
             while running.len() < max_concurrency
                 && self.schedule.failure().is_none()
                 && self.limits.may_start()
-                && self.tasks.has_room()
+                && self.may_start_next()
             {
                 let next = self.schedule.start_next(|| self.engine.clock.now());
                 self.report_skips();
                 let Some(index) = next else {
                     break;
                 };
-                if plan.nodes()[index].dispatch == Dispatch::FanOut
-                    && !self.schedule.is_given(index)
-                {
+                if self.hands_out(index) {
                     self.hand_out(index).await?;
                     self.report_skips();
                 } else {
@@ -260,7 +258,11 @@ impl<'a> Run<'a> {
                 self.settle(finished).await?;
                 continue;
             }
-            // Nothing runs. A waiting node whose time comes soon is slept for.
+            // Nothing runs. A waiting node whose time comes soon is slept for, unless workers
+            // wait for this invocation's answer.
+            if !self.tasks.list.is_empty() {
+                break;
+            }
             let Some((index, until)) = self.schedule.earliest_wait() else {
                 break;
             };
@@ -281,6 +283,25 @@ impl<'a> Run<'a> {
             self.schedule.due(index);
         }
         Ok(())
+    }
+
+    /// Whether node `index` runs elsewhere: handed out to workers rather than run here.
+    fn hands_out(&self, index: usize) -> bool {
+        self.schedule.plan().nodes()[index].dispatch == Dispatch::FanOut
+            && !self.schedule.is_given(index)
+    }
+
+    /// Whether the next ready node may start. Once tasks are handed out, only more hand-outs
+    /// do (while the answer has room): the workers wait for this invocation's answer, which no
+    /// inline node should hold up.
+    fn may_start_next(&self) -> bool {
+        self.tasks.list.is_empty()
+            || (self.tasks.has_room()
+                && self
+                    .schedule
+                    .ready()
+                    .next()
+                    .is_some_and(|index| self.hands_out(index)))
     }
 
     /// Hands a fan-out node out to workers: a task for it (or one per batch of its input not
