@@ -268,7 +268,8 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             if let Some(state_machine) =
                 Config::state_machine(env).map_err(|error| Failure::invalid(error.to_string()))?
             {
-                handler = handler.with_state_machine(state_machine);
+                handler =
+                    handler.with_state_machine(crate::lambda::StateMachine::new(state_machine));
             }
             match handler.handle(event, 0).await {
                 Ok(response) => {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::EngineOptions;
-use crate::lambda::StateMachine;
 use crate::store::StateStore;
 
 /// The environment variable naming the state store.
@@ -44,9 +43,9 @@ pub struct Config {
     pub triggers: Triggers,
     /// Engine limits (`HETUMIND_SAFETY_MARGIN_MS`, `HETUMIND_LEASE_MS`).
     pub options: EngineOptions,
-    /// The state machine executions that triggers start are handed to
+    /// The ARN of the state machine executions that triggers start are handed to
     /// (`HETUMIND_STATE_MACHINE_ARN`), if any.
-    pub state_machine: Option<StateMachine>,
+    pub state_machine: Option<String>,
 }
 
 /// A configuration problem, naming the variable.
@@ -81,23 +80,35 @@ impl Config {
         })
     }
 
-    /// The state machine `HETUMIND_STATE_MACHINE_ARN` names, if set.
+    /// The ARN of the state machine `HETUMIND_STATE_MACHINE_ARN` names, if set.
     ///
     /// # Errors
     ///
-    /// When it is not a state machine ARN, or this build cannot start one.
+    /// When it is not a state machine ARN, or this build cannot start one (it lacks the
+    /// `step-functions` feature).
     pub fn state_machine(
         var: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<StateMachine>, ConfigError> {
-        var(STATE_MACHINE_VAR)
-            .filter(|arn| !arn.trim().is_empty())
-            .map(|arn| {
-                StateMachine::new(arn.trim()).map_err(|problem| ConfigError {
-                    variable: STATE_MACHINE_VAR,
-                    problem,
-                })
-            })
-            .transpose()
+    ) -> Result<Option<String>, ConfigError> {
+        let Some(arn) = var(STATE_MACHINE_VAR).filter(|arn| !arn.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let arn = arn.trim().to_owned();
+        let problem = if !is_state_machine_arn(&arn) {
+            Some(format!(
+                "`{arn}` is not a state machine ARN, like `arn:aws:states:eu-west-1:123456789012:stateMachine:hetumind`"
+            ))
+        } else if cfg!(not(feature = "step-functions")) {
+            Some("this build lacks hetumind's `step-functions` feature, which hands executions to a state machine".to_owned())
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => Err(ConfigError {
+                variable: STATE_MACHINE_VAR,
+                problem,
+            }),
+            None => Ok(Some(arn)),
+        }
     }
 
     /// The trigger settings: `HETUMIND_TRIGGERS` (which workflow each trigger starts; none
@@ -293,4 +304,14 @@ fn list(text: &str, variable: &'static str) -> Result<BTreeSet<String>, ConfigEr
             }
         })
         .collect()
+}
+
+/// Whether `arn` is a state machine's ARN: `arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME`.
+fn is_state_machine_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    parts.len() == 7
+        && parts[0] == "arn"
+        && parts[2] == "states"
+        && parts[5] == "stateMachine"
+        && !parts[6].is_empty()
 }

@@ -55,9 +55,9 @@
 //!
 //! | layer | modules | what lives there |
 //! |---|---|---|
-//! | front ends | [`entry`], [`cli`], [`lambda`], [`testing`] | `main`; the command line; the Lambda handler, triggers and runtime loop; the test harnesses |
+//! | front ends | [`entry`], [`cli`], [`lambda`], [`testing`] | `main`; the command line; the Lambda handler, triggers, the hand-off to a state machine and the runtime loop; the test harnesses |
 //! | configuration | [`config`] | every environment variable, read once; the store opened once |
-//! | engine | [`engine`] | validation and planning (`plan`); what can run (`schedule`, pure and synchronous); how a node run goes: retries, timeouts, panics, deadlines (`attempt`); every read and write of an execution: claim, lease, restore, outputs, progress (`journal`); the invocation loop composing them (`run`); driving invocations as an orchestrator would (`drive`); bounded store calls (`budget`); retention (`cleanup`) |
+//! | engine | [`engine`] | validation and planning (`plan`); what can run (`schedule`, pure and synchronous); how a node run goes: retries, timeouts, panics, deadlines (`attempt`); every read and write of an execution: claim, lease, restore, outputs, progress (`journal`); the invocation loop composing them (`run`); fan-out from the coordinating side: what workers did, the tasks of an answer (`dispatch`); one node run in an invocation of its own, `execute_node` (`worker`); driving invocations as an orchestrator would (`drive`); bounded store calls (`budget`); retention (`cleanup`) |
 //! | nodes | [`registry`], the node API at the crate root ([`Ctx`], [`NodeError`], [`NodeRegistration`], ...) | the nodes linked into the binary; what node code sees and how `#[node]` calls it |
 //! | storage | [`store`] | where state lives: a directory, memory, S3 |
 //! | foundations | [`model`], [`retry`], [`time`], [`BoxFuture`] | workflows, items, requests and responses; retry policies; the clock and jitter |

@@ -576,7 +576,7 @@ async fn triggers_hand_unfinished_executions_to_the_state_machine_once() {
             r#"{"sqs":"waits","event":"waits","http":"waits"}"#,
         )]),
     )
-    .with_state_machine(StateMachine::new(&arn).unwrap().with_client(client.clone()));
+    .with_state_machine(StateMachine::new(&arn).with_client(client.clone()));
 
     // A message and an event, each delivered twice: one Step Functions execution each, named
     // after the execution, with its id as input.
@@ -658,15 +658,21 @@ fn a_state_machine_arn_is_checked_at_start_up() {
         })
     };
     assert!(config("").unwrap().is_none());
-    let machine = config("arn:aws:states:us-east-1:1:stateMachine:hm").unwrap();
+    let machine = config(" arn:aws:states:us-east-1:1:stateMachine:hm ").unwrap();
     assert_eq!(
-        machine.unwrap().arn(),
-        "arn:aws:states:us-east-1:1:stateMachine:hm"
+        machine.as_deref(),
+        Some("arn:aws:states:us-east-1:1:stateMachine:hm")
     );
-    let error = config("arn:aws:lambda:us-east-1:1:function:f").unwrap_err();
-    assert_eq!(error.variable, "HETUMIND_STATE_MACHINE_ARN");
-    assert!(
-        error.problem.contains("is not a state machine ARN"),
-        "{error}"
-    );
+    for bad in [
+        "hm",
+        "arn:aws:lambda:us-east-1:1:function:f",
+        "arn:aws:states:us-east-1:1:stateMachine:",
+    ] {
+        let error = config(bad).unwrap_err();
+        assert_eq!(error.variable, "HETUMIND_STATE_MACHINE_ARN");
+        assert!(
+            error.problem.contains("is not a state machine ARN"),
+            "{error}"
+        );
+    }
 }

@@ -30,8 +30,8 @@ pub async fn run(started: std::time::Instant) -> Result<(), lambda_runtime::Erro
         .with_options(config.options)
         .with_observer(Arc::clone(&metrics) as Arc<dyn crate::engine::Observer>);
     let mut handler = Handler::new(engine, config.triggers);
-    if let Some(state_machine) = config.state_machine {
-        handler = handler.with_state_machine(state_machine);
+    if let Some(arn) = config.state_machine {
+        handler = handler.with_state_machine(StateMachine::new(arn));
     }
     let mut init_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     lambda_runtime::run(lambda_runtime::service_fn(
