@@ -12,99 +12,25 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use hetumind::BoxFuture;
 use hetumind::engine::{Drive, Engine};
 use hetumind::model::{
     ExecuteNode, ExecuteWorkflow, ItemData, NextAction, Request, Response, Task, Workflow,
 };
 use hetumind::prelude::*;
-use hetumind::store::{Condition, FsStore, S3Store, StateStore, StoreError, Stored, Version};
+use hetumind::store::{FsStore, StateStore};
 use serde_json::{Value, json};
 
-#[path = "../tests/support/moto.rs"]
-mod support;
+#[path = "common/stores.rs"]
+mod stores;
+
+use stores::Counting;
 
 /// Passes its item on.
 #[node(kind = "bench.pass", nonblocking)]
 async fn pass(Item(value): Item<Value>) -> Result<Value, NodeError> {
     Ok(value)
-}
-
-/// A store that counts the calls and bytes going through it.
-#[derive(Debug)]
-struct Counting {
-    inner: Arc<dyn StateStore>,
-    read: AtomicU64,
-    written: AtomicU64,
-    calls: AtomicU64,
-}
-
-impl Counting {
-    fn new(inner: Arc<dyn StateStore>) -> Self {
-        Self {
-            inner,
-            read: AtomicU64::new(0),
-            written: AtomicU64::new(0),
-            calls: AtomicU64::new(0),
-        }
-    }
-
-    /// (bytes read, bytes written, calls) since the last call.
-    fn take(&self) -> (u64, u64, u64) {
-        (
-            self.read.swap(0, Ordering::Relaxed),
-            self.written.swap(0, Ordering::Relaxed),
-            self.calls.swap(0, Ordering::Relaxed),
-        )
-    }
-}
-
-impl StateStore for Counting {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Stored>, StoreError>> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        Box::pin(async move {
-            let stored = self.inner.get(key).await?;
-            if let Some(stored) = &stored {
-                self.read
-                    .fetch_add(stored.bytes.len() as u64, Ordering::Relaxed);
-            }
-            Ok(stored)
-        })
-    }
-
-    fn put<'a>(
-        &'a self,
-        key: &'a str,
-        bytes: Vec<u8>,
-        condition: Condition,
-    ) -> BoxFuture<'a, Result<Version, StoreError>> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.written
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        self.inner.put(key, bytes, condition)
-    }
-
-    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        Box::pin(async move {
-            let keys = self.inner.list(prefix).await?;
-            let listed: usize = keys.iter().map(String::len).sum();
-            self.read.fetch_add(listed as u64, Ordering::Relaxed);
-            Ok(keys)
-        })
-    }
-
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.delete(key)
-    }
-
-    fn locate(&self, key: &str) -> String {
-        self.inner.locate(key)
-    }
 }
 
 fn start(workflow: Workflow, id: &str, input: Vec<ItemData>) -> Request {
@@ -197,15 +123,7 @@ fn main() -> ExitCode {
         .build()
         .expect("a runtime");
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut stores: Vec<(&str, Arc<dyn StateStore>)> =
-        vec![("file", Arc::new(FsStore::new(dir.path())))];
-    if full && let Some(moto) = support::moto() {
-        runtime.block_on(moto.create_bucket("fan-bench"));
-        stores.push((
-            "s3",
-            Arc::new(S3Store::with_client("fan-bench", "bench", moto.client())),
-        ));
-    }
+    let stores = stores::stores(full, &runtime, dir.path(), "fan-bench");
     let (widths, sample) = if full {
         ([100, 1000], 100)
     } else {

@@ -9,61 +9,24 @@
 //! quick smoke run on `file://` only.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use hetumind::BoxFuture;
 use hetumind::engine::{Engine, EngineOptions};
 use hetumind::model::{ExecuteNode, ExecuteWorkflow, NextAction, Request, Workflow};
 use hetumind::prelude::*;
-use hetumind::store::{Condition, FsStore, S3Store, StateStore, StoreError, Stored, Version};
+use hetumind::store::StateStore;
 use serde_json::{Map, Value, json};
 
-#[path = "../tests/support/moto.rs"]
-mod support;
+#[path = "common/stores.rs"]
+mod stores;
+
+use stores::Counting;
 
 /// Emits an item holding `bytes` bytes of text.
 #[node(kind = "bench.blob")]
 async fn blob(Params(bytes): Params<usize>, Item(_): Item<Value>) -> Result<Value, NodeError> {
     Ok(json!({ "data": "x".repeat(bytes) }))
-}
-
-/// A store that counts the bytes written through it.
-#[derive(Debug)]
-struct Counting {
-    inner: Arc<dyn StateStore>,
-    written: AtomicU64,
-    writes: AtomicU64,
-}
-
-impl StateStore for Counting {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Stored>, StoreError>> {
-        self.inner.get(key)
-    }
-
-    fn put<'a>(
-        &'a self,
-        key: &'a str,
-        bytes: Vec<u8>,
-        condition: Condition,
-    ) -> BoxFuture<'a, Result<Version, StoreError>> {
-        self.written
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        self.writes.fetch_add(1, Ordering::Relaxed);
-        self.inner.put(key, bytes, condition)
-    }
-
-    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-        self.inner.list(prefix)
-    }
-
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.delete(key)
-    }
-
-    fn locate(&self, key: &str) -> String {
-        self.inner.locate(key)
-    }
 }
 
 fn chain(nodes: usize, bytes: usize) -> Workflow {
@@ -92,11 +55,7 @@ fn measure(
     id: &str,
     stepwise: bool,
 ) -> (u64, u64, f64) {
-    let counting = Arc::new(Counting {
-        inner: store,
-        written: AtomicU64::new(0),
-        writes: AtomicU64::new(0),
-    });
+    let counting = Arc::new(Counting::new(store));
     let engine = Engine::new(
         hetumind::Registry::global().expect("registry"),
         counting.clone(),
@@ -157,15 +116,7 @@ fn main() {
         .build()
         .expect("a runtime");
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut stores: Vec<(&str, Arc<dyn StateStore>)> =
-        vec![("file", Arc::new(FsStore::new(dir.path())))];
-    if full && let Some(moto) = support::moto() {
-        runtime.block_on(moto.create_bucket("store-bench"));
-        stores.push((
-            "s3",
-            Arc::new(S3Store::with_client("store-bench", "bench", moto.client())),
-        ));
-    }
+    let stores = stores::stores(full, &runtime, dir.path(), "store-bench");
     let (counts, sizes, steps): (&[usize], &[usize], &[usize]) = if full {
         (&[250, 500, 1000], &[100, 1_000, 10_000], &[100, 200, 400])
     } else {
