@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::NodeOutcome;
 use crate::model::{ItemData, OnError};
 use crate::node::execute::failed_output;
 use crate::node::{
@@ -50,6 +51,16 @@ pub(super) enum Outcome {
 }
 
 impl Outcome {
+    /// The attempt it ended with, and how an observer hears of it.
+    pub(super) fn reported(&self) -> (u32, NodeOutcome) {
+        match self {
+            Self::Succeeded { attempt, .. } => (*attempt, NodeOutcome::Succeeded),
+            Self::Failed { attempt, .. } => (*attempt, NodeOutcome::Failed),
+            Self::Parked { attempt, .. } => (*attempt, NodeOutcome::Waiting),
+            Self::Interrupted { attempt, .. } => (*attempt, NodeOutcome::Interrupted),
+        }
+    }
+
     /// How `on_error` takes a failure for good of a run on `items`: under `continue` or
     /// `error_output` the items pass on carrying the error (where the node's `outputs` put
     /// them) and the run succeeds; under `stop` it stays a failure. The one rule for a whole

@@ -6,9 +6,14 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
 use super::EngineOptions;
 use crate::BoxFuture;
 use crate::store::{Condition, StateStore, StoreError, Stored, Version};
+use crate::time::saturating_add;
 
 /// When an invocation stops starting things, and when it interrupts what still runs.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +49,25 @@ impl Limits {
     pub(super) fn may_start(&self) -> bool {
         self.start_until.is_none_or(|end| Instant::now() < end)
     }
+}
+
+/// How long a hold (an execution's lease, a worker's claim) taken now lasts, and when to
+/// renew it: until the invocation's `hard_end` when there is one, never renewed; else `lease`
+/// from `now`, renewed after a third of it (never, when that is beyond the clock's range).
+pub(super) fn lease_term(
+    hard_end: Option<Instant>,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, Option<Instant>) {
+    let hold = match hard_end {
+        Some(end) => end.saturating_duration_since(Instant::now()),
+        None => lease,
+    };
+    let renew_at = hard_end
+        .is_none()
+        .then(|| Instant::now().checked_add(lease / 3))
+        .flatten();
+    (saturating_add(now, hold), renew_at)
 }
 
 /// A store whose every call ends by `until`.

@@ -18,12 +18,13 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::attempt::ItemRetries;
+use super::budget::lease_term;
 use super::schedule::{Phase, Schedule};
 use super::{EndOutput, EngineError, Plan};
 use crate::model::{ExecutionState, ExecutionStatus, ItemData, Lease, NodeState, OutputRef};
 use crate::node::NodeOutput;
 use crate::store::{Condition, ExecutionKeys, StateStore, StoreError, Version};
-use crate::time::{Clock, saturating_add};
+use crate::time::Clock;
 
 /// One invocation's hold on an execution's records.
 pub(super) struct Journal {
@@ -215,21 +216,12 @@ impl Journal {
     /// length from now) and persists the state: a long invocation keeps its hold, and its
     /// progress so far becomes durable.
     pub(super) async fn renew(&mut self, schedule: &Schedule<'_>) -> Result<(), EngineError> {
-        let now = self.clock.now();
-        let hold = match self.hard_end {
-            Some(end) => end.saturating_duration_since(Instant::now()),
-            None => self.lease,
-        };
+        let (until, renew_at) = lease_term(self.hard_end, self.lease, self.clock.now());
         self.state.lease = Some(Lease {
             owner: self.owner.clone(),
-            until: saturating_add(now, hold),
+            until,
         });
-        // A lease too long to renew within the clock's range never needs renewing.
-        self.renew_at = self
-            .hard_end
-            .is_none()
-            .then(|| Instant::now().checked_add(self.lease / 3))
-            .flatten();
+        self.renew_at = renew_at;
         self.persist(schedule).await
     }
 

@@ -504,12 +504,7 @@ impl<'a> Run<'a> {
         let plan = self.schedule.plan();
         let node = &plan.nodes()[index];
         let name = &*node.name;
-        let (attempt, what) = match &outcome {
-            Outcome::Succeeded { attempt, .. } => (*attempt, NodeOutcome::Succeeded),
-            Outcome::Failed { attempt, .. } => (*attempt, NodeOutcome::Failed),
-            Outcome::Parked { attempt, .. } => (*attempt, NodeOutcome::Waiting),
-            Outcome::Interrupted { attempt, .. } => (*attempt, NodeOutcome::Interrupted),
-        };
+        let (attempt, what) = outcome.reported();
         self.report(index, attempt, what, duration);
         match outcome.or_passed_on(&items, node.on_error, node.registration.outputs) {
             Outcome::Succeeded { attempt, output } => {

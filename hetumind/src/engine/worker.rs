@@ -26,14 +26,13 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::attempt::{ItemRetries, NodeRun, Outcome};
-use super::budget::Limits;
+use super::budget::{Limits, lease_term};
 use super::journal::{from_json, to_json};
 use super::{Engine, EngineError, NodeEvent, NodeOutcome};
 use crate::model::{Batch, ExecuteNode, ExecutionStatus, ItemData, NextAction, OnError, Response};
 use crate::node::NodeRegistration;
 use crate::retry::RetryPolicy;
 use crate::store::{Condition, ExecutionKeys, Part, StateStore, StoreError, Version};
-use crate::time::saturating_add;
 
 /// What a worker needs to run one task, as the coordinating invocation stores it at
 /// `tasks/{node}/{part}.json` (or derives it for a node nobody handed out).
@@ -224,25 +223,26 @@ impl Worker<'_> {
 
     /// The claim this invocation writes to hold the task until its lease ends.
     fn held(&self, attempt: u32) -> Claim {
-        let hold = match self.limits.hard_end {
-            Some(end) => end.saturating_duration_since(Instant::now()),
-            None => self.engine.options.lease,
-        };
         Claim {
             owner: self.owner.clone(),
             attempt,
-            until: Some(saturating_add(self.engine.clock.now(), hold)),
+            until: Some(self.lease_term().0),
             ended: None,
         }
     }
 
+    /// Until when a claim written now holds, and when to renew it (see [`lease_term`]).
+    fn lease_term(&self) -> (DateTime<Utc>, Option<Instant>) {
+        lease_term(
+            self.limits.hard_end,
+            self.engine.options.lease,
+            self.engine.clock.now(),
+        )
+    }
+
     /// When the lease needs renewing, if ever (never under a deadline: it lasts until then).
     fn renew_at(&self) -> Option<Instant> {
-        self.limits
-            .hard_end
-            .is_none()
-            .then(|| Instant::now().checked_add(self.engine.options.lease / 3))
-            .flatten()
+        self.lease_term().1
     }
 
     /// Claims the task: a fresh claim, or one whose worker ended without finishing it (parked,
@@ -410,12 +410,7 @@ impl Worker<'_> {
                 }
             }
         };
-        let (attempt, what) = match &outcome {
-            Outcome::Succeeded { attempt, .. } => (*attempt, NodeOutcome::Succeeded),
-            Outcome::Failed { attempt, .. } => (*attempt, NodeOutcome::Failed),
-            Outcome::Parked { attempt, .. } => (*attempt, NodeOutcome::Waiting),
-            Outcome::Interrupted { attempt, .. } => (*attempt, NodeOutcome::Interrupted),
-        };
+        let (attempt, what) = outcome.reported();
         self.report(registration, attempt, what, timer.elapsed());
         hold.attempt = attempt;
         let ended = match outcome.or_passed_on(&items, on_error, registration.outputs) {
