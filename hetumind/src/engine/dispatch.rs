@@ -6,22 +6,30 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::EngineError;
-use super::journal::from_json;
+use super::journal::{IN_FLIGHT, from_json};
 use super::schedule::Schedule;
 use super::worker::{Claim, Ended};
 use crate::model::{Dispatch, Task};
-use crate::store::{ExecutionKeys, Part, StateStore};
+use crate::store::{Condition, ExecutionKeys, Part, StateStore, StoreError};
 
 /// The most bytes of tasks in one answer (as JSON). The rest come in the next round.
 pub(super) const MAX_TASK_BYTES: usize = 64 * 1024;
 
-/// The tasks of a `fan_out` answer.
+/// How many bytes of task specifications wait to be written before they are written right
+/// away rather than all together at the end of the round.
+const UNWRITTEN_BYTES: usize = 16 * 1024 * 1024;
+
+/// The tasks of a `fan_out` answer, and the specifications of those not written yet.
 #[derive(Debug, Default)]
 pub(super) struct Tasks {
     pub(super) list: Vec<Task>,
     bytes: usize,
+    /// Task specifications (key, JSON) to write before the answer.
+    unwritten: Vec<(String, Vec<u8>)>,
+    unwritten_bytes: usize,
 }
 
 impl Tasks {
@@ -30,10 +38,39 @@ impl Tasks {
         self.bytes < MAX_TASK_BYTES
     }
 
-    pub(super) fn push(&mut self, task: Task) {
+    /// Adds `task` to the answer, its specification `spec` to write at `key` first.
+    pub(super) async fn push(
+        &mut self,
+        task: Task,
+        key: String,
+        spec: Vec<u8>,
+        store: &dyn StateStore,
+    ) -> Result<(), EngineError> {
         // A task's JSON: its name (escaped) and at most a batch's two numbers.
         self.bytes += serde_json::to_string(&task).map_or(MAX_TASK_BYTES, |json| json.len() + 1);
         self.list.push(task);
+        self.unwritten_bytes += spec.len();
+        self.unwritten.push((key, spec));
+        if self.unwritten_bytes > UNWRITTEN_BYTES {
+            self.write(store).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the specifications of the tasks handed out so far, several at once, each
+    /// create-only: a task handed out before (in a round that did not finish it) stands.
+    pub(super) async fn write(&mut self, store: &dyn StateStore) -> Result<(), EngineError> {
+        self.unwritten_bytes = 0;
+        stream::iter(std::mem::take(&mut self.unwritten))
+            .map(|(key, spec)| async move {
+                match store.put(&key, spec, Condition::Create).await {
+                    Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()),
+                    Err(error) => Err(EngineError::from(error)),
+                }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .try_collect()
+            .await
     }
 }
 
@@ -51,8 +88,8 @@ pub(super) struct Workers {
 }
 
 /// What the workers did with the fan-out nodes of `schedule` not done yet, by node: one listing
-/// of the claims (and of the batch outputs, when there are claims), then each claim of those
-/// nodes read.
+/// of the claims (and of the batch outputs, when there are claims), then the claims of those
+/// nodes read, several at once.
 pub(super) async fn survey(
     store: &dyn StateStore,
     keys: &ExecutionKeys,
@@ -77,6 +114,8 @@ pub(super) async fn survey(
     }
     let plan = schedule.plan();
     let mut found = HashMap::new();
+    // The claims to read: of which node, which part.
+    let mut unread: Vec<(usize, Part, &str)> = Vec::new();
     for (index, node) in plan.nodes().iter().enumerate() {
         if listed.is_empty() {
             break;
@@ -89,39 +128,55 @@ pub(super) async fn survey(
         else {
             continue;
         };
-        let mut workers = Workers {
-            done,
-            ..Workers::default()
+        unread.extend(
+            claims
+                .into_iter()
+                .filter(|(part, _)| !done.contains(part))
+                .map(|(part, key)| (index, part, key)),
+        );
+        found.insert(
+            index,
+            Workers {
+                done,
+                ..Workers::default()
+            },
+        );
+    }
+    // Owned keys: a stream over borrowed ones makes the invocation's future not `Send`.
+    let unread_keys: Vec<String> = unread.iter().map(|(.., key)| (*key).to_owned()).collect();
+    let read: Vec<Option<Claim>> = stream::iter(unread_keys)
+        .map(|key| async move {
+            match store.get(&key).await? {
+                Some(stored) => from_json(&key, &stored.bytes).map(Some),
+                None => Ok(None),
+            }
+        })
+        .buffered(IN_FLIGHT)
+        .try_collect()
+        .await?;
+    for ((index, part, _), claim) in unread.into_iter().zip(read) {
+        let (Some(claim), Some(workers)) = (claim, found.get_mut(&index)) else {
+            continue;
         };
-        for (part, key) in claims {
-            if workers.done.contains(&part) {
-                continue;
-            }
-            let Some(stored) = store.get(key).await? else {
-                continue;
-            };
-            let claim: Claim = from_json(key, &stored.bytes)?;
-            if claim.is_held(now) {
-                workers.held.insert(part, claim.until.unwrap_or(now));
-                continue;
-            }
-            match claim.ended {
-                Some(Ended::Failed { error }) => {
-                    workers.failed = Some((claim.attempt, error));
-                }
-                Some(Ended::Waiting {
-                    resume_at, error, ..
-                }) => {
-                    workers
-                        .waiting
-                        .insert(part, (resume_at, claim.attempt, error));
-                }
-                // Stored (and found by the restore), cut off, or its worker died: handed out
-                // again if not done.
-                Some(Ended::Succeeded | Ended::Interrupted { .. }) | None => {}
-            }
+        if claim.is_held(now) {
+            workers.held.insert(part, claim.until.unwrap_or(now));
+            continue;
         }
-        found.insert(index, workers);
+        match claim.ended {
+            Some(Ended::Failed { error }) => {
+                workers.failed = Some((claim.attempt, error));
+            }
+            Some(Ended::Waiting {
+                resume_at, error, ..
+            }) => {
+                workers
+                    .waiting
+                    .insert(part, (resume_at, claim.attempt, error));
+            }
+            // Stored (and found by the restore), cut off, or its worker died: handed out
+            // again if not done.
+            Some(Ended::Succeeded | Ended::Interrupted { .. }) | None => {}
+        }
     }
     Ok(found)
 }

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
@@ -25,6 +26,11 @@ use crate::model::{ExecutionState, ExecutionStatus, ItemData, Lease, NodeState, 
 use crate::node::NodeOutput;
 use crate::store::{Condition, ExecutionKeys, StateStore, StoreError, Version};
 use crate::time::Clock;
+
+/// How many store calls an invocation keeps in flight at once when it reads or writes many
+/// objects (outputs to restore, tasks to hand out, claims to survey): an object store answers
+/// each in a round trip, so one at a time would add up to one round trip per object.
+pub(super) const IN_FLIGHT: usize = 16;
 
 /// One invocation's hold on an execution's records.
 pub(super) struct Journal {
@@ -109,18 +115,30 @@ impl Journal {
         });
         // Every finished node is done before any delivers: a delivery must never make a
         // finished successor ready again.
-        for index in 0..plan.nodes().len() {
-            if schedule.phase(index) != Phase::Succeeded {
-                continue;
-            }
-            let output = if schedule.feeds_unfinished(index) {
-                let key = self
-                    .keys
-                    .output(&plan.nodes()[index].name, schedule.attempt(index));
-                Some(NodeOutput::new(read_recorded(&*self.store, &key).await?))
-            } else {
-                None
-            };
+        // The outputs they deliver are read together first (a resolve only ever finishes
+        // nodes, so the outputs needed before it are a superset of those needed after).
+        let succeeded: Vec<usize> = (0..plan.nodes().len())
+            .filter(|&index| schedule.phase(index) == Phase::Succeeded)
+            .collect();
+        let delivering: Vec<usize> = succeeded
+            .iter()
+            .copied()
+            .filter(|&index| schedule.feeds_unfinished(index))
+            .collect();
+        let keys: Vec<String> = delivering
+            .iter()
+            .map(|&index| {
+                self.keys
+                    .output(&plan.nodes()[index].name, schedule.attempt(index))
+            })
+            .collect();
+        let mut outputs: HashMap<usize, Vec<Vec<ItemData>>> = delivering
+            .iter()
+            .copied()
+            .zip(read_all_recorded(&*self.store, keys).await?)
+            .collect();
+        for index in succeeded {
+            let output = outputs.remove(&index).map(NodeOutput::new);
             schedule.resolve(index, output);
         }
         if schedule.starts_unfed() {
@@ -422,6 +440,19 @@ pub(super) async fn read_recorded<T: serde::de::DeserializeOwned>(
     })
     .await?;
     Ok(value)
+}
+
+/// Reads the objects at `keys`, each recorded by the execution's state, several at once; in
+/// the order of `keys`.
+pub(super) async fn read_all_recorded<T: serde::de::DeserializeOwned>(
+    store: &dyn StateStore,
+    keys: impl IntoIterator<Item = String>,
+) -> Result<Vec<T>, EngineError> {
+    stream::iter(keys)
+        .map(|key| async move { read_recorded(store, &key).await })
+        .buffered(IN_FLIGHT)
+        .try_collect()
+        .await
 }
 
 /// Writes `key` once; the same bytes again are fine (a repeated start). Returns whether `key`

@@ -17,7 +17,7 @@ use super::attempt::{ItemRetries, NodeRun, Outcome};
 use super::budget::Limits;
 use super::dispatch::{self, Tasks, Workers};
 use super::journal::Journal;
-use super::journal::{read_recorded, to_json};
+use super::journal::{read_all_recorded, to_json};
 use super::schedule::{Schedule, WakeError};
 use super::worker::{PartOutput, TaskSpec};
 use super::{EndOutput, Engine, EngineError, NodeEvent, NodeOutcome, Plan};
@@ -26,7 +26,7 @@ use crate::model::{
     Task,
 };
 use crate::node::NodeOutput;
-use crate::store::{Condition, ExecutionKeys, Part, StoreError, Version};
+use crate::store::{ExecutionKeys, Part, Version};
 
 /// Which nodes an invocation may run.
 pub(super) enum Scope {
@@ -282,7 +282,8 @@ impl<'a> Run<'a> {
             self.sleep_inline(delay).await?;
             self.schedule.due(index);
         }
-        Ok(())
+        // Every task of the answer is stored before the answer is.
+        self.tasks.write(&*self.engine.store).await
     }
 
     /// Whether node `index` runs elsewhere: handed out to workers rather than run here.
@@ -381,20 +382,17 @@ impl<'a> Run<'a> {
             };
             let spec = self.spec(index, input, first_item);
             let key = self.journal.keys().task(&name, part);
-            // Handed out before (a round that did not finish it): the first task stands.
-            match self
-                .engine
-                .store
-                .put(&key, to_json(&spec)?, Condition::Create)
-                .await
-            {
-                Ok(_) | Err(StoreError::Conflict { .. }) => {}
-                Err(error) => return Err(error.into()),
-            }
-            self.tasks.push(Task {
-                node_name: name.to_string(),
-                batch,
-            });
+            self.tasks
+                .push(
+                    Task {
+                        node_name: name.to_string(),
+                        batch,
+                    },
+                    key,
+                    to_json(&spec)?,
+                    &*self.engine.store,
+                )
+                .await?;
             away = true;
         }
         if away {
@@ -426,9 +424,11 @@ impl<'a> Run<'a> {
         let name = Arc::clone(&self.schedule.plan().nodes()[index].name);
         let mut outputs: Vec<Vec<ItemData>> = Vec::new();
         let mut attempt = 1;
-        for batch in 0..count {
-            let key = self.journal.keys().part(&name, batch);
-            let part: PartOutput = read_recorded(&*self.engine.store, &key).await?;
+        let keys: Vec<String> = (0..count)
+            .map(|batch| self.journal.keys().part(&name, batch))
+            .collect();
+        let parts: Vec<PartOutput> = read_all_recorded(&*self.engine.store, keys).await?;
+        for part in parts {
             attempt = attempt.max(part.attempt);
             if outputs.len() < part.outputs.len() {
                 outputs.resize_with(part.outputs.len(), Vec::new);
