@@ -34,3 +34,6 @@ mod triggers;
 // Shared by the nodes; `condition` and `path` are public at the crate's root.
 mod support;
 pub use support::{condition, path};
+
+// What `core.http_request` may connect to (`HETUMIND_HTTP_ALLOW`), settable by programs and tests.
+pub use http::{OutboundPolicy, PolicyError};

@@ -1,23 +1,28 @@
 //! `core.http_request`.
 //!
-//! One HTTP client serves every call: it is built on first use (never at start-up) and keeps
-//! its connections pooled for later calls. TLS is rustls on the aws-lc-rs crypto provider, the
-//! one the AWS SDK already links; reqwest picks that provider itself (or the process default,
-//! if the program installed one), so nothing has to be installed globally.
+//! One HTTP client serves every call (two under Lambda: one for the Runtime API's port, see
+//! [`super::outbound`]): it is built on first use (never at start-up) and keeps its connections
+//! pooled for later calls. TLS is rustls on the aws-lc-rs crypto provider, the one the AWS SDK
+//! already links; reqwest picks that provider itself (or the process default, if the program
+//! installed one), so nothing has to be installed globally.
+//!
+//! What the client may connect to is [`super::outbound`]'s: public addresses, and what
+//! `HETUMIND_HTTP_ALLOW` allows; it checks every address connected to and every redirect.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use hetumind::prelude::*;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
-use reqwest::{Client, Method, Response, StatusCode, Url};
+use reqwest::{Method, Response, StatusCode, Url};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use super::outbound;
 use crate::support::json::{item_error, item_index};
 use crate::support::params::schema_of_params;
 use crate::support::path::FieldPath;
@@ -296,20 +301,23 @@ struct HttpResponse {
     body: Value,
 }
 
-/// The client every call shares, built on first use.
-static CLIENT: LazyLock<Result<Client, String>> = LazyLock::new(|| {
-    Client::builder()
-        .user_agent(concat!("hetumind/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|error| error_chain(&error))
-});
-
 /// Sends one HTTP request per item and outputs the response: `{"status", "headers", "body"}`.
 /// The URL is `url`, or a field of the item (`url_from`); the body is `json`, `text`, or a
 /// field of the item (`body_from`). Connection failures, timeouts, 5xx, 408 and 429 responses
 /// are retried (after `Retry-After` when the server sends one); other 4xx responses fail the
 /// item for good, unless `fail_on_status` is false. Every error of a request names its method
 /// and URL, and the status of a response.
+///
+/// Requests reach public addresses only. Loopback, private (10/8, 172.16/12, 192.168/16,
+/// fc00::/7), shared (100.64/10), link-local (169.254/16 with the metadata address
+/// 169.254.169.254, fe80::/10), unspecified (0.0.0.0/8, ::), multicast, broadcast and reserved
+/// addresses, and the IPv6 forms of such IPv4 addresses (::ffff:127.0.0.1, 64:ff9b::a00:1), are
+/// refused, as resolved when connecting and on every redirect, unless the function's
+/// `HETUMIND_HTTP_ALLOW` allows them: a comma-separated list of IP addresses (`10.0.0.7`), CIDR
+/// ranges (`10.0.0.0/8`, `fd00::/8`) and host names (`api.internal`, `*.internal`). The Lambda
+/// Runtime API (`AWS_LAMBDA_RUNTIME_API`) is refused whatever the list allows. Proxies from the
+/// environment (`HTTP_PROXY`, ...) are not used. A refusal fails the item for good, naming the
+/// host, the address and why.
 #[node(
     kind = "core.http_request",
     version = 1,
@@ -361,9 +369,8 @@ async fn http_request(
     // The parameters' headers override the defaults above.
     headers.extend(std::mem::take(&mut params.headers));
 
-    let client = CLIENT.as_ref().map_err(|error| {
-        NodeError::terminal(format!("{call}: cannot build the HTTP client: {error}"))
-    })?;
+    let client = outbound::client_for(&url)
+        .map_err(|problem| NodeError::terminal(format!("{call}: {problem}")))?;
     let mut request = client
         .request(params.method.clone(), url.clone())
         .headers(headers)
@@ -409,15 +416,19 @@ struct Call<'a> {
 
 impl fmt::Display for Call<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.url.password().is_some() {
-            let mut url = self.url.clone();
-            // Only URLs that cannot have a password refuse this, and this one has one.
-            url.set_password(None).ok();
-            write!(f, "{} {url}", self.method)
-        } else {
-            write!(f, "{} {}", self.method, self.url)
-        }
+        write!(f, "{} {}", self.method, without_password(self.url))
     }
+}
+
+/// `url` as messages show it: without any password.
+pub(super) fn without_password(url: &Url) -> Cow<'_, Url> {
+    if url.password().is_none() {
+        return Cow::Borrowed(url);
+    }
+    let mut url = url.clone();
+    // Only URLs that cannot have a password refuse this, and this one has one.
+    url.set_password(None).ok();
+    Cow::Owned(url)
 }
 
 /// The URL of the request for `item`, with the `query` parameters added.
@@ -457,6 +468,9 @@ fn json_body(headers: &mut HeaderMap, json: &Value) -> Result<Vec<u8>, NodeError
 
 /// The error of a request that got no response.
 fn request_error(call: &Call<'_>, params: &HttpRequestSpec, error: &reqwest::Error) -> NodeError {
+    if let Some(refused) = outbound::refusal(error) {
+        return NodeError::terminal(format!("{call}: {refused}"));
+    }
     let chain = error_chain(error);
     if error.is_timeout() {
         NodeError::retryable(format!(
@@ -477,7 +491,7 @@ fn request_error(call: &Call<'_>, params: &HttpRequestSpec, error: &reqwest::Err
 /// What went wrong, from an error's causes (reqwest's own message, which the caller's words
 /// replace, is used only when there are none, and without the URL: the caller names it,
 /// without its password).
-fn error_chain(error: &reqwest::Error) -> String {
+pub(super) fn error_chain(error: &reqwest::Error) -> String {
     let mut text = String::new();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

@@ -1,12 +1,18 @@
-//! Tests of the http nodes, against a real HTTP server on 127.0.0.1.
+//! Tests of the http nodes, against a real HTTP server on 127.0.0.1 (and other loopback
+//! addresses, for the outbound policy).
+//!
+//! The process's outbound policy (`allow_test_servers`) allows `127.0.0.1` and `127.0.1.0/24`,
+//! and puts the Lambda Runtime API on a port of 127.0.0.1 that nothing answers: every other
+//! loopback address is refused, as is any non-public one.
 
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -14,9 +20,35 @@ use hetumind::ErrorKind;
 use hetumind::model::ExecutionStatus;
 use hetumind::testing::{NodeTest, TestError, WorkflowTest};
 use hetumind::{NodeError, Registry};
+use hetumind_nodes::OutboundPolicy;
 use serde_json::{Value, json};
 
 const KIND: &str = "core.http_request";
+
+/// A port of 127.0.0.1 standing for the Lambda Runtime API: it accepts connections (into its
+/// backlog) and never answers.
+static RUNTIME_API: LazyLock<TcpListener> =
+    LazyLock::new(|| TcpListener::bind("127.0.0.1:0").unwrap());
+
+/// Installs the policy of these tests, once: 127.0.0.1 and 127.0.1.0/24 allowed, the runtime
+/// API at [`RUNTIME_API`].
+fn allow_test_servers() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let runtime_api = RUNTIME_API.local_addr().unwrap().to_string();
+        OutboundPolicy::from_env(|name| match name {
+            "HETUMIND_HTTP_ALLOW" => Some("127.0.0.1, 127.0.1.0/24".to_owned()),
+            "AWS_LAMBDA_RUNTIME_API" => Some(runtime_api.clone()),
+            _ => None,
+        })
+        .unwrap()
+        .install();
+    });
+}
+
+fn runtime_api_port() -> u16 {
+    RUNTIME_API.local_addr().unwrap().port()
+}
 
 /// What the test server saw.
 #[derive(Default)]
@@ -25,9 +57,11 @@ struct Seen {
     hits: AtomicUsize,
     /// The `idempotency-key` header of every request to `/flaky`.
     keys: Mutex<Vec<String>>,
+    /// Requests to `/echo`.
+    echoed: AtomicUsize,
 }
 
-/// A test server listening on a free port of 127.0.0.1.
+/// A test server listening on a free port of 127.0.0.1 (or another loopback address).
 struct Server {
     base: String,
     seen: Arc<Seen>,
@@ -35,9 +69,15 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
+        Self::start_on("127.0.0.1").await
+    }
+
+    async fn start_on(address: &str) -> Self {
+        allow_test_servers();
         let seen = Arc::new(Seen::default());
         let router = Router::new()
             .route("/echo", any(echo))
+            .route("/redirect", get(redirect))
             .route("/status/{code}", any(status))
             .route("/flaky", get(flaky))
             .route("/limited", get(limited))
@@ -49,7 +89,7 @@ impl Server {
                 get(|| async { json_response(StatusCode::OK, "{oops") }),
             )
             .with_state(Arc::clone(&seen));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind((address, 0)).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Self { base, seen }
@@ -62,6 +102,19 @@ impl Server {
     fn hits(&self) -> usize {
         self.seen.hits.load(Ordering::SeqCst)
     }
+
+    fn echoed(&self) -> usize {
+        self.seen.echoed.load(Ordering::SeqCst)
+    }
+
+    fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// A URL that answers 302 to `to`.
+    fn redirect_to(&self, to: &str) -> String {
+        self.url(&format!("/redirect?{to}"))
+    }
 }
 
 fn json_response(status: StatusCode, body: impl Into<String>) -> Response {
@@ -70,6 +123,7 @@ fn json_response(status: StatusCode, body: impl Into<String>) -> Response {
 
 /// Answers with what it received.
 async fn echo(
+    State(seen): State<Arc<Seen>>,
     method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -79,9 +133,20 @@ async fn echo(
         .iter()
         .map(|(name, value)| (name.to_string(), json!(value.to_str().unwrap())))
         .collect();
+    seen.echoed.fetch_add(1, Ordering::SeqCst);
     let echoed =
         json!({ "method": method.as_str(), "query": query, "headers": headers, "body": body });
     json_response(StatusCode::OK, echoed.to_string())
+}
+
+/// Answers 302 to the URL that is the whole query.
+async fn redirect(RawQuery(to): RawQuery) -> Response {
+    (
+        StatusCode::FOUND,
+        [(LOCATION, to.unwrap_or_default())],
+        "elsewhere",
+    )
+        .into_response()
 }
 
 /// Answers with the status asked for.
@@ -127,6 +192,7 @@ async fn slow() -> &'static str {
 
 /// Runs the node on `items` with `params`.
 async fn run(params: Value, items: impl IntoIterator<Item = Value>) -> Vec<Value> {
+    allow_test_servers();
     NodeTest::new(KIND)
         .params(params)
         .items(items)
@@ -138,6 +204,7 @@ async fn run(params: Value, items: impl IntoIterator<Item = Value>) -> Vec<Value
 
 /// Runs the node on one empty item with `params`, expecting it to fail.
 async fn failure(params: Value) -> NodeError {
+    allow_test_servers();
     match NodeTest::new(KIND)
         .params(params)
         .items([json!({})])
@@ -631,4 +698,308 @@ fn the_schema_describes_the_parameters() {
         json!(["status", "headers", "body"]),
         "{output:#}"
     );
+}
+
+/// Expects `params` to be refused for good: the message starts with the request and `refused`,
+/// and says each of `says`.
+async fn refused(params: Value, says: &[&str]) {
+    let error = failure(params.clone()).await;
+    assert_eq!(error.kind(), ErrorKind::Terminal, "{params}: {error}");
+    let message = error.message();
+    assert!(message.contains(": refused "), "{params}: {message}");
+    for expected in says {
+        assert!(
+            message.contains(expected),
+            "{params}: `{message}` does not say `{expected}`"
+        );
+    }
+}
+
+#[tokio::test]
+async fn non_public_addresses_are_refused_for_good() {
+    // A server that would answer, on a loopback address the policy does not allow.
+    let server = Server::start_on("127.0.0.2").await;
+    let port = server.port();
+    refused(
+        json!({ "url": server.url("/echo") }),
+        &[
+            &format!(
+                "GET {}: refused `127.0.0.2`: 127.0.0.2 is a loopback address",
+                server.url("/echo")
+            ),
+            "HETUMIND_HTTP_ALLOW can allow it",
+        ],
+    )
+    .await;
+    // The same address written every way the URL parser reads it.
+    for (url, host, address) in [
+        (
+            format!("http://2130706434:{port}/echo"),
+            "127.0.0.2",
+            "127.0.0.2",
+        ),
+        (
+            format!("http://0x7f.0.0.2:{port}/echo"),
+            "127.0.0.2",
+            "127.0.0.2",
+        ),
+        (
+            format!("http://0177.0.0.02:{port}/echo"),
+            "127.0.0.2",
+            "127.0.0.2",
+        ),
+        (
+            format!("http://127.2:{port}/echo"),
+            "127.0.0.2",
+            "127.0.0.2",
+        ),
+        (
+            format!("http://[::ffff:127.0.0.2]:{port}/echo"),
+            "[::ffff:7f00:2]",
+            "::ffff:127.0.0.2 is a loopback address (IPv4-mapped 127.0.0.2)",
+        ),
+        (
+            format!("http://[::ffff:7f00:2]:{port}/echo"),
+            "[::ffff:7f00:2]",
+            "IPv4-mapped 127.0.0.2",
+        ),
+        (
+            format!("http://[64:ff9b::7f00:2]:{port}/echo"),
+            "[64:ff9b::7f00:2]",
+            "NAT64 of 127.0.0.2",
+        ),
+        (
+            format!("http://[::127.0.0.2]:{port}/echo"),
+            "[::7f00:2]",
+            "deprecated IPv4-compatible address",
+        ),
+    ] {
+        refused(
+            json!({ "url": url }),
+            &[&format!("refused `{host}`"), address],
+        )
+        .await;
+    }
+    assert_eq!(server.echoed(), 0, "no request reached the server");
+    // Other classes, each named.
+    for (url, says) in [
+        ("http://[::1]:9/", "::1 is a loopback address"),
+        ("http://0.0.0.0:9/", "0.0.0.0 is an unspecified address"),
+        ("http://[::]:9/", ":: is an unspecified address"),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            "169.254.169.254 is the instance metadata service's link-local address",
+        ),
+        (
+            "http://[fd00:ec2::254]/latest/meta-data/",
+            "fd00:ec2::254 is the instance metadata service's",
+        ),
+        (
+            "http://169.254.170.2/v2/credentials",
+            "169.254.170.2 is a link-local address",
+        ),
+        ("http://[fe80::1]/", "fe80::1 is a link-local address"),
+        ("http://10.0.0.1/", "10.0.0.1 is a private address"),
+        ("http://172.16.5.4/", "172.16.5.4 is a private address"),
+        ("http://192.168.1.1/", "192.168.1.1 is a private address"),
+        (
+            "http://[fd12::1]/",
+            "fd12::1 is a unique local (private) address",
+        ),
+        (
+            "http://100.100.100.200/",
+            "100.100.100.200 is a shared (carrier-grade NAT) address",
+        ),
+        ("http://224.0.0.1/", "224.0.0.1 is a multicast address"),
+        (
+            "http://255.255.255.255/",
+            "255.255.255.255 is the broadcast address",
+        ),
+        (
+            "http://[2002:a00:1::1]/",
+            "a private address (6to4 of 10.0.0.1)",
+        ),
+    ] {
+        refused(json!({ "url": url }), &[says, "HETUMIND_HTTP_ALLOW"]).await;
+    }
+    // Through the engine: the execution fails at once, without retries.
+    let run = WorkflowTest::new(workflow(json!({ "url": server.url("/echo") })))
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), ExecutionStatus::Failed);
+    assert!(
+        run.error().unwrap().contains("refused `127.0.0.2`"),
+        "{:?}",
+        run.error()
+    );
+    assert!(run.waits().is_empty());
+    assert_eq!(server.echoed(), 0);
+}
+
+#[tokio::test]
+async fn the_allow_list_allows_its_addresses_ranges_and_no_more() {
+    // 127.0.0.1 by address: every other test. 127.0.1.0/24 by range.
+    let in_range = Server::start_on("127.0.1.1").await;
+    let out = run(json!({ "url": in_range.url("/echo") }), [json!({})]).await;
+    assert_eq!(out[0]["status"], 200);
+    assert_eq!(in_range.echoed(), 1);
+    let out_of_range = Server::start_on("127.0.2.1").await;
+    refused(
+        json!({ "url": out_of_range.url("/echo") }),
+        &["127.0.2.1 is a loopback address"],
+    )
+    .await;
+    assert_eq!(out_of_range.echoed(), 0);
+    // A host name reaches the addresses of it that are allowed: `localhost` is 127.0.0.1 (and
+    // ::1 on some machines, refused: the client connects to the other).
+    let server = Server::start().await;
+    let url = format!("http://localhost:{}/echo", server.port());
+    let out = run(json!({ "url": url }), [json!({})]).await;
+    assert_eq!(out[0]["status"], 200);
+    assert_eq!(server.echoed(), 1);
+}
+
+#[tokio::test]
+async fn every_redirect_is_checked() {
+    let server = Server::start().await;
+    let target = Server::start_on("127.0.0.2").await;
+    let port = target.port();
+    for (to, says) in [
+        (
+            target.url("/echo"),
+            "127.0.0.2 is a loopback address".to_owned(),
+        ),
+        (
+            format!("http://[::ffff:127.0.0.2]:{port}/echo"),
+            "IPv4-mapped 127.0.0.2".to_owned(),
+        ),
+        (
+            format!("http://2130706434:{port}/echo"),
+            "127.0.0.2 is a loopback address".to_owned(),
+        ),
+        (
+            "http://169.254.169.254/latest/meta-data/iam/security-credentials/".to_owned(),
+            "instance metadata service".to_owned(),
+        ),
+        // A redirect that leads to a redirect.
+        (
+            server.redirect_to(&target.url("/echo")),
+            "127.0.0.2 is a loopback address".to_owned(),
+        ),
+    ] {
+        let url = server.redirect_to(&to);
+        let error = failure(json!({ "url": url })).await;
+        assert_eq!(error.kind(), ErrorKind::Terminal, "{to}: {error}");
+        let message = error.message();
+        assert!(
+            message.starts_with(&format!("GET {url}: refused the redirect to http://")),
+            "{message}"
+        );
+        assert!(
+            message.contains(&says),
+            "{to}: `{message}` does not say `{says}`"
+        );
+        assert!(message.contains("HETUMIND_HTTP_ALLOW"), "{message}");
+    }
+    assert_eq!(target.echoed(), 0, "no redirect reached the refused server");
+    // Redirects to allowed places are followed, by address, range and name.
+    let in_range = Server::start_on("127.0.1.1").await;
+    for to in [
+        server.url("/echo"),
+        in_range.url("/echo"),
+        format!("http://localhost:{}/echo", server.port()),
+    ] {
+        let out = run(json!({ "url": server.redirect_to(&to) }), [json!({})]).await;
+        assert_eq!(out[0]["status"], 200, "{to}");
+        assert_eq!(out[0]["body"]["method"], "GET");
+    }
+    assert_eq!(server.echoed() + in_range.echoed(), 3);
+    // Through the engine: failed at once, not retried.
+    let run = WorkflowTest::new(workflow(
+        json!({ "url": server.redirect_to(&target.url("/echo")) }),
+    ))
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(run.status(), ExecutionStatus::Failed);
+    assert!(
+        run.error().unwrap().contains("refused the redirect"),
+        "{:?}",
+        run.error()
+    );
+    assert!(run.waits().is_empty());
+}
+
+#[tokio::test]
+async fn the_runtime_api_is_refused_even_where_loopback_is_allowed() {
+    let server = Server::start().await;
+    let port = runtime_api_port();
+    let next = "/2018-06-01/runtime/invocation/next";
+    let says = format!(
+        "the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API=127.0.0.1:{port}), which no configuration allows"
+    );
+    for url in [
+        format!("http://127.0.0.1:{port}{next}"),
+        format!("http://[::ffff:127.0.0.1]:{port}{next}"),
+        format!("http://127.0.0.2:{port}{next}"),
+        format!("http://0.0.0.0:{port}{next}"),
+        format!("http://[::1]:{port}{next}"),
+        format!("http://localhost:{port}{next}"),
+        server.redirect_to(&format!("http://127.0.0.1:{port}{next}")),
+        server.redirect_to(&format!("http://localhost:{port}{next}")),
+    ] {
+        let started = Instant::now();
+        let error = failure(json!({ "url": url, "timeout_ms": 5000 })).await;
+        // Refused before any request: the listener would have held it until the timeout.
+        assert!(started.elapsed() < Duration::from_secs(4), "{url}");
+        assert_eq!(error.kind(), ErrorKind::Terminal, "{url}: {error}");
+        let message = error.message();
+        assert!(
+            message.contains(&says),
+            "{url}: `{message}` does not say `{says}`"
+        );
+        assert!(!message.contains("HETUMIND_HTTP_ALLOW"), "{message}");
+    }
+    // Other ports of loopback stay allowed.
+    let out = run(json!({ "url": server.url("/echo") }), [json!({})]).await;
+    assert_eq!(out[0]["status"], 200);
+}
+
+#[test]
+fn malformed_allow_lists_name_the_entry() {
+    for (list, entry, says) in [
+        (
+            "127.0.0.1, 10.0.0.0/33",
+            "10.0.0.0/33",
+            "is not a CIDR range",
+        ),
+        (
+            "localhost:8080",
+            "localhost:8080",
+            "entries have no scheme or port",
+        ),
+        (
+            "https://api.internal",
+            "https://api.internal",
+            "entries have no scheme or port",
+        ),
+        (
+            "10.0.0.1,bad host",
+            "bad host",
+            "is not an IP address, a CIDR range, a host name",
+        ),
+        ("*", "*", "list `0.0.0.0/0,::/0`"),
+        ("10.1", "10.1", "give all four numbers"),
+    ] {
+        let error = OutboundPolicy::from_env(|name| {
+            (name == "HETUMIND_HTTP_ALLOW").then(|| list.to_owned())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.starts_with(&format!("HETUMIND_HTTP_ALLOW: `{entry}` ")) && error.contains(says),
+            "{list}: `{error}`"
+        );
+    }
 }
