@@ -1003,3 +1003,88 @@ fn malformed_allow_lists_name_the_entry() {
         );
     }
 }
+
+/// The URL `child_requests_with_the_environments_policy` requests: set only in the child
+/// processes of `the_allow_list_is_read_from_the_environment`.
+const CHILD_URL: &str = "HETUMIND_TEST_CHILD_URL";
+
+/// Run in a child process of this test binary by `the_allow_list_is_read_from_the_environment`:
+/// requests `CHILD_URL` with the policy the process reads from its environment (nothing is
+/// installed there), and prints the outcome as `OUTCOME {json}`.
+#[tokio::test]
+#[ignore = "run by the_allow_list_is_read_from_the_environment, in a process of its own"]
+async fn child_requests_with_the_environments_policy() {
+    let Ok(url) = std::env::var(CHILD_URL) else {
+        return;
+    };
+    let outcome = match NodeTest::new(KIND)
+        .params(json!({ "url": url }))
+        .items([json!({})])
+        .run()
+        .await
+    {
+        Ok(output) => json!({ "status": output.json(0)[0]["status"] }),
+        Err(TestError::Node(error)) => {
+            json!({ "error": error.message(), "terminal": error.kind() == ErrorKind::Terminal })
+        }
+        Err(other) => json!({ "error": other.to_string() }),
+    };
+    println!("OUTCOME {outcome}");
+}
+
+#[tokio::test]
+async fn the_allow_list_is_read_from_the_environment() {
+    let server = Server::start().await;
+    let url = server.url("/echo");
+    let child = |allow: Option<&str>| {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args([
+                "--exact",
+                "nodes::http::child_requests_with_the_environments_policy",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(CHILD_URL, &url)
+            .env_remove("HETUMIND_HTTP_ALLOW")
+            .env_remove("AWS_LAMBDA_RUNTIME_API");
+        if let Some(allow) = allow {
+            command.env("HETUMIND_HTTP_ALLOW", allow);
+        }
+        async move {
+            let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            let line = stdout
+                .lines()
+                .find_map(|line| line.strip_prefix("OUTCOME "))
+                .unwrap_or_else(|| panic!("no outcome: {stdout}"));
+            serde_json::from_str::<Value>(line).unwrap()
+        }
+    };
+    // Unset: loopback refused, for good.
+    let outcome = child(None).await;
+    assert_eq!(outcome["terminal"], true, "{outcome}");
+    assert!(
+        outcome["error"].as_str().unwrap().contains(&format!(
+            "GET {url}: refused `127.0.0.1`: 127.0.0.1 is a loopback address"
+        )),
+        "{outcome}"
+    );
+    assert_eq!(server.echoed(), 0);
+    // Set: allowed.
+    let outcome = child(Some("10.0.0.0/8,127.0.0.1")).await;
+    assert_eq!(outcome, json!({ "status": 200 }));
+    assert_eq!(server.echoed(), 1);
+    // Malformed: every request fails, naming the entry.
+    let outcome = child(Some("127.0.0.1, 127.0.0.0/40")).await;
+    assert_eq!(outcome["terminal"], true, "{outcome}");
+    assert_eq!(
+        outcome["error"],
+        format!(
+            "GET {url}: HETUMIND_HTTP_ALLOW: `127.0.0.0/40` is not a CIDR range (an IP address, `/`, a prefix length: `10.0.0.0/8`, `fd00::/8`)"
+        )
+    );
+    assert_eq!(server.echoed(), 1);
+}
