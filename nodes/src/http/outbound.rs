@@ -84,10 +84,17 @@ const MAX_REDIRECTS: usize = 10;
 /// What `core.http_request` may connect to: public addresses, the addresses
 /// `HETUMIND_HTTP_ALLOW` allows, and never the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`).
 ///
+/// Refused unless listed: loopback, private, shared (CGNAT), link-local (with the instance
+/// metadata addresses), unspecified, multicast, broadcast and reserved addresses, and the IPv6
+/// forms of such IPv4 addresses. `HETUMIND_HTTP_ALLOW` is a comma-separated list of IP
+/// addresses (`10.0.0.7`), CIDR ranges (`10.0.0.0/8`, `fd00::/8`) and host names
+/// (`api.internal`, `*.internal`). The Runtime API's port on loopback is refused whatever the
+/// list says. Host names are checked on the addresses they resolve to when connecting, IP
+/// addresses before the request, and every redirect before it is followed; proxies from the
+/// environment are not used.
+///
 /// The process reads its policy from the environment on the first request; a program (or a
-/// test) can set it instead with [`OutboundPolicy::install`]. What is refused and the syntax of
-/// the list are described in the documentation of `core.http_request` and in the library's
-/// README.
+/// test) can set it instead with [`OutboundPolicy::install`].
 ///
 /// ```
 /// use hetumind_nodes::OutboundPolicy;

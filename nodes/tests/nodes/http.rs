@@ -1036,7 +1036,8 @@ async fn child_requests_with_the_environments_policy() {
 async fn the_allow_list_is_read_from_the_environment() {
     let server = Server::start().await;
     let url = server.url("/echo");
-    let child = |allow: Option<&str>| {
+    let by_name = format!("http://localhost:{}/echo", server.port());
+    let child = |url: &str, allow: Option<&str>| {
         let mut command = std::process::Command::new(std::env::current_exe().unwrap());
         command
             .args([
@@ -1045,7 +1046,7 @@ async fn the_allow_list_is_read_from_the_environment() {
                 "--ignored",
                 "--nocapture",
             ])
-            .env(CHILD_URL, &url)
+            .env(CHILD_URL, url)
             .env_remove("HETUMIND_HTTP_ALLOW")
             .env_remove("AWS_LAMBDA_RUNTIME_API");
         if let Some(allow) = allow {
@@ -1063,8 +1064,8 @@ async fn the_allow_list_is_read_from_the_environment() {
             serde_json::from_str::<Value>(line).unwrap()
         }
     };
-    // Unset: loopback refused, for good.
-    let outcome = child(None).await;
+    // Unset: loopback refused, for good, by address or by a name resolving to it.
+    let outcome = child(&url, None).await;
     assert_eq!(outcome["terminal"], true, "{outcome}");
     assert!(
         outcome["error"].as_str().unwrap().contains(&format!(
@@ -1072,13 +1073,37 @@ async fn the_allow_list_is_read_from_the_environment() {
         )),
         "{outcome}"
     );
+    let outcome = child(&by_name, None).await;
+    assert_eq!(outcome["terminal"], true, "{outcome}");
+    let expected = format!(
+        "GET {by_name}: refused `localhost`: it resolves only to refused addresses: 127.0.0.1 is \
+         a loopback address"
+    );
+    assert!(
+        outcome["error"].as_str().unwrap().starts_with(&expected),
+        "{outcome}"
+    );
     assert_eq!(server.echoed(), 0);
-    // Set: allowed.
-    let outcome = child(Some("10.0.0.0/8,127.0.0.1")).await;
-    assert_eq!(outcome, json!({ "status": 200 }));
-    assert_eq!(server.echoed(), 1);
+    // Set: allowed by address, by range, by name; a name allows no address by itself.
+    for (target, allow) in [
+        (&url, "10.0.0.0/8,127.0.0.1"),
+        (&url, "127.0.0.0/8"),
+        (&by_name, "localhost"),
+    ] {
+        let outcome = child(target, Some(allow)).await;
+        assert_eq!(outcome, json!({ "status": 200 }), "{target} with {allow}");
+    }
+    assert_eq!(server.echoed(), 3);
+    let outcome = child(&url, Some("localhost")).await;
+    assert!(
+        outcome["error"]
+            .as_str()
+            .unwrap()
+            .contains("refused `127.0.0.1`"),
+        "{outcome}"
+    );
     // Malformed: every request fails, naming the entry.
-    let outcome = child(Some("127.0.0.1, 127.0.0.0/40")).await;
+    let outcome = child(&url, Some("127.0.0.1, 127.0.0.0/40")).await;
     assert_eq!(outcome["terminal"], true, "{outcome}");
     assert_eq!(
         outcome["error"],
@@ -1086,5 +1111,5 @@ async fn the_allow_list_is_read_from_the_environment() {
             "GET {url}: HETUMIND_HTTP_ALLOW: `127.0.0.0/40` is not a CIDR range (an IP address, `/`, a prefix length: `10.0.0.0/8`, `fd00::/8`)"
         )
     );
-    assert_eq!(server.echoed(), 1);
+    assert_eq!(server.echoed(), 3);
 }
