@@ -267,7 +267,11 @@ async fn proxies_from_the_environment_are_not_used() {
         .map(|name| (name, proxy.base.clone()))
         .collect();
 
-    // Through the proxy, the refused address would be reached: it is not used.
+    // Through the proxy, the proxy would resolve the name and reach the refused address: it is
+    // not used, the name is resolved and refused here.
+    let by_name = format!("http://localhost:{}/data", server.port);
+    let (response, output) = run(&by_name, None, &env).await;
+    failed(&response, &output, &["refused `localhost`"]);
     let (response, output) = run(&url, None, &env).await;
     failed(&response, &output, &["refused `127.0.0.1`"]);
     // Allowed: straight to the server.
