@@ -26,6 +26,8 @@ pub const STATE_MACHINE_VAR: &str = "HETUMIND_STATE_MACHINE_ARN";
 /// | `HETUMIND_CALLER_WORKFLOWS` | the workflow ids a caller may name itself (comma-separated; `*`: any stored workflow); unset: none |
 /// | `HETUMIND_REDACT_HEADERS` | the request headers whose values are redacted (comma-separated; `default` stands for [`DEFAULT_REDACTED_HEADERS`]); unset: the default list |
 /// | `HETUMIND_SAFETY_MARGIN_MS`, `HETUMIND_LEASE_MS` | engine limits |
+/// | `HETUMIND_STATE_MACHINE_ARN` | the state machine that drives executions triggers start |
+/// | `HETUMIND_HTTP_ALLOW` | read by `core.http_request` (`hetumind-nodes`): the non-public destinations it may reach |
 ///
 /// A caller names a workflow with an HTTP path parameter `workflow_id`, a path
 /// `.../workflows/{id}` or `?workflow=ID`, an EventBridge event's `detail.workflow_id`, or an

@@ -3,12 +3,7 @@
 //! process, against real servers on loopback. Unset, the list refuses them all; set, it allows
 //! what it lists; malformed, it fails the request naming the entry; proxies from the
 //! environment are not used; under Lambda the Runtime API is refused even where loopback is
-//! allowed.
-//!
-//! The tests are ignored until the test binary links the built-in nodes, which needs
-//! `hetumind-nodes.workspace = true` among the dependencies of `tests/Cargo.toml`; with it, drop
-//! the `#[ignore]`s (`cargo test -p hetumind-tests --test http_safety -- --ignored` runs them
-//! meanwhile).
+//! allowed. The binary is the examples function, which links every built-in node.
 
 #![allow(clippy::unwrap_used)]
 
@@ -24,33 +19,12 @@ use axum::response::IntoResponse;
 use axum::routing::any;
 use serde_json::{Value, json};
 
-#[path = "support/runtime_api.rs"]
+#[path = "../../tests/tests/support/runtime_api.rs"]
 mod runtime_api;
 
 use runtime_api::{Function, Outcome, RuntimeApi};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hetumind-test");
-
-/// Why the tests are ignored for now.
-const NOT_LINKED: &str = "hetumind-test does not link the built-in nodes yet: these tests need \
-                          `hetumind-nodes.workspace = true` in tests/Cargo.toml";
-
-/// Fails, saying what is missing, when the test binary does not have `core.http_request`.
-fn the_binary_has_http_request() {
-    let output = Command::new(BIN)
-        .args(["nodes", "--json"])
-        .output()
-        .unwrap();
-    let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert!(
-        catalog
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|node| node["kind"] == "core.http_request"),
-        "{NOT_LINKED}"
-    );
-}
+const BIN: &str = env!("CARGO_BIN_EXE_hetumind-examples");
 
 /// A server on a free port of `address` that counts the requests it gets and answers them
 /// with `{"ok": true}`, except `/redirect?URL`, answered 302 to `URL`.
@@ -99,10 +73,9 @@ fn workflow(url: &str) -> Value {
     }] })
 }
 
-/// Runs `workflow(url)` with `hetumind-test run --json`, with `allow` as `HETUMIND_HTTP_ALLOW`
+/// Runs `workflow(url)` with `hetumind-examples run --json`, with `allow` as `HETUMIND_HTTP_ALLOW`
 /// (`None`: unset) and the other variables of `env`; the response and the process's output.
 async fn run(url: &str, allow: Option<&str>, env: &[(&str, String)]) -> (Value, Output) {
-    the_binary_has_http_request();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("workflow.json");
     std::fs::write(&file, workflow(url).to_string()).unwrap();
@@ -175,7 +148,6 @@ fn failed(response: &Value, output: &Output, says: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "hetumind-test does not link the built-in nodes yet (see the module docs)"]
 async fn loopback_is_refused_unless_the_environment_allows_it() {
     let server = Server::start("127.0.0.1").await;
     let url = format!("{}/data", server.base);
@@ -208,7 +180,6 @@ async fn loopback_is_refused_unless_the_environment_allows_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "hetumind-test does not link the built-in nodes yet (see the module docs)"]
 async fn a_host_name_is_judged_by_its_addresses_or_allowed_by_name() {
     let server = Server::start("127.0.0.1").await;
     let url = format!("http://localhost:{}/data", server.port);
@@ -235,7 +206,6 @@ async fn a_host_name_is_judged_by_its_addresses_or_allowed_by_name() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "hetumind-test does not link the built-in nodes yet (see the module docs)"]
 async fn a_malformed_allow_list_fails_naming_the_entry() {
     let server = Server::start("127.0.0.1").await;
     let url = format!("{}/data", server.base);
@@ -257,7 +227,6 @@ async fn a_malformed_allow_list_fails_naming_the_entry() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "hetumind-test does not link the built-in nodes yet (see the module docs)"]
 async fn proxies_from_the_environment_are_not_used() {
     let server = Server::start("127.0.0.1").await;
     let proxy = Server::start("127.0.0.1").await;
@@ -281,9 +250,7 @@ async fn proxies_from_the_environment_are_not_used() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "hetumind-test does not link the built-in nodes yet (see the module docs)"]
 async fn the_runtime_api_is_refused_under_lambda_even_where_loopback_is_allowed() {
-    the_binary_has_http_request();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start("127.0.0.1").await;
     let api = RuntimeApi::start().await;
