@@ -7,8 +7,11 @@
 //! renewed while it runs), runs the node exactly as an inline run would (retries, timeouts,
 //! `on_error`, waits, idempotency keys), stores the output create-only
 //! (`nodes/{node}/{attempt}.json`, or `parts/{node}/{batch}.json` for one batch), and releases
-//! the claim with how the run ended. The coordinating invocation adopts all of it when it next
-//! restores the execution; the worker never writes the execution's state.
+//! the claim: the stored output itself releases it when the node succeeded (it ends the task
+//! for good: one store call fewer per task), else the claim is rewritten with how the run ended
+//! (failed, parked until a time, cut off by the deadline). The coordinating invocation adopts
+//! all of it when it next restores the execution; the worker never writes the execution's
+//! state.
 //!
 //! Two workers on one task: the second finds the claim held and gets `StateConflict`, changing
 //! nothing. A claim whose lease expired (its worker died) is taken over with the same attempt,
@@ -268,6 +271,10 @@ impl Worker<'_> {
         })?;
         let previous: Claim = from_json(&key, &stored.bytes)?;
         if previous.is_held(self.engine.clock.now()) {
+            // A stored output ends a task whose claim still holds (see the module docs).
+            if self.output_stored().await? {
+                return Ok(Taken::Ended(Ended::Succeeded));
+            }
             return Err(EngineError::StateConflict(format!(
                 "node `{}`{} is being run by invocation {} until {}",
                 self.name,
@@ -415,8 +422,9 @@ impl Worker<'_> {
         hold.attempt = attempt;
         let ended = match outcome.or_passed_on(&items, on_error, registration.outputs) {
             Outcome::Succeeded { attempt, output } => {
+                // The stored output is the release.
                 self.store_output(attempt, output.outputs).await?;
-                Ended::Succeeded
+                return Ok(Ended::Succeeded);
             }
             Outcome::Failed { error, .. } => Ended::Failed {
                 error: error.to_string(),
@@ -433,11 +441,7 @@ impl Worker<'_> {
             },
             Outcome::Interrupted { retries, .. } => Ended::Interrupted { retries },
         };
-        match self.release(hold, &ended).await {
-            // Taken over after the output was stored: the taker finds it and runs nothing.
-            Err(EngineError::StateConflict(_)) if matches!(ended, Ended::Succeeded) => {}
-            other => other?,
-        }
+        self.release(hold, &ended).await?;
         Ok(ended)
     }
 
