@@ -75,6 +75,9 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod entry;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 mod json_path;
 pub mod lambda;
