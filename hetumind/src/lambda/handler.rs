@@ -11,7 +11,7 @@ use aws_lambda_events::apigw::{
 };
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use aws_lambda_events::http::header::CONTENT_TYPE;
+use aws_lambda_events::http::header::{ALLOW, CONTENT_TYPE};
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use base64::Engine as _;
@@ -24,8 +24,9 @@ use crate::NodeRole;
 use crate::config::{STATE_MACHINE_VAR, Triggers};
 use crate::engine::{Drive, Engine, EngineError};
 use crate::model::{
-    ExecuteWorkflow, ExecutionStatus, HttpRequest, HttpTriggerOutput, ItemData, NextAction,
-    Request, Response, WebhookResponse, Workflow,
+    AuthFailure, ExecuteWorkflow, ExecutionStatus, HttpRequest, HttpTriggerChecks,
+    HttpTriggerOutput, ItemData, NextAction, Request, Response, WebhookAuth, WebhookResponse,
+    Workflow,
 };
 use crate::store::ExecutionKeys;
 
@@ -70,6 +71,34 @@ pub struct Handler {
     engine: Engine,
     triggers: Triggers,
     state_machine: Option<Arc<StateMachine>>,
+    secret_env: SecretEnv,
+}
+
+/// Where the HTTP trigger reads the environment variables that `auth` secrets name: the
+/// process environment, unless a test or an embedding program says otherwise.
+#[derive(Clone)]
+struct SecretEnv(Option<Arc<VarFn>>);
+
+/// Reads an environment variable by name.
+type VarFn = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl SecretEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        match &self.0 {
+            Some(var) => var(name),
+            None => std::env::var(name).ok(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SecretEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "SecretEnv(custom)"
+        } else {
+            "SecretEnv(process)"
+        })
+    }
 }
 
 impl Handler {
@@ -81,7 +110,20 @@ impl Handler {
             engine,
             triggers,
             state_machine: None,
+            secret_env: SecretEnv(None),
         }
+    }
+
+    /// This handler, reading the environment variables that HTTP triggers' `auth` secrets
+    /// name (`{"env": "NAME"}`, see [`WebhookAuth`]) with `var` instead of from the process
+    /// environment: for tests, and programs that embed the handler.
+    #[must_use]
+    pub fn with_secret_env(
+        mut self,
+        var: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.secret_env = SecretEnv(Some(Arc::new(var)));
+        self
     }
 
     /// This handler, handing the executions that triggers start and that do not finish within
@@ -161,6 +203,7 @@ impl Handler {
                         method: $method,
                         path: $path,
                         headers: self.headers_json(&$r.headers),
+                        raw_headers: $r.headers,
                         query: $r
                             .query_string_parameters
                             .iter()
@@ -285,15 +328,43 @@ impl Handler {
             Ok(workflow_id) => workflow_id,
             Err(unrouted) => return HttpAnswer::unrouted(&unrouted),
         };
-        let body = match decode_body(request.body.as_deref(), request.base64) {
-            Ok(body) => body,
-            Err(error) => return HttpAnswer::json(400, &json!({ "error": error })),
-        };
-        // Read here rather than by the engine, to store no more of the request than the
-        // workflow's trigger passes on.
+        // Read here rather than by the engine, to check the request against the workflow's
+        // trigger, and to store no more of it than the trigger passes on.
         let workflow = match self.engine.stored_workflow(&workflow_id).await {
             Ok(workflow) => workflow,
             Err(error) => return HttpAnswer::error(&error, None),
+        };
+        // Refused here, before any execution starts or anything is stored.
+        let checks = match trigger_checks(&workflow) {
+            Ok(checks) => checks,
+            Err(problem) => return HttpAnswer::misconfigured(&workflow_id, &problem),
+        };
+        if let Some(refusing) = checks
+            .iter()
+            .find(|checks| !checks.methods.accepts(&request.method))
+        {
+            return HttpAnswer::method_not_allowed(&request.method, refusing);
+        }
+        let raw_body = match raw_body(request.body, request.base64) {
+            Ok(raw_body) => raw_body,
+            Err(error) => return HttpAnswer::json(400, &json!({ "error": error })),
+        };
+        let now = chrono::Utc::now().timestamp();
+        let var = |name: &str| self.secret_env.var(name);
+        for trigger in &checks {
+            let checked = trigger.authenticate(
+                &request.raw_headers,
+                raw_body.as_deref().unwrap_or_default(),
+                now,
+                &var,
+            );
+            if let Err(failure) = checked {
+                return HttpAnswer::refused(&workflow_id, failure);
+            }
+        }
+        let body = match body_value(raw_body) {
+            Ok(body) => body,
+            Err(error) => return HttpAnswer::json(400, &json!({ "error": error })),
         };
         let mut item = HttpRequest {
             method: request.method,
@@ -302,6 +373,14 @@ impl Handler {
             query: request.query,
             body,
         };
+        // An API key is a secret whatever HETUMIND_REDACT_HEADERS lists.
+        for trigger in &checks {
+            if let Some(WebhookAuth::ApiKey(api_key)) = &trigger.auth
+                && let Some(value) = item.headers.get_mut(&api_key.header)
+            {
+                *value = Value::String(Triggers::REDACTED.to_owned());
+            }
+        }
         if passes_on_body_only(&workflow) {
             item.headers.clear();
             item.query.clear();
@@ -624,6 +703,17 @@ fn passes_on_body_only(workflow: &Workflow) -> bool {
         })
 }
 
+/// What the workflow's HTTP trigger nodes (of kind [`HttpRequest::TRIGGER_KIND`]) require of a
+/// request: a request must satisfy every one of them (a workflow without one accepts any).
+fn trigger_checks(workflow: &Workflow) -> Result<Vec<HttpTriggerChecks>, String> {
+    workflow
+        .nodes
+        .iter()
+        .filter(|node| node.kind == HttpRequest::TRIGGER_KIND)
+        .map(|node| HttpTriggerChecks::of(&node.name, &node.parameters))
+        .collect()
+}
+
 /// Why a trigger starts no workflow.
 #[derive(Debug, thiserror::Error)]
 enum Unrouted {
@@ -663,6 +753,60 @@ impl HttpAnswer {
     fn of(mut self, execution_id: &str) -> Self {
         self.execution_id = Some(execution_id.to_owned());
         self
+    }
+
+    /// The answer to a request whose method the workflow's trigger does not accept: 405, with
+    /// the methods it accepts in `Allow`.
+    fn method_not_allowed(method: &str, checks: &HttpTriggerChecks) -> Self {
+        let allowed = checks.methods.to_string();
+        tracing::warn!("HTTP request refused: method `{method}` is not allowed ({allowed})");
+        let mut answer = Self::json(
+            405,
+            &json!({
+                "error": format!("method `{method}` is not allowed: the workflow's trigger accepts {allowed}"),
+                "error_type": "Hetumind.MethodNotAllowed",
+            }),
+        );
+        if let Ok(value) = HeaderValue::try_from(allowed) {
+            answer.headers.insert(ALLOW, value);
+        }
+        answer
+    }
+
+    /// The answer to a request whose credentials `failure` refuses: 401 without one, 403 with
+    /// a wrong one, 500 when the function cannot check them. The message names headers and
+    /// variables, never a secret.
+    fn refused(workflow_id: &str, failure: AuthFailure) -> Self {
+        match failure {
+            AuthFailure::Missing(problem) => {
+                tracing::warn!(workflow_id, "HTTP request refused (401): {problem}");
+                Self::json(
+                    401,
+                    &json!({ "error": problem, "error_type": "Hetumind.Unauthenticated" }),
+                )
+            }
+            AuthFailure::Invalid(problem) => {
+                tracing::warn!(workflow_id, "HTTP request refused (403): {problem}");
+                Self::json(
+                    403,
+                    &json!({ "error": problem, "error_type": "Hetumind.Forbidden" }),
+                )
+            }
+            AuthFailure::Misconfigured(problem) => Self::misconfigured(workflow_id, &problem),
+        }
+    }
+
+    /// The answer when workflow `workflow_id`'s trigger cannot check requests (malformed
+    /// parameters, a missing secret): 500, naming the problem; no request is accepted then.
+    fn misconfigured(workflow_id: &str, problem: &str) -> Self {
+        tracing::error!(workflow_id, "HTTP trigger misconfigured: {problem}");
+        Self::json(
+            500,
+            &json!({
+                "error": format!("the HTTP trigger of workflow `{workflow_id}` is misconfigured: {problem}"),
+                "error_type": "Hetumind.TriggerMisconfigured",
+            }),
+        )
     }
 
     /// The answer to a request that names no workflow it may start.
@@ -762,6 +906,8 @@ struct IncomingHttp {
     path: String,
     path_parameters: std::collections::HashMap<String, String>,
     headers: Map<String, Value>,
+    /// The headers as received, unredacted: for the trigger's credentials only, never stored.
+    raw_headers: HeaderMap,
     query: Map<String, Value>,
     body: Option<String>,
     base64: bool,
@@ -774,18 +920,28 @@ fn workflow_from_path(path: &str) -> Option<String> {
     segments.next().map(str::to_owned)
 }
 
-fn decode_body(body: Option<&str>, base64: bool) -> Result<Value, String> {
+/// The body's bytes as the caller sent them (API Gateway's base64 decoded); `None` without a
+/// body.
+fn raw_body(body: Option<String>, base64: bool) -> Result<Option<Vec<u8>>, String> {
     let Some(body) = body else {
+        return Ok(None);
+    };
+    if base64 {
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map(Some)
+            .map_err(|error| format!("the body is not valid base64: {error}"))
+    } else {
+        Ok(Some(body.into_bytes()))
+    }
+}
+
+/// The body as the trigger passes it on: parsed JSON, else the text; `null` without a body.
+fn body_value(raw: Option<Vec<u8>>) -> Result<Value, String> {
+    let Some(bytes) = raw else {
         return Ok(Value::Null);
     };
-    let text = if base64 {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .map_err(|error| format!("the body is not valid base64: {error}"))?;
-        String::from_utf8(bytes).map_err(|_| "the body is not UTF-8 text".to_owned())?
-    } else {
-        body.to_owned()
-    };
+    let text = String::from_utf8(bytes).map_err(|_| "the body is not UTF-8 text".to_owned())?;
     Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 

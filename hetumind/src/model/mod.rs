@@ -12,7 +12,11 @@ pub use request::{
     Batch, ExecuteNode, ExecuteWorkflow, NextAction, OutputRef, Request, Response, ResumeExecution,
     Task, ceil_to_second,
 };
-pub use webhook::{HttpRequest, HttpTriggerOutput, WebhookResponse};
+pub(crate) use webhook::AuthFailure;
+pub use webhook::{
+    ApiKeyAuth, HmacAuth, HttpMethod, HttpMethods, HttpRequest, HttpTriggerChecks,
+    HttpTriggerOutput, SecretRef, WebhookAuth, WebhookResponse,
+};
 /// The longest node name, workflow id or execution id accepted, in characters (Unicode scalar
 /// values); validation rejects longer ones, naming the field and this limit.
 pub const MAX_NAME_CHARS: usize = 512;
