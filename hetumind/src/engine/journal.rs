@@ -91,9 +91,13 @@ impl Journal {
     /// wait, failed, or were running when their process died (those run again with the same
     /// attempt); skips are derived again as outputs resolve; stored progress is put back.
     /// Answers the item retries under way, by node.
+    ///
+    /// `input`: the execution's input when the caller has it (the start that just stored it),
+    /// so that it is not read back; else it is read from the store if a start node needs it.
     pub(super) async fn restore(
         &mut self,
         schedule: &mut Schedule<'_>,
+        input: Option<Vec<ItemData>>,
     ) -> Result<HashMap<usize, ItemRetries>, EngineError> {
         let plan = schedule.plan();
         self.adopt_outputs(schedule).await?;
@@ -142,7 +146,10 @@ impl Journal {
             schedule.resolve(index, output);
         }
         if schedule.starts_unfed() {
-            let input: Vec<ItemData> = read_recorded(&*self.store, &self.keys.input()).await?;
+            let input = match input {
+                Some(input) => input,
+                None => read_recorded(&*self.store, &self.keys.input()).await?,
+            };
             schedule.feed_starts(&input.into());
         }
         let retries = self.restore_progress(schedule).await?;
@@ -388,7 +395,7 @@ impl Journal {
         mut self,
         schedule: &mut Schedule<'_>,
     ) -> Result<ExecutionState, EngineError> {
-        self.restore(schedule).await?;
+        self.restore(schedule, None).await?;
         let mut state = self.state;
         for (index, node) in schedule.plan().nodes().iter().enumerate() {
             let derived = match schedule.phase(index) {

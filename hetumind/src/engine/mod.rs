@@ -369,7 +369,7 @@ impl Engine {
                 {
                     Ok(version) => {
                         run::Run::new(self, &plan, keys, (state, version), deadline)
-                            .execute(run::Scope::All, metadata)
+                            .execute(run::Scope::Start { input }, metadata)
                             .await
                     }
                     // Started before with this very workflow and input (a retried request, a

@@ -30,6 +30,9 @@ use crate::store::{ExecutionKeys, Part, Version};
 
 /// Which nodes an invocation may run.
 pub(super) enum Scope {
+    /// A new execution, whose input (already stored) its start nodes take: every node that
+    /// becomes ready.
+    Start { input: Vec<ItemData> },
     /// Every node that becomes ready.
     All,
     /// Every node, after resuming this waiting node now (with these items, if given).
@@ -110,8 +113,13 @@ impl<'a> Run<'a> {
         }
         // Reading and checking first, so that a request that cannot be carried out changes
         // nothing; the claim then fails if anyone else wrote the state meanwhile.
-        self.retries = self.journal.restore(&mut self.schedule).await?;
-        if let Scope::Resume { node, input } = scope {
+        let (given, resume) = match scope {
+            Scope::Start { input } => (Some(input), None),
+            Scope::All => (None, None),
+            Scope::Resume { node, input } => (None, Some((node, input))),
+        };
+        self.retries = self.journal.restore(&mut self.schedule, given).await?;
+        if let Some((node, input)) = resume {
             self.wake(node, input)?;
         }
         self.journal.claim(&self.schedule).await?;
@@ -140,7 +148,7 @@ impl<'a> Run<'a> {
             return Err(self.finished(node));
         }
         self.journal.check_lease()?;
-        self.retries = self.journal.restore(&mut self.schedule).await?;
+        self.retries = self.journal.restore(&mut self.schedule, None).await?;
         self.wake(node, None)?;
         let input = self.schedule.input(node);
         Ok(self.spec(node, input, 0))
