@@ -3,12 +3,10 @@
 
 use std::future::Future;
 use std::sync::Arc;
-
-use tokio::time::Instant;
-
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::time::Instant;
 
 use super::EngineOptions;
 use crate::BoxFuture;

@@ -270,11 +270,12 @@ impl Worker<'_> {
             EngineError::StateConflict(format!("`{key}` disappeared while it was claimed"))
         })?;
         let previous: Claim = from_json(&key, &stored.bytes)?;
+        // A claim not released with how its run ended (still held, or its worker died) may
+        // belong to a run whose stored output ended the task (see the module docs).
+        if previous.ended.is_none() && self.output_stored().await? {
+            return Ok(Taken::Ended(Ended::Succeeded));
+        }
         if previous.is_held(self.engine.clock.now()) {
-            // A stored output ends a task whose claim still holds (see the module docs).
-            if self.output_stored().await? {
-                return Ok(Taken::Ended(Ended::Succeeded));
-            }
             return Err(EngineError::StateConflict(format!(
                 "node `{}`{} is being run by invocation {} until {}",
                 self.name,
@@ -283,14 +284,13 @@ impl Worker<'_> {
                 previous.until.unwrap_or_default()
             )));
         }
-        let (died, resume) = match previous.ended {
+        let resume = match previous.ended {
             Some(ended @ (Ended::Succeeded | Ended::Failed { .. })) => {
                 return Ok(Taken::Ended(ended));
             }
-            Some(Ended::Waiting { retries, .. } | Ended::Interrupted { retries }) => {
-                (false, retries)
-            }
-            None => (true, None),
+            Some(Ended::Waiting { retries, .. } | Ended::Interrupted { retries }) => retries,
+            // Its worker died before storing anything: taken over with the same attempt.
+            None => None,
         };
         let claim = to_json(&self.held(previous.attempt))?;
         let version = self
@@ -302,11 +302,6 @@ impl Worker<'_> {
             version,
             attempt: previous.attempt,
         };
-        // A worker that died may have stored its output first.
-        if died && self.output_stored().await? {
-            self.release(hold, &Ended::Succeeded).await?;
-            return Ok(Taken::Ended(Ended::Succeeded));
-        }
         Ok(Taken::Run(hold, resume))
     }
 
