@@ -48,6 +48,7 @@ fn task(id: &str, task: &Task) -> Request {
         execution_id: id.to_owned(),
         node_name: task.node_name.clone(),
         batch: task.batch,
+        spec: task.spec.clone(),
         input_data: None,
         metadata: serde_json::Map::new(),
     })

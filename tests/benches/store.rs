@@ -83,6 +83,7 @@ fn measure(
                 execution_id: id.to_owned(),
                 node_name: format!("n{node}"),
                 batch: None,
+                spec: None,
                 input_data: None,
                 metadata: Map::new(),
             });

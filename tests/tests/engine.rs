@@ -200,6 +200,7 @@ fn step(node: &str) -> Request {
         execution_id: "exec-1".to_owned(),
         node_name: node.to_owned(),
         batch: None,
+        spec: None,
         input_data: None,
         metadata: Default::default(),
     })
@@ -1315,6 +1316,7 @@ async fn execution_ids_and_node_names_must_be_1_to_512_characters() {
                 execution_id: long.clone(),
                 node_name: "A".to_owned(),
                 batch: None,
+                spec: None,
                 input_data: None,
                 metadata: Default::default(),
             }),

@@ -73,6 +73,7 @@ fn task(id: &str, task: &Task) -> Request {
         execution_id: id.to_owned(),
         node_name: task.node_name.clone(),
         batch: task.batch,
+        spec: task.spec.clone(),
         input_data: None,
         metadata: Default::default(),
     })
@@ -357,7 +358,8 @@ async fn a_long_list_of_tasks_comes_a_part_at_a_time() {
     let mut handed = 0;
     while let NextAction::FanOut { tasks } = &answer.next_action {
         let bytes = serde_json::to_vec(&answer).unwrap().len();
-        assert!(bytes < 100 * 1024, "an answer of {bytes} bytes");
+        // 128 KiB of tasks at most, and the rest of the answer.
+        assert!(bytes < 130 * 1024, "an answer of {bytes} bytes");
         handed += tasks.len();
         rounds += 1;
         for t in tasks {
@@ -415,6 +417,7 @@ async fn an_unknown_batch_is_an_invalid_request() {
                 &Task {
                     node_name: "D".to_owned(),
                     batch: Some(Batch { index: 7, count: 9 }),
+                    spec: None,
                 },
             ),
             None,
@@ -464,4 +467,117 @@ async fn a_fan_out_node_that_waits_is_handed_out_again_when_its_time_comes() {
         2,
         "before and after the wait"
     );
+}
+
+#[tokio::test]
+async fn a_small_task_carries_its_specification_and_a_large_one_is_stored() {
+    let wf = workflow(json!({
+        "id": "sizes", "settings": { "dispatch": "fan_out" },
+        "nodes": [{ "name": "D", "kind": "fan.double" }]
+    }));
+    let engine = engine();
+    let store = engine.store();
+    // One item: a small specification, carried inline, so nothing is stored for the worker.
+    let answer = engine
+        .handle(start(wf.clone(), "s-1", &[json!(1)]), None)
+        .await
+        .unwrap();
+    let [small] = &tasks(&answer)[..] else {
+        panic!("{answer:?}")
+    };
+    let spec = small.spec.as_ref().expect("an inline specification");
+    assert_eq!(spec["kind"], "fan.double");
+    assert!(
+        store
+            .list("executions/s-1/tasks/")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let done = engine.handle(task("s-1", small), None).await.unwrap();
+    assert!(done.success, "{done:?}");
+    let answer = engine.handle(Request::resume("s-1"), None).await.unwrap();
+    assert_eq!(values(&answer), [json!(2)]);
+
+    // 2,000 items: a specification too large to carry, stored; the task's `spec` is null, and
+    // still written (a state machine passes it on by its path).
+    let many: Vec<Value> = (0..2000).map(|n| json!(n)).collect();
+    let answer = engine.handle(start(wf, "s-2", &many), None).await.unwrap();
+    let [large] = &tasks(&answer)[..] else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(large.spec, None);
+    let written = serde_json::to_value(large).unwrap();
+    assert_eq!(written["spec"], Value::Null);
+    assert!(written.as_object().unwrap().contains_key("spec"));
+    assert_eq!(
+        store.list("executions/s-2/tasks/").await.unwrap(),
+        ["executions/s-2/tasks/D/all.json"]
+    );
+    engine.handle(task("s-2", large), None).await.unwrap();
+    let answer = engine.handle(Request::resume("s-2"), None).await.unwrap();
+    assert_eq!(answer.output_data.unwrap().len(), 2000);
+}
+
+#[tokio::test]
+async fn a_malformed_specification_is_an_invalid_request_naming_the_field() {
+    let wf = workflow(json!({
+        "id": "bad-spec", "settings": { "dispatch": "fan_out" },
+        "nodes": [{ "name": "D", "kind": "fan.double" }]
+    }));
+    let engine = engine();
+    let answer = engine
+        .handle(start(wf, "b-1", &[json!(1)]), None)
+        .await
+        .unwrap();
+    let mut handed = tasks(&answer).remove(0);
+    let spec = handed.spec.as_mut().unwrap();
+    spec["attempt"] = json!("first");
+    let error = engine.handle(task("b-1", &handed), None).await.unwrap_err();
+    assert_eq!(error.error_type(), "Hetumind.InvalidRequest");
+    assert!(error.to_string().contains("spec.attempt"), "{error}");
+    assert!(
+        engine
+            .store()
+            .list("executions/b-1/claims/")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_node_handed_out_again_keeps_the_time_it_first_started() {
+    let wf = workflow(json!({
+        "id": "p", "settings": { "dispatch": "fan_out" },
+        "nodes": [{ "name": "P", "kind": "fan.pause" }]
+    }));
+    let engine = engine();
+    let answer = engine
+        .handle(start(wf, "t-1", &[json!(1)]), None)
+        .await
+        .unwrap();
+    let handed = tasks(&answer).remove(0);
+    let started = handed.spec.as_ref().unwrap()["started_at"].clone();
+    let parked = engine.handle(task("t-1", &handed), None).await.unwrap();
+    assert!(
+        matches!(parked.next_action, NextAction::Wait { .. }),
+        "{parked:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The coordinator parks the node as its worker did, from when it first started.
+    let answer = engine.handle(Request::resume("t-1"), None).await.unwrap();
+    assert!(
+        matches!(answer.next_action, NextAction::Wait { .. }),
+        "{answer:?}"
+    );
+    let state = engine
+        .store()
+        .get("executions/t-1/state.json")
+        .await
+        .unwrap()
+        .unwrap();
+    let state: Value = serde_json::from_slice(&state.bytes).unwrap();
+    assert_eq!(state["nodes"]["P"]["status"], "waiting");
+    assert_eq!(state["nodes"]["P"]["started_at"], started);
 }

@@ -411,6 +411,7 @@ async fn drive(
                         execution_id: EXECUTION.to_owned(),
                         node_name: task.node_name.clone(),
                         batch: task.batch,
+                        spec: task.spec.clone(),
                         input_data: None,
                         metadata: serde_json::Map::new(),
                     });

@@ -15,15 +15,15 @@ use crate::time::saturating_add;
 
 /// When an invocation stops starting things, and when it interrupts what still runs.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Limits {
+pub(super) struct Budget {
     /// No node (or retry) starts after this instant.
     pub(super) start_until: Option<Instant>,
     /// Running nodes are interrupted at this instant.
     pub(super) hard_end: Option<Instant>,
 }
 
-impl Limits {
-    /// The limits of an invocation with `deadline` (none: `options.max_invocation` from now,
+impl Budget {
+    /// The budget of an invocation with `deadline` (none: `options.max_invocation` from now,
     /// if set). A deadline already past (as some local emulators send) means "no deadline".
     pub(super) fn new(options: &EngineOptions, deadline: Option<Instant>) -> Self {
         let now = Instant::now();

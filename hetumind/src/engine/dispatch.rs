@@ -15,8 +15,13 @@ use super::worker::{Claim, Ended};
 use crate::model::{Dispatch, Task};
 use crate::store::{Condition, ExecutionKeys, Part, StateStore, StoreError};
 
-/// The most bytes of tasks in one answer (as JSON). The rest come in the next round.
-pub(super) const MAX_TASK_BYTES: usize = 64 * 1024;
+/// The most bytes of tasks in one answer (as JSON), specifications carried inline included.
+/// The rest come in the next round.
+pub(super) const MAX_TASK_BYTES: usize = 128 * 1024;
+
+/// The largest task specification (as JSON) a task carries inline, when the answer has room
+/// for it; a larger one is stored for the worker to read.
+pub(super) const MAX_INLINE_SPEC_BYTES: usize = 4 * 1024;
 
 /// How many bytes of task specifications wait to be written before they are written right
 /// away rather than all together at the end of the round.
@@ -38,16 +43,28 @@ impl Tasks {
         self.bytes < MAX_TASK_BYTES
     }
 
-    /// Adds `task` to the answer, its specification `spec` to write at `key` first.
+    /// Adds `task` to the answer with its specification `spec`: carried inline when small
+    /// and the answer has room, else written at `key` before the answer.
     pub(super) async fn push(
         &mut self,
-        task: Task,
+        mut task: Task,
         key: String,
         spec: Vec<u8>,
         store: &dyn StateStore,
     ) -> Result<(), EngineError> {
-        // A task's JSON: its name (escaped) and at most a batch's two numbers.
-        self.bytes += serde_json::to_string(&task).map_or(MAX_TASK_BYTES, |json| json.len() + 1);
+        // A task's JSON: its name (escaped), at most a batch's two numbers, a null spec.
+        let bare = serde_json::to_string(&task).map_or(MAX_TASK_BYTES, |json| json.len() + 1);
+        let inline = bare + spec.len() - "null".len();
+        if spec.len() <= MAX_INLINE_SPEC_BYTES
+            && self.bytes + inline <= MAX_TASK_BYTES
+            && let Ok(value) = serde_json::from_slice(&spec)
+        {
+            task.spec = Some(value);
+            self.bytes += inline;
+            self.list.push(task);
+            return Ok(());
+        }
+        self.bytes += bare;
         self.list.push(task);
         self.unwritten_bytes += spec.len();
         self.unwritten.push((key, spec));
@@ -85,6 +102,8 @@ pub(super) struct Workers {
     pub(super) waiting: HashMap<Part, (DateTime<Utc>, u32, Option<String>)>,
     /// A task failed for good: its attempt and error.
     pub(super) failed: Option<(u32, String)>,
+    /// When the node first started, by the earliest claim that says so.
+    pub(super) started: Option<DateTime<Utc>>,
 }
 
 /// What the workers did with the fan-out nodes of `schedule` not done yet, by node: one listing
@@ -158,6 +177,9 @@ pub(super) async fn survey(
         let (Some(claim), Some(workers)) = (claim, found.get_mut(&index)) else {
             continue;
         };
+        if let Some(at) = claim.started_at {
+            workers.started = Some(workers.started.map_or(at, |started| started.min(at)));
+        }
         if claim.is_held(now) {
             workers.held.insert(part, claim.until.unwrap_or(now));
             continue;

@@ -191,6 +191,7 @@ impl Engine {
                     execution_id: execution_id.to_owned(),
                     node_name: task.node_name.clone(),
                     batch: task.batch,
+                    spec: task.spec.clone(),
                     input_data: None,
                     metadata: serde_json::Map::new(),
                 }),

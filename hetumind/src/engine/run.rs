@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::attempt::{ItemRetries, NodeRun, Outcome};
-use super::budget::Limits;
+use super::budget::Budget;
 use super::dispatch::{self, Tasks, Workers};
 use super::journal::Journal;
 use super::journal::{read_all_recorded, to_json};
@@ -53,7 +53,7 @@ pub(super) struct Run<'a> {
     /// Per-item retries under way, by node: its next run retries those items only.
     retries: HashMap<usize, ItemRetries>,
     /// When nodes stop starting, and running ones are interrupted.
-    limits: Limits,
+    budget: Budget,
     /// The execution's identifier, shared by every node run.
     execution_id: Arc<str>,
     /// What the execution's workers did with the nodes handed out, by node.
@@ -75,14 +75,14 @@ impl<'a> Run<'a> {
         state: (ExecutionState, Version),
         deadline: Option<Instant>,
     ) -> Self {
-        let limits = Limits::new(&engine.options, deadline);
+        let budget = Budget::new(&engine.options, deadline);
         let journal = Journal::new(
             Arc::clone(&engine.store),
             keys,
             state,
             Arc::clone(&engine.clock),
             engine.options.lease,
-            limits.hard_end,
+            budget.hard_end,
         );
         let execution_id = Arc::from(journal.state().execution_id.as_str());
         Self {
@@ -90,7 +90,7 @@ impl<'a> Run<'a> {
             schedule: Schedule::new(plan),
             journal,
             retries: HashMap::new(),
-            limits,
+            budget,
             execution_id,
             workers: HashMap::new(),
             tasks: Tasks::default(),
@@ -234,7 +234,7 @@ impl<'a> Run<'a> {
         loop {
             while running.len() < max_concurrency
                 && self.schedule.failure().is_none()
-                && self.limits.may_start()
+                && self.budget.may_start()
                 && self.may_start_next()
             {
                 let next = self.schedule.start_next(|| self.engine.clock.now());
@@ -278,7 +278,7 @@ impl<'a> Run<'a> {
                 .to_std()
                 .unwrap_or(Duration::ZERO);
             let fits = self
-                .limits
+                .budget
                 .start_until
                 .is_none_or(|end| Instant::now() + delay < end);
             if self.schedule.failure().is_some()
@@ -321,6 +321,9 @@ impl<'a> Run<'a> {
         let node = &plan.nodes()[index];
         let name = Arc::clone(&node.name);
         let workers = self.workers.remove(&index).unwrap_or_default();
+        if let Some(at) = workers.started {
+            self.schedule.started_at(index, at);
+        }
         if let Some((attempt, error)) = workers.failed {
             self.journal.record_failure(&name, attempt, error.clone());
             self.schedule.fail(index, &error);
@@ -395,6 +398,7 @@ impl<'a> Run<'a> {
                     Task {
                         node_name: name.to_string(),
                         batch,
+                        spec: None,
                     },
                     key,
                     to_json(&spec)?,
@@ -491,8 +495,8 @@ impl<'a> Run<'a> {
                 .unwrap_or_else(|| self.engine.clock.now()),
             clock: Arc::clone(&self.engine.clock),
             random: Arc::clone(&self.engine.random),
-            start_until: self.limits.start_until,
-            hard_end: self.limits.hard_end,
+            start_until: self.budget.start_until,
+            hard_end: self.budget.hard_end,
             own_threads: self.engine.options.node_threads,
             resume: self.retries.remove(&index),
         };

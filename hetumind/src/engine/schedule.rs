@@ -106,6 +106,12 @@ impl<'p> Schedule<'p> {
         self.started[index]
     }
 
+    /// The node started at `at` (by a worker's record), if not earlier.
+    pub(super) fn started_at(&mut self, index: usize, at: DateTime<Utc>) {
+        let started = &mut self.started[index];
+        *started = Some(started.map_or(at, |known| known.min(at)));
+    }
+
     /// Why the execution failed, once a node failed for good.
     pub(super) fn failure(&self) -> Option<&str> {
         self.failure.as_deref()

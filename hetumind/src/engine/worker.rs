@@ -2,9 +2,10 @@
 //! each task of a `fan_out` answer.
 //!
 //! A worker reads only what its task needs: the task the coordinating invocation handed out
-//! (`tasks/{node}/{part}.json`: the node's definition and its input, or one batch of it). It
+//! (the node's definition and its input, or one batch of it), which travels inline in the
+//! request (`spec`) when small, and is otherwise read from `tasks/{node}/{part}.json`. It
 //! claims the task (`claims/{node}/{part}.json`, create-only, with a lease until its deadline,
-//! renewed while it runs), runs the node exactly as an inline run would (retries, timeouts,
+//! renewed while it runs, and when the node first started), runs the node exactly as an inline run would (retries, timeouts,
 //! `on_error`, waits, idempotency keys), stores the output create-only
 //! (`nodes/{node}/{attempt}.json`, or `parts/{node}/{batch}.json` for one batch), and releases
 //! the claim: the stored output itself releases it when the node succeeded (it ends the task
@@ -29,16 +30,18 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::attempt::{ItemRetries, NodeRun, Outcome};
-use super::budget::{Limits, lease_term};
+use super::budget::{Budget, lease_term};
 use super::journal::{from_json, to_json};
 use super::{Engine, EngineError, NodeEvent, NodeOutcome};
+use crate::json_path::from_field;
 use crate::model::{Batch, ExecuteNode, ExecutionStatus, ItemData, NextAction, OnError, Response};
 use crate::node::NodeRegistration;
 use crate::retry::RetryPolicy;
 use crate::store::{Condition, ExecutionKeys, Part, StateStore, StoreError, Version};
 
-/// What a worker needs to run one task, as the coordinating invocation stores it at
-/// `tasks/{node}/{part}.json` (or derives it for a node nobody handed out).
+/// What a worker needs to run one task, as the coordinating invocation hands it out (inline in
+/// the task, or stored at `tasks/{node}/{part}.json`), or derives it for a node nobody handed
+/// out.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TaskSpec {
@@ -82,6 +85,10 @@ pub(super) struct Claim {
     pub(super) owner: String,
     /// The attempt it runs, or runs next.
     pub(super) attempt: u32,
+    /// When the node first started, which waits are measured from: a task handed out again
+    /// (its specification rebuilt by the coordinator) keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) started_at: Option<DateTime<Utc>>,
     /// Held until then; absent once released.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) until: Option<DateTime<Utc>>,
@@ -140,6 +147,7 @@ pub(super) async fn execute(
         execution_id,
         node_name,
         batch,
+        spec,
         input_data,
         metadata,
     } = request;
@@ -147,14 +155,17 @@ pub(super) async fn execute(
     let part = batch.map_or(Part::All, |Batch { index, .. }| Part::Batch(index));
     let store = &*engine.store;
     let task_key = keys.task(&node_name, part);
-    let mut spec: TaskSpec = match store.get(&task_key).await? {
-        Some(stored) => from_json(&task_key, &stored.bytes)?,
-        None if batch.is_some() => {
-            return Err(EngineError::InvalidRequest(format!(
-                "batch {part} of node `{node_name}` was never handed out in execution `{execution_id}`"
-            )));
-        }
-        None => engine.derive_task(&execution_id, &node_name).await?,
+    let mut spec: TaskSpec = match spec {
+        Some(spec) => from_field("spec", &spec).map_err(EngineError::InvalidRequest)?,
+        None => match store.get(&task_key).await? {
+            Some(stored) => from_json(&task_key, &stored.bytes)?,
+            None if batch.is_some() => {
+                return Err(EngineError::InvalidRequest(format!(
+                    "batch {part} of node `{node_name}` was never handed out in execution `{execution_id}`"
+                )));
+            }
+            None => engine.derive_task(&execution_id, &node_name).await?,
+        },
     };
     if let Some(items) = input_data {
         spec.items = items.into();
@@ -171,7 +182,7 @@ pub(super) async fn execute(
                 spec.kind, spec.version
             ))
         })?;
-    let limits = Limits::new(&engine.options, deadline);
+    let budget = Budget::new(&engine.options, deadline);
     let worker = Worker {
         engine,
         execution_id,
@@ -179,7 +190,7 @@ pub(super) async fn execute(
         part,
         name: Arc::from(node_name.as_str()),
         owner: uuid::Uuid::now_v7().to_string(),
-        limits,
+        budget,
     };
     let (hold, resume) = match worker.take(&spec).await? {
         Taken::Run(hold, resume) => (hold, resume),
@@ -198,7 +209,7 @@ struct Worker<'a> {
     name: Arc<str>,
     /// This invocation's identity in claims.
     owner: String,
-    limits: Limits,
+    budget: Budget,
 }
 
 /// What claiming a task came to.
@@ -209,10 +220,11 @@ enum Taken {
     Ended(Ended),
 }
 
-/// This invocation's hold on a claim: the version it last wrote.
+/// This invocation's hold on a claim: the version it last wrote, and the run it holds.
 struct Hold {
     version: Version,
     attempt: u32,
+    started_at: DateTime<Utc>,
 }
 
 impl Worker<'_> {
@@ -224,11 +236,12 @@ impl Worker<'_> {
         self.keys.claim(&self.name, self.part)
     }
 
-    /// The claim this invocation writes to hold the task until its lease ends.
-    fn held(&self, attempt: u32) -> Claim {
+    /// The claim this invocation writes to hold the task for a run until its lease ends.
+    fn held(&self, attempt: u32, started_at: DateTime<Utc>) -> Claim {
         Claim {
             owner: self.owner.clone(),
             attempt,
+            started_at: Some(started_at),
             until: Some(self.lease_term().0),
             ended: None,
         }
@@ -237,7 +250,7 @@ impl Worker<'_> {
     /// Until when a claim written now holds, and when to renew it (see [`lease_term`]).
     fn lease_term(&self) -> (DateTime<Utc>, Option<Instant>) {
         lease_term(
-            self.limits.hard_end,
+            self.budget.hard_end,
             self.engine.options.lease,
             self.engine.clock.now(),
         )
@@ -252,13 +265,14 @@ impl Worker<'_> {
     /// cut off, or died with its lease run out), taken over with its attempt.
     async fn take(&self, spec: &TaskSpec) -> Result<Taken, EngineError> {
         let key = self.claim_key();
-        let fresh = to_json(&self.held(spec.attempt))?;
+        let fresh = to_json(&self.held(spec.attempt, spec.started_at))?;
         match self.store().put(&key, fresh, Condition::Create).await {
             Ok(version) => {
                 return Ok(Taken::Run(
                     Hold {
                         version,
                         attempt: spec.attempt,
+                        started_at: spec.started_at,
                     },
                     spec.retries.clone(),
                 ));
@@ -292,7 +306,10 @@ impl Worker<'_> {
             // Its worker died before storing anything: taken over with the same attempt.
             None => None,
         };
-        let claim = to_json(&self.held(previous.attempt))?;
+        // The earlier run's attempt, start and item retries stand over those of the task as
+        // it was handed out again.
+        let started_at = previous.started_at.unwrap_or(spec.started_at);
+        let claim = to_json(&self.held(previous.attempt, started_at))?;
         let version = self
             .store()
             .put(&key, claim, Condition::Match(stored.version))
@@ -301,6 +318,7 @@ impl Worker<'_> {
         let hold = Hold {
             version,
             attempt: previous.attempt,
+            started_at,
         };
         Ok(Taken::Run(hold, resume))
     }
@@ -347,6 +365,7 @@ impl Worker<'_> {
         let claim = Claim {
             owner: self.owner.clone(),
             attempt: hold.attempt,
+            started_at: Some(hold.started_at),
             until: None,
             ended: Some(ended.clone()),
         };
@@ -382,11 +401,11 @@ impl Worker<'_> {
             retry: spec.retry,
             timeout: spec.timeout_ms.map(Duration::from_millis),
             on_error,
-            started_at: spec.started_at,
+            started_at: hold.started_at,
             clock: Arc::clone(&engine.clock),
             random: Arc::clone(&engine.random),
-            start_until: self.limits.start_until,
-            hard_end: self.limits.hard_end,
+            start_until: self.budget.start_until,
+            hard_end: self.budget.hard_end,
             own_threads: engine.options.node_threads,
             resume,
         };
@@ -403,7 +422,7 @@ impl Worker<'_> {
             tokio::select! {
                 finished = &mut running => break finished,
                 () = renewal => {
-                    let claim = to_json(&self.held(hold.attempt))?;
+                    let claim = to_json(&self.held(hold.attempt, hold.started_at))?;
                     hold.version = self
                         .store()
                         .put(&self.claim_key(), claim, Condition::Match(hold.version.clone()))

@@ -69,6 +69,11 @@ pub struct ExecuteNode {
     /// Which batch of the node's input to run, for a node with a `batch_size`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Batch>,
+    /// The task's specification, as a `fan_out` task carries it (see [`Task::spec`]): passed
+    /// on as it is, it spares the worker a store read. `null` or absent: the worker reads it
+    /// from the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<Value>,
     /// Items replacing the node's input, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_data: Option<Vec<ItemData>>,
@@ -208,6 +213,12 @@ pub struct Task {
     /// written, so that a state machine can pass it on as it is).
     #[serde(default)]
     pub batch: Option<Batch>,
+    /// What the worker needs to run the task (the node's definition and its input), when it
+    /// is small enough to travel with the task; `null` when the coordinator stored it instead.
+    /// Opaque: pass it on as it is, as the `execute_node` request's `spec`. Always written, like
+    /// `batch`.
+    #[serde(default)]
+    pub spec: Option<Value>,
 }
 
 /// One batch of a node's input.

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
             execution_id: execution_id.clone(),
             node_name: target.clone(),
             batch: None,
+            spec: None,
             input_data: None,
             metadata: serde_json::Map::new(),
         }),
