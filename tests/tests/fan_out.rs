@@ -581,3 +581,39 @@ async fn a_node_handed_out_again_keeps_the_time_it_first_started() {
     assert_eq!(state["nodes"]["P"]["status"], "waiting");
     assert_eq!(state["nodes"]["P"]["started_at"], started);
 }
+
+#[tokio::test]
+async fn specifications_ride_in_the_room_the_tasks_leave_and_never_cost_a_task() {
+    // 1,000 short tasks fit one answer, as they would without specifications; the room they
+    // leave carries the first specifications, and the rest are stored.
+    let names: Vec<String> = (0..1000).map(|i| format!("N{i:03}")).collect();
+    let mut nodes = vec![json!({ "name": "Start", "kind": "fan.double" })];
+    nodes.extend(
+        names
+            .iter()
+            .map(|name| json!({ "name": name, "kind": "fan.double", "dispatch": "fan_out" })),
+    );
+    let targets: Vec<Value> = names.iter().map(|name| json!({ "node": name })).collect();
+    let wf = workflow(json!({
+        "id": "wide", "nodes": nodes, "connections": { "Start": { "main": [targets] } }
+    }));
+    let engine = engine();
+    let answer = engine
+        .handle(start(wf, "r-1", &[json!(1)]), None)
+        .await
+        .unwrap();
+    let handed = tasks(&answer);
+    assert_eq!(handed.len(), 1000);
+    let bytes = serde_json::to_vec(&answer).unwrap().len();
+    assert!(bytes < 130 * 1024, "an answer of {bytes} bytes");
+    let carried = handed.iter().take_while(|task| task.spec.is_some()).count();
+    assert!(carried > 100, "{carried} carried");
+    assert!(handed[carried..].iter().all(|task| task.spec.is_none()));
+    let stored = engine.store().list("executions/r-1/tasks/").await.unwrap();
+    assert_eq!(stored.len(), 1000 - carried);
+    for task in &handed {
+        engine.handle(self::task("r-1", task), None).await.unwrap();
+    }
+    let answer = engine.handle(Request::resume("r-1"), None).await.unwrap();
+    assert_eq!(answer.next_action, NextAction::Complete);
+}

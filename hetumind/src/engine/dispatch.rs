@@ -15,9 +15,13 @@ use super::worker::{Claim, Ended};
 use crate::model::{Dispatch, Task};
 use crate::store::{Condition, ExecutionKeys, Part, StateStore, StoreError};
 
-/// The most bytes of tasks in one answer (as JSON), specifications carried inline included.
-/// The rest come in the next round.
-pub(super) const MAX_TASK_BYTES: usize = 128 * 1024;
+/// The most bytes of tasks in one answer (as JSON), without the specifications they carry:
+/// as many tasks as that holds are handed out in one round. The rest come in the next round.
+pub(super) const MAX_TASK_BYTES: usize = 64 * 1024;
+
+/// The most bytes of tasks in one answer with the specifications they carry inline: room left
+/// by the tasks themselves takes specifications, the tasks' own order first.
+pub(super) const MAX_ANSWER_BYTES: usize = 128 * 1024;
 
 /// The largest task specification (as JSON) a task carries inline, when the answer has room
 /// for it; a larger one is stored for the worker to read.
@@ -27,13 +31,14 @@ pub(super) const MAX_INLINE_SPEC_BYTES: usize = 4 * 1024;
 /// away rather than all together at the end of the round.
 const UNWRITTEN_BYTES: usize = 16 * 1024 * 1024;
 
-/// The tasks of a `fan_out` answer, and the specifications of those not written yet.
+/// The tasks of a `fan_out` answer, and the specifications not yet carried or written.
 #[derive(Debug, Default)]
 pub(super) struct Tasks {
     pub(super) list: Vec<Task>,
+    /// The bytes of `list` as JSON, with no specification carried.
     bytes: usize,
-    /// Task specifications (key, JSON) to write before the answer.
-    unwritten: Vec<(String, Vec<u8>)>,
+    /// Specifications of tasks of `list` (by index) still to carry inline or write (at a key).
+    unwritten: Vec<(usize, String, Vec<u8>)>,
     unwritten_bytes: usize,
 }
 
@@ -43,52 +48,68 @@ impl Tasks {
         self.bytes < MAX_TASK_BYTES
     }
 
-    /// Adds `task` to the answer with its specification `spec`: carried inline when small
-    /// and the answer has room, else written at `key` before the answer.
+    /// Adds `task` to the answer, with its specification `spec`, stored at `key` unless
+    /// the answer carries it (see [`Tasks::write`]).
     pub(super) async fn push(
         &mut self,
-        mut task: Task,
+        task: Task,
         key: String,
         spec: Vec<u8>,
         store: &dyn StateStore,
     ) -> Result<(), EngineError> {
         // A task's JSON: its name (escaped), at most a batch's two numbers, a null spec.
-        let bare = serde_json::to_string(&task).map_or(MAX_TASK_BYTES, |json| json.len() + 1);
-        let inline = bare + spec.len() - "null".len();
-        if spec.len() <= MAX_INLINE_SPEC_BYTES
-            && self.bytes + inline <= MAX_TASK_BYTES
-            && let Ok(value) = serde_json::from_slice(&spec)
-        {
-            task.spec = Some(value);
-            self.bytes += inline;
-            self.list.push(task);
-            return Ok(());
-        }
-        self.bytes += bare;
-        self.list.push(task);
+        self.bytes += serde_json::to_string(&task).map_or(MAX_TASK_BYTES, |json| json.len() + 1);
         self.unwritten_bytes += spec.len();
-        self.unwritten.push((key, spec));
+        self.unwritten.push((self.list.len(), key, spec));
+        self.list.push(task);
         if self.unwritten_bytes > UNWRITTEN_BYTES {
-            self.write(store).await?;
+            // Too much to hold: written now, and carried by none.
+            store_specs(std::mem::take(&mut self.unwritten), store).await?;
+            self.unwritten_bytes = 0;
         }
         Ok(())
     }
 
-    /// Writes the specifications of the tasks handed out so far, several at once, each
-    /// create-only: a task handed out before (in a round that did not finish it) stands.
+    /// Settles the specifications of the tasks handed out so far: small ones are carried
+    /// inline, in order, while the answer stays within [`MAX_ANSWER_BYTES`]; the rest are
+    /// written, several at once.
     pub(super) async fn write(&mut self, store: &dyn StateStore) -> Result<(), EngineError> {
+        let mut bytes = self.bytes;
+        let mut rest = Vec::new();
+        for (index, key, spec) in std::mem::take(&mut self.unwritten) {
+            // In place of the `null` written when it carries none.
+            let more = spec.len().saturating_sub("null".len());
+            if spec.len() <= MAX_INLINE_SPEC_BYTES
+                && bytes + more <= MAX_ANSWER_BYTES
+                && let Ok(value) = serde_json::from_slice(&spec)
+            {
+                self.list[index].spec = Some(value);
+                bytes += more;
+            } else {
+                rest.push((index, key, spec));
+            }
+        }
         self.unwritten_bytes = 0;
-        stream::iter(std::mem::take(&mut self.unwritten))
-            .map(|(key, spec)| async move {
-                match store.put(&key, spec, Condition::Create).await {
-                    Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()),
-                    Err(error) => Err(EngineError::from(error)),
-                }
-            })
-            .buffer_unordered(IN_FLIGHT)
-            .try_collect()
-            .await
+        store_specs(rest, store).await
     }
+}
+
+/// Writes task specifications (with their keys), several at once, each create-only: a task
+/// handed out before (in a round that did not finish it) stands.
+async fn store_specs(
+    specs: Vec<(usize, String, Vec<u8>)>,
+    store: &dyn StateStore,
+) -> Result<(), EngineError> {
+    stream::iter(specs)
+        .map(|(_, key, spec)| async move {
+            match store.put(&key, spec, Condition::Create).await {
+                Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()),
+                Err(error) => Err(EngineError::from(error)),
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .try_collect()
+        .await
 }
 
 /// What the workers did with one node's tasks.
