@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::de::DeserializeOwned;
 
+use crate::Limits;
 use crate::config::{Config, DEFAULT_STATE, STATE_VAR};
 use crate::engine::{
     Drive, Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan,
@@ -198,9 +199,9 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             options,
             execution_id,
         } => {
-            let workflow: Workflow = read_json(&workflow)?;
+            let workflow: Workflow = read_json(&workflow, FileKind::Workflow)?;
             let input_data = input
-                .map(|path| read_json::<Vec<ItemData>>(&path))
+                .map(|path| read_json::<Vec<ItemData>>(&path, FileKind::Request))
                 .transpose()?;
             let request = Request::ExecuteWorkflow(ExecuteWorkflow {
                 workflow_id: None,
@@ -235,7 +236,7 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             state,
         } => {
             let path = workflow;
-            let mut workflow: Workflow = read_json(&path)?;
+            let mut workflow: Workflow = read_json(&path, FileKind::Workflow)?;
             let state = match execution {
                 None => None,
                 Some(id) => {
@@ -260,7 +261,7 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             Ok(SUCCESS)
         }
         Command::Invoke { event, state } => {
-            let event: serde_json::Value = read_json(&event)?;
+            let event: serde_json::Value = read_json(&event, FileKind::Request)?;
             let triggers =
                 Config::triggers(&env).map_err(|error| Failure::invalid(error.to_string()))?;
             let engine = Engine::new(registry, open_store(state)?).with_options(engine_options()?);
@@ -289,8 +290,8 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             }
         }
         Command::Validate { workflow: path } => {
-            let workflow: Workflow = read_json(&path)?;
-            match Plan::new(&workflow, registry) {
+            let workflow: Workflow = read_json(&path, FileKind::Workflow)?;
+            match Plan::checked(&workflow, registry, &engine_options()?.limits) {
                 Ok(plan) => {
                     stdout(&format!(
                         "{}: valid ({} nodes)\n",
@@ -414,10 +415,25 @@ fn print_json(value: &impl serde::Serialize) {
     }
 }
 
-/// Reads a JSON file; the error names the file, the JSON path of the problem and its line.
-fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, Failure> {
-    let bytes = std::fs::read(path)
+/// What a JSON file the command line reads is, and so the limit on its size.
+#[derive(Clone, Copy)]
+enum FileKind {
+    Workflow,
+    Request,
+}
+
+/// Reads a JSON file of no more bytes than its kind's limit allows; the error names the file,
+/// the JSON path of the problem and its line.
+fn read_json<T: DeserializeOwned>(path: &Path, kind: FileKind) -> Result<T, Failure> {
+    let limits = engine_options()?.limits;
+    let (limit, name) = match kind {
+        FileKind::Workflow => (limits.workflow_bytes, "workflow_bytes"),
+        FileKind::Request => (limits.request_bytes, "request_bytes"),
+    };
+    let file = std::fs::File::open(path)
         .map_err(|error| Failure::invalid(format!("cannot read {}: {error}", path.display())))?;
+    let bytes = Limits::read_bounded(file, limit, name)
+        .map_err(|problem| Failure::invalid(format!("{} {problem}", path.display())))?;
     crate::json_path::from_slice(&bytes)
         .map_err(|problem| Failure::invalid(format!("{}: {problem}", path.display())))
 }

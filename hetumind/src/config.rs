@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::Limits;
 use crate::engine::EngineOptions;
 use crate::store::StateStore;
 
@@ -17,6 +18,9 @@ pub const DEFAULT_STATE: &str = "file://./.hetumind";
 /// start, when they do not finish within their invocation.
 pub const STATE_MACHINE_VAR: &str = "HETUMIND_STATE_MACHINE_ARN";
 
+/// The variable setting the [`Limits`] on workflows, items, requests and JSON.
+pub const LIMITS_VAR: &str = "HETUMIND_LIMITS";
+
 /// What the function reads from its environment at init.
 ///
 /// | variable | meaning |
@@ -26,6 +30,7 @@ pub const STATE_MACHINE_VAR: &str = "HETUMIND_STATE_MACHINE_ARN";
 /// | `HETUMIND_CALLER_WORKFLOWS` | the workflow ids a caller may name itself (comma-separated; `*`: any stored workflow); unset: none |
 /// | `HETUMIND_REDACT_HEADERS` | the request headers whose values are redacted (comma-separated; `default` stands for [`DEFAULT_REDACTED_HEADERS`]); unset: the default list |
 /// | `HETUMIND_SAFETY_MARGIN_MS`, `HETUMIND_LEASE_MS` | engine limits |
+/// | `HETUMIND_LIMITS` | a JSON object of [`Limits`], like `{"workflow_nodes": 500}`; the limits it leaves out keep their defaults |
 /// | `HETUMIND_STATE_MACHINE_ARN` | the state machine that drives executions triggers start |
 /// | `HETUMIND_HTTP_ALLOW` | read by `core.http_request` (`hetumind-nodes`): the non-public destinations it may reach |
 ///
@@ -43,7 +48,7 @@ pub struct Config {
     pub store: Arc<dyn StateStore>,
     /// Which workflow each trigger starts, and what callers may choose and see.
     pub triggers: Triggers,
-    /// Engine limits (`HETUMIND_SAFETY_MARGIN_MS`, `HETUMIND_LEASE_MS`).
+    /// Engine limits (`HETUMIND_SAFETY_MARGIN_MS`, `HETUMIND_LEASE_MS`, `HETUMIND_LIMITS`).
     pub options: EngineOptions,
     /// The ARN of the state machine executions that triggers start are handed to
     /// (`HETUMIND_STATE_MACHINE_ARN`), if any.
@@ -161,12 +166,13 @@ impl Config {
         })
     }
 
-    /// Engine limits from `HETUMIND_SAFETY_MARGIN_MS` and `HETUMIND_LEASE_MS` (at least 1 ms),
-    /// the defaults otherwise.
+    /// Engine limits from `HETUMIND_SAFETY_MARGIN_MS` and `HETUMIND_LEASE_MS` (at least 1 ms)
+    /// and `HETUMIND_LIMITS`, the defaults otherwise.
     ///
     /// # Errors
     ///
-    /// When a variable is not a whole number of milliseconds.
+    /// When a time is not a whole number of milliseconds, or `HETUMIND_LIMITS` is not an
+    /// object of known limits, or sets one that cannot be.
     pub fn engine_options(
         var: &impl Fn(&str) -> Option<String>,
     ) -> Result<EngineOptions, ConfigError> {
@@ -176,6 +182,15 @@ impl Config {
         }
         if let Some(ms) = millis(var, "HETUMIND_LEASE_MS")? {
             options.lease = ms.max(Duration::from_millis(1));
+        }
+        if let Some(text) = var(LIMITS_VAR) {
+            let problem = |problem| ConfigError {
+                variable: LIMITS_VAR,
+                problem,
+            };
+            let limits: Limits = crate::json_path::from_slice(text.as_bytes()).map_err(problem)?;
+            limits.validate().map_err(problem)?;
+            options.limits = limits;
         }
         Ok(options)
     }

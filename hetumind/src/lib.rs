@@ -81,6 +81,7 @@ pub mod fuzzing;
 pub mod graph;
 mod json_path;
 pub mod lambda;
+pub mod limits;
 pub mod model;
 mod node;
 pub mod registry;
@@ -191,6 +192,7 @@ pub use hetumind_macros::node;
 /// it in `Cargo.toml` (`md5 = { package = "md-5", ... }`). Dependencies under a target-triple key
 /// are left out: name those yourself with `use the_crate as _;`.
 pub use hetumind_macros::link_node_crates;
+pub use limits::Limits;
 pub use model::{ItemData, Workflow};
 pub use node::{
     Ctx, ErrorKind, ExecuteMode, InputCount, Invocation, Item, Items, NodeError, NodeOutput,

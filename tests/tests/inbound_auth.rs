@@ -20,6 +20,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+#[path = "support/events.rs"]
+mod events;
+
 // The built-in nodes, core.webhook_trigger among them.
 use hetumind_nodes as _;
 
@@ -76,20 +79,6 @@ fn rest(method: &str, headers: &Value, body: &[u8], base64: bool) -> Value {
             "requestId": "req", "identity": {}, "resourcePath": "/orders",
             "httpMethod": method, "apiId": "a" },
         "body": body, "isBase64Encoded": base64
-    })
-}
-
-/// An HTTP API / Function URL (payload 2.0) request `POST /orders`.
-fn http_api(headers: &Value, body: &str) -> Value {
-    json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": "/orders", "rawQueryString": "",
-        "headers": headers,
-        "requestContext": { "accountId": "1", "apiId": "a", "domainName": "x.lambda-url.us-east-1.on.aws",
-            "domainPrefix": "x", "requestId": "req", "routeKey": "$default", "stage": "$default",
-            "time": "03/Dec/2026:10:00:00 +0000", "timeEpoch": 1_796_292_000_000_i64,
-            "http": { "method": "POST", "path": "/orders", "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.1", "userAgent": "test" } },
-        "body": body, "isBase64Encoded": false
     })
 }
 
@@ -309,7 +298,11 @@ async fn a_signed_request_is_accepted_through_both_api_gateway_payloads() {
     assert!(!execution_keys(&store).await.is_empty());
 
     let text = r#"{"order": 43}"#;
-    let request = accepted(&handler, http_api(&signed(now(), text.as_bytes()), text)).await;
+    let request = accepted(
+        &handler,
+        events::http_api("/orders", &signed(now(), text.as_bytes()), text),
+    )
+    .await;
     assert_eq!(request["body"]["order"], 43);
     // A signature in capitals is the same signature.
     let timestamp = now();
@@ -318,7 +311,7 @@ async fn a_signed_request_is_accepted_through_both_api_gateway_payloads() {
         "sha256={}",
         sign(SECRET, timestamp, text.as_bytes())["sha256=".len()..].to_uppercase()
     ));
-    accepted(&handler, http_api(&headers, text)).await;
+    accepted(&handler, events::http_api("/orders", &headers, text)).await;
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::NodeOutcome;
+use crate::limits::Limits;
 use crate::model::{ItemData, OnError};
 use crate::node::execute::failed_output;
 use crate::node::{
@@ -119,6 +120,8 @@ pub(super) struct NodeRun {
     pub(super) own_threads: bool,
     /// Retries of some items under way, from an earlier run: only those items run.
     pub(super) resume: Option<ItemRetries>,
+    /// What the node's output must stay within.
+    pub(super) limits: Limits,
 }
 
 /// How an attempt ended without an output.
@@ -346,6 +349,19 @@ impl NodeRun {
             only_items,
         };
         let code = AssertUnwindSafe((self.registration.invoke)(call)).catch_unwind();
+        // An output over the limits is the node's own error, checked where it was made (on
+        // the node's thread, when it has one).
+        let limits = self.limits;
+        let code = async move {
+            code.await.map(|result| {
+                result.and_then(|output| {
+                    limits
+                        .check_output(&output.outputs)
+                        .map(|()| output)
+                        .map_err(NodeError::terminal)
+                })
+            })
+        };
         let code = async {
             if self.own_threads && !self.registration.nonblocking {
                 on_node_thread(code).await

@@ -462,14 +462,15 @@ pub(super) async fn read_all_recorded<T: serde::de::DeserializeOwned>(
         .await
 }
 
-/// Writes `key` once; the same bytes again are fine (a repeated start). Returns whether `key`
-/// already held other bytes (and was left alone).
+/// Writes `value` at `key` once, as `bytes` (its JSON); the same bytes again are fine (a
+/// repeated start). Returns whether `key` already held other bytes (and was left alone).
 pub(super) async fn create_once(
     store: &dyn StateStore,
     key: &str,
+    bytes: Vec<u8>,
     value: &impl Serialize,
 ) -> Result<bool, EngineError> {
-    match store.put(key, to_json(value)?, Condition::Create).await {
+    match store.put(key, bytes, Condition::Create).await {
         Ok(_) => Ok(false),
         // Serialized again on this rare path rather than copied on every start.
         Err(StoreError::Conflict { .. }) => match store.get(key).await? {

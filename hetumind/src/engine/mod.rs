@@ -57,6 +57,7 @@ use std::time::Duration;
 pub use drive::{Drive, Driven};
 pub use plan::{Edge, Plan, PlannedNode, Problem, WorkflowError};
 
+use crate::limits::Limits;
 use crate::model::{
     ExecuteWorkflow, ExecutionState, ExecutionStatus, ItemData, MAX_NAME_CHARS, OutputRef, Request,
     Response, ResumeExecution, Workflow,
@@ -120,7 +121,7 @@ pub enum NodeOutcome {
     Skipped,
 }
 
-/// Limits of an invocation.
+/// Limits of an invocation, and of what it accepts.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// Time kept back from the deadline to persist state before it.
@@ -141,6 +142,8 @@ pub struct EngineOptions {
     /// thread cannot hold up lease renewal, timeouts or the other nodes. Off, nodes run on the
     /// engine's own task: only for deterministic tests under a paused tokio clock.
     pub node_threads: bool,
+    /// Ceilings on workflows, items, requests and JSON.
+    pub limits: Limits,
 }
 
 impl Default for EngineOptions {
@@ -152,6 +155,7 @@ impl Default for EngineOptions {
             lease: Duration::from_secs(30),
             max_inline_output: 256 * 1024,
             node_threads: true,
+            limits: Limits::default(),
         }
     }
 }
@@ -265,6 +269,12 @@ impl Engine {
         self
     }
 
+    /// Its options.
+    #[must_use]
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
     /// The node registry workflows are checked against.
     #[must_use]
     pub fn registry(&self) -> &'static Registry {
@@ -311,7 +321,7 @@ impl Engine {
         request: Request,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<Response, EngineError> {
-        check_names(&request)?;
+        check_request(&request, &self.options.limits)?;
         match request {
             Request::ExecuteWorkflow(ExecuteWorkflow {
                 workflow_id,
@@ -330,14 +340,17 @@ impl Engine {
                         ));
                     }
                 };
-                let plan = Plan::new(&workflow, self.registry)?;
+                let json = to_json(&workflow)?;
+                let plan = self.plan_new(&workflow, json.len())?;
                 let execution_id = execution_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
                 let keys = ExecutionKeys::new(&execution_id);
                 let input = input_data.unwrap_or_else(|| vec![ItemData::empty()]);
                 // Written once; the same bytes again are fine, so that a start interrupted
                 // before its state was written can simply be repeated.
-                let other_workflow = create_once(&*self.store, &keys.workflow(), &workflow).await?;
-                let other_input = create_once(&*self.store, &keys.input(), &input).await?;
+                let other_workflow =
+                    create_once(&*self.store, &keys.workflow(), json, &workflow).await?;
+                let other_input =
+                    create_once(&*self.store, &keys.input(), to_json(&input)?, &input).await?;
                 let differs = match (other_workflow, other_input) {
                     (false, false) => None,
                     (true, false) => Some("another workflow"),
@@ -440,9 +453,9 @@ impl Engine {
     ///
     /// When the workflow is invalid or the store fails.
     pub async fn put_workflow(&self, workflow: &Workflow) -> Result<(), EngineError> {
-        Plan::new(workflow, self.registry)?;
         let key = workflow_key(&workflow.id);
         let bytes = to_json(workflow)?;
+        self.plan_new(workflow, bytes.len())?;
         loop {
             let condition = match self.store.get(&key).await? {
                 Some(stored) => Condition::Match(stored.version),
@@ -564,6 +577,23 @@ impl Engine {
         }
     }
 
+    /// The plan of a workflow new to the engine (to start or to store), `bytes` long as JSON:
+    /// checked against the limits (its size: not again when an execution of it is loaded, so
+    /// that lowering a limit strands no execution), then against the registry.
+    fn plan_new(&self, workflow: &Workflow, bytes: usize) -> Result<Plan, EngineError> {
+        let limits = &self.options.limits;
+        if let Err(message) = limits.check_workflow_bytes(bytes) {
+            return Err(WorkflowError {
+                problems: vec![Problem {
+                    path: String::new(),
+                    message,
+                }],
+            }
+            .into());
+        }
+        Ok(Plan::checked(workflow, self.registry, limits)?)
+    }
+
     /// An execution's plan, keys, and state with its version.
     async fn load(
         &self,
@@ -592,7 +622,23 @@ pub(super) enum EndOutput {
     Stored(OutputRef),
 }
 
-/// Rejects an empty or overlong `execution_id` or `node_name`, naming the field and the limit.
+/// Rejects items over the limits and an empty or overlong `execution_id` or `node_name`,
+/// naming the field and the limit.
+fn check_request(request: &Request, limits: &Limits) -> Result<(), EngineError> {
+    let input_data = match request {
+        Request::ExecuteWorkflow(request) => request.input_data.as_deref(),
+        Request::ResumeExecution(request) => request.input_data.as_deref(),
+        Request::ExecuteNode(request) => request.input_data.as_deref(),
+    };
+    if let Some(items) = input_data {
+        limits
+            .check_items("input_data", items)
+            .map_err(EngineError::InvalidRequest)?;
+    }
+    check_names(request)
+}
+
+/// Rejects an empty or overlong `execution_id` or `node_name`.
 fn check_names(request: &Request) -> Result<(), EngineError> {
     let (execution_id, node_name) = match request {
         Request::ExecuteWorkflow(request) => (request.execution_id.as_deref(), None),

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::limits::Limits;
 use crate::model::{Dispatch, MAX_NAME_CHARS, NodeInstance, OnError, Workflow};
 use crate::node::{ExecuteMode, InputCount, NodeRegistration};
 use crate::registry::Registry;
@@ -159,15 +160,44 @@ impl fmt::Display for WorkflowError {
 
 /// One problem of a workflow.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
-#[error("{path}: {message}")]
 pub struct Problem {
-    /// Where it is, as a JSON path such as `nodes[2].parameters.url`.
+    /// Where it is, as a JSON path such as `nodes[2].parameters.url`; empty for the whole
+    /// workflow.
     pub path: String,
     /// What is wrong.
     pub message: String,
 }
 
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
 impl Plan {
+    /// Checks `workflow` against `limits` (its nodes, connections, the nesting of its
+    /// parameters), then as [`Plan::new`] does.
+    ///
+    /// # Errors
+    ///
+    /// What goes beyond a limit, else every problem [`Plan::new`] finds.
+    pub fn checked(
+        workflow: &Workflow,
+        registry: &Registry,
+        limits: &Limits,
+    ) -> Result<Self, WorkflowError> {
+        let problems = limits.check_workflow(workflow);
+        if problems.is_empty() {
+            Self::new(workflow, registry)
+        } else {
+            Err(WorkflowError { problems })
+        }
+    }
+
     /// Checks `workflow` against `registry` and compiles it.
     ///
     /// # Errors

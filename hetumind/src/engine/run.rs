@@ -25,7 +25,7 @@ use crate::model::{
     Batch, Dispatch, ExecutionState, ExecutionStatus, ItemData, NextAction, NodeState, Response,
     Task,
 };
-use crate::node::NodeOutput;
+use crate::node::{NodeError, NodeOutput};
 use crate::store::{ExecutionKeys, Part, Version};
 
 /// Which nodes an invocation may run.
@@ -431,7 +431,8 @@ impl<'a> Run<'a> {
     }
 
     /// A batched node whose `count` batches are all stored: their outputs, end to end, are its
-    /// output (stored under the highest attempt any batch took).
+    /// output (stored under the highest attempt any batch took), unless they make more items
+    /// than a node may output.
     async fn assemble(&mut self, index: usize, count: u32) -> Result<(), EngineError> {
         let name = Arc::clone(&self.schedule.plan().nodes()[index].name);
         let mut outputs: Vec<Vec<ItemData>> = Vec::new();
@@ -448,6 +449,14 @@ impl<'a> Run<'a> {
             for (all, items) in outputs.iter_mut().zip(part.outputs) {
                 all.extend(items);
             }
+        }
+        let count = outputs.iter().map(Vec::len).sum();
+        if let Err(problem) = self.engine.options.limits.check_output_count(count) {
+            // Together over the limit: the node's failure, taken as its `on_error` says.
+            let error = NodeError::terminal(problem);
+            let (items, _) = self.schedule.input(index);
+            let failed = Outcome::Failed { attempt, error };
+            return self.settle((index, items, failed, Duration::ZERO)).await;
         }
         self.journal.record_output(&name, attempt, &outputs).await?;
         self.schedule
@@ -498,6 +507,7 @@ impl<'a> Run<'a> {
             start_until: self.budget.start_until,
             hard_end: self.budget.hard_end,
             own_threads: self.engine.options.node_threads,
+            limits: self.engine.options.limits,
             resume: self.retries.remove(&index),
         };
         let attempt = self.schedule.attempt(index);

@@ -407,6 +407,7 @@ impl Worker<'_> {
             start_until: self.budget.start_until,
             hard_end: self.budget.hard_end,
             own_threads: engine.options.node_threads,
+            limits: engine.options.limits,
             resume,
         };
         let timer = Instant::now();

@@ -23,6 +23,7 @@ use super::hand_off::{HandedOff, StateMachine};
 use crate::NodeRole;
 use crate::config::{STATE_MACHINE_VAR, Triggers};
 use crate::engine::{Drive, Engine, EngineError};
+use crate::limits::json_len;
 use crate::model::{
     AuthFailure, ExecuteWorkflow, ExecutionStatus, HttpRequest, HttpTriggerChecks,
     HttpTriggerOutput, ItemData, NextAction, Request, Response, WebhookAuth, WebhookResponse,
@@ -312,6 +313,12 @@ impl Handler {
     /// with the response a node of role `http_response` chose when one ran, else with the
     /// output items when the execution completes within the invocation, else 202.
     async fn http(&self, request: IncomingHttp, deadline: Option<Instant>) -> HttpAnswer {
+        // Measured as received (base64 text is longer than what it decodes to), before
+        // anything else is read or decoded.
+        let received = request.body.as_ref().map_or(0, String::len);
+        if let Err(problem) = self.engine.options().limits.check_body(received) {
+            return HttpAnswer::json(413, &json!({ "error": problem }));
+        }
         let named = request
             .path_parameters
             .get("workflow_id")
@@ -943,23 +950,6 @@ fn body_value(raw: Option<Vec<u8>>) -> Result<Value, String> {
     };
     let text = String::from_utf8(bytes).map_err(|_| "the body is not UTF-8 text".to_owned())?;
     Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-/// The length of `value` as JSON text, without writing it anywhere.
-fn json_len(value: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Writing to a counter cannot fail; a value that cannot be written has no length to limit.
-    serde_json::to_writer(&mut count, value).map_or(0, |()| count.0)
 }
 
 /// The deadline as an instant; `None` when it is unset or already past.
