@@ -65,6 +65,8 @@ impl Cgroup {
             .arg(&procs)
             .arg(BIN)
             .args(args)
+            // The 100,000 items make a 6.5 MB input file, over the default `request_bytes`.
+            .env("HETUMIND_LIMITS", r#"{"request_bytes": 16777216}"#)
             .output()
             .unwrap()
     }
