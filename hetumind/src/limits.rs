@@ -31,11 +31,11 @@ pub const MAX_JSON_DEPTH: usize = 127;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Nodes in one workflow (default 20,000).
+    /// Nodes in one workflow (default 100,000).
     pub workflow_nodes: usize,
-    /// Connections in one workflow, each target of each output counted (default 100,000).
+    /// Connections in one workflow, each target of each output counted (default 1,000,000).
     pub workflow_connections: usize,
-    /// A workflow's definition as JSON, in bytes (default 16 MiB): the file the command line
+    /// A workflow's definition as JSON, in bytes (default 64 MiB): the file the command line
     /// reads as it is, and the definition an execution or `put_workflow` stores, as the
     /// engine writes it (every default written out, so often longer than the file).
     pub workflow_bytes: usize,
@@ -58,9 +58,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            workflow_nodes: 20_000,
-            workflow_connections: 100_000,
-            workflow_bytes: 16 * 1024 * 1024,
+            workflow_nodes: 100_000,
+            workflow_connections: 1_000_000,
+            workflow_bytes: 64 * 1024 * 1024,
             node_output_items: 1_000_000,
             item_bytes: 16 * 1024 * 1024,
             request_bytes: 6 * 1024 * 1024,
