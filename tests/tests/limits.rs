@@ -443,6 +443,7 @@ async fn request_bytes_of_an_http_body() {
             body.len() - 1
         )
     );
+    assert_eq!(error["error_type"], "Hetumind.TooLarge");
     assert!(store.list("executions/").await.unwrap().is_empty());
 }
 

@@ -317,7 +317,11 @@ impl Handler {
         // anything else is read or decoded.
         let received = request.body.as_ref().map_or(0, String::len);
         if let Err(problem) = self.engine.options().limits.check_body(received) {
-            return HttpAnswer::json(413, &json!({ "error": problem }));
+            tracing::warn!("HTTP request refused (413): {problem}");
+            return HttpAnswer::json(
+                413,
+                &json!({ "error": problem, "error_type": "Hetumind.TooLarge" }),
+            );
         }
         let named = request
             .path_parameters
