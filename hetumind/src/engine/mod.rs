@@ -622,33 +622,24 @@ pub(super) enum EndOutput {
     Stored(OutputRef),
 }
 
-/// Rejects items over the limits and an empty or overlong `execution_id` or `node_name`,
-/// naming the field and the limit.
+/// Rejects an empty or overlong `execution_id` or `node_name`, naming the field and the limit,
+/// and given items over the limits.
 fn check_request(request: &Request, limits: &Limits) -> Result<(), EngineError> {
-    let input_data = match request {
-        Request::ExecuteWorkflow(request) => request.input_data.as_deref(),
-        Request::ResumeExecution(request) => request.input_data.as_deref(),
-        Request::ExecuteNode(request) => request.input_data.as_deref(),
-    };
-    if let Some(items) = input_data {
-        limits
-            .check_items("input_data", items)
-            .map_err(EngineError::InvalidRequest)?;
-    }
-    check_names(request)
-}
-
-/// Rejects an empty or overlong `execution_id` or `node_name`.
-fn check_names(request: &Request) -> Result<(), EngineError> {
-    let (execution_id, node_name) = match request {
-        Request::ExecuteWorkflow(request) => (request.execution_id.as_deref(), None),
+    let (execution_id, node_name, input_data) = match request {
+        Request::ExecuteWorkflow(request) => (
+            request.execution_id.as_deref(),
+            None,
+            request.input_data.as_deref(),
+        ),
         Request::ResumeExecution(request) => (
             Some(request.execution_id.as_str()),
             request.node_name.as_deref(),
+            request.input_data.as_deref(),
         ),
         Request::ExecuteNode(request) => (
             Some(request.execution_id.as_str()),
             Some(request.node_name.as_str()),
+            request.input_data.as_deref(),
         ),
     };
     for (field, value) in [("execution_id", execution_id), ("node_name", node_name)] {
@@ -667,6 +658,11 @@ fn check_names(request: &Request) -> Result<(), EngineError> {
                 )));
             }
         }
+    }
+    if let Some(items) = input_data {
+        limits
+            .check_items("input_data", items)
+            .map_err(EngineError::InvalidRequest)?;
     }
     Ok(())
 }
