@@ -39,7 +39,7 @@ pub async fn record(
     let pause = if p.pause_ms == 0 {
         0
     } else {
-        fastrand_u64(p.pause_ms)
+        random_below(p.pause_ms)
     };
     tokio::time::sleep(Duration::from_millis(p.fixed_ms + pause)).await;
     let token = format!("{}-{}", ctx.idempotency_key(), std::process::id());
@@ -52,12 +52,55 @@ pub async fn record(
     Ok(Record { token })
 }
 
-/// A pseudo-random number below `bound`, from the clock: good enough to scatter pauses.
-fn fastrand_u64(bound: u64) -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.subsec_nanos());
-    u64::from(nanos) % bound
+/// A pseudo-random number below `bound` (xorshift, seeded from the clock once per thread):
+/// good enough to scatter pauses, kills and faults.
+pub fn random_below(bound: u64) -> u64 {
+    thread_local! {
+        static STATE: std::cell::Cell<u64> = std::cell::Cell::new(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(7, |elapsed| u64::from(elapsed.subsec_nanos()) | 1),
+        );
+    }
+    STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        state.set(x);
+        x % bound.max(1)
+    })
+}
+
+/// The workflow in the JSON file at `path`, for the test binaries; the error names the file.
+///
+/// # Errors
+///
+/// When the file cannot be read or is not a workflow.
+pub fn read_workflow(path: &str) -> Result<hetumind::Workflow, String> {
+    std::fs::read(path)
+        .map_err(|error| error.to_string())
+        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|error| error.to_string()))
+        .map_err(|error| format!("{path}: {error}"))
+}
+
+/// The registry of the nodes linked in, and the store `url` names, for the test binaries.
+///
+/// # Errors
+///
+/// When two nodes share a kind and version, or the URL names no store.
+pub fn registry_and_store(
+    url: &str,
+) -> Result<
+    (
+        &'static hetumind::Registry,
+        std::sync::Arc<dyn hetumind::store::StateStore>,
+    ),
+    String,
+> {
+    let registry = hetumind::Registry::global().map_err(ToString::to_string)?;
+    let store = hetumind::store::open(url).map_err(|error| error.to_string())?;
+    Ok((registry, store))
 }
 
 /// Passes every item on unchanged.

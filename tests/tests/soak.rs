@@ -35,8 +35,8 @@ use tokio::net::{TcpListener, TcpStream};
 #[path = "support/moto.rs"]
 mod support;
 
-// `test.record`, which the executions run, for resuming them here.
-use hetumind_tests as _;
+// `test.record`, which the executions run (for resuming them here), and the dice.
+use hetumind_tests::random_below as random;
 
 const RUNNER: &str = env!("CARGO_BIN_EXE_soak-runner");
 const RUNNERS: u32 = 4;
@@ -46,25 +46,6 @@ fn scale() -> u32 {
         .ok()
         .and_then(|scale| scale.parse().ok())
         .unwrap_or(1)
-}
-
-/// A pseudo-random number below `bound` (xorshift, seeded from the clock once per thread).
-fn random(bound: u64) -> u64 {
-    thread_local! {
-        static STATE: std::cell::Cell<u64> = std::cell::Cell::new(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(7, |elapsed| elapsed.as_nanos() as u64 | 1),
-        );
-    }
-    STATE.with(|state| {
-        let mut x = state.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        state.set(x);
-        x % bound.max(1)
-    })
 }
 
 /// Start -> A -> B -> C, each a `test.record` appending its run to `log`.

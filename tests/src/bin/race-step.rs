@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use hetumind::engine::{Engine, EngineOptions};
-use hetumind::model::{ExecuteNode, ExecuteWorkflow, Request, Workflow};
+use hetumind::model::{ExecuteNode, ExecuteWorkflow, Request};
 
 hetumind::link_node_crates!();
 
@@ -27,13 +27,10 @@ fn main() -> ExitCode {
     let starting = target.ends_with(".json");
     let request = match Some(target).filter(|_| starting) {
         Some(path) => {
-            let workflow: Workflow = match std::fs::read(path)
-                .map_err(|error| error.to_string())
-                .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|error| error.to_string()))
-            {
+            let workflow = match hetumind_tests::read_workflow(path) {
                 Ok(workflow) => workflow,
                 Err(error) => {
-                    eprintln!("{path}: {error}");
+                    eprintln!("{error}");
                     return ExitCode::from(2);
                 }
             };
@@ -54,13 +51,9 @@ fn main() -> ExitCode {
             metadata: serde_json::Map::new(),
         }),
     };
-    let (registry, store) = match (hetumind::Registry::global(), hetumind::store::open(url)) {
-        (Ok(registry), Ok(store)) => (registry, store),
-        (Err(error), _) => {
-            eprintln!("{error}");
-            return ExitCode::FAILURE;
-        }
-        (_, Err(error)) => {
+    let (registry, store) = match hetumind_tests::registry_and_store(url) {
+        Ok(opened) => opened,
+        Err(error) => {
             eprintln!("{error}");
             return ExitCode::FAILURE;
         }

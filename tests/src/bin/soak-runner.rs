@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use hetumind::config::Config;
 use hetumind::engine::{Drive, Engine};
-use hetumind::model::{ExecuteWorkflow, NextAction, Request, Workflow};
+use hetumind::model::{ExecuteWorkflow, NextAction, Request};
 
 hetumind::link_node_crates!();
 
@@ -28,23 +28,16 @@ fn main() -> ExitCode {
         eprintln!("FROM and TO are numbers");
         return ExitCode::from(2);
     };
-    let workflow: Workflow = match std::fs::read(workflow)
-        .map_err(|error| error.to_string())
-        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|error| error.to_string()))
-    {
+    let workflow = match hetumind_tests::read_workflow(workflow) {
         Ok(workflow) => workflow,
         Err(error) => {
-            eprintln!("{workflow}: {error}");
+            eprintln!("{error}");
             return ExitCode::from(2);
         }
     };
-    let (registry, store) = match (hetumind::Registry::global(), hetumind::store::open(url)) {
-        (Ok(registry), Ok(store)) => (registry, store),
-        (Err(error), _) => {
-            eprintln!("{error}");
-            return ExitCode::FAILURE;
-        }
-        (_, Err(error)) => {
+    let (registry, store) = match hetumind_tests::registry_and_store(url) {
+        Ok(opened) => opened,
+        Err(error) => {
             eprintln!("{error}");
             return ExitCode::FAILURE;
         }
