@@ -335,10 +335,8 @@ async fn a_coordinator_waits_for_a_live_worker_instead_of_running_its_node() {
     assert_eq!(resume_at, until, "when the worker's lease ends");
 }
 
-#[tokio::test]
-async fn a_long_list_of_tasks_comes_a_part_at_a_time() {
-    // 2,000 nodes with long names: far more than one answer holds.
-    let names: Vec<String> = (0..2000).map(|i| format!("{i:0>200}")).collect();
+/// Start -> a fan-out doubler per name.
+fn wide(names: &[String]) -> Workflow {
     let mut nodes = vec![json!({ "name": "Start", "kind": "fan.double" })];
     nodes.extend(
         names
@@ -346,9 +344,16 @@ async fn a_long_list_of_tasks_comes_a_part_at_a_time() {
             .map(|name| json!({ "name": name, "kind": "fan.double", "dispatch": "fan_out" })),
     );
     let targets: Vec<Value> = names.iter().map(|name| json!({ "node": name })).collect();
-    let wf = workflow(json!({
+    workflow(json!({
         "id": "wide", "nodes": nodes, "connections": { "Start": { "main": [targets] } }
-    }));
+    }))
+}
+
+#[tokio::test]
+async fn a_long_list_of_tasks_comes_a_part_at_a_time() {
+    // 2,000 nodes with long names: far more than one answer holds.
+    let names: Vec<String> = (0..2000).map(|i| format!("{i:0>200}")).collect();
+    let wf = wide(&names);
     let engine = engine();
     let mut answer = engine
         .handle(start(wf, "l-1", &[json!(1)]), None)
@@ -587,16 +592,7 @@ async fn specifications_ride_in_the_room_the_tasks_leave_and_never_cost_a_task()
     // 1,000 short tasks fit one answer, as they would without specifications; the room they
     // leave carries the first specifications, and the rest are stored.
     let names: Vec<String> = (0..1000).map(|i| format!("N{i:03}")).collect();
-    let mut nodes = vec![json!({ "name": "Start", "kind": "fan.double" })];
-    nodes.extend(
-        names
-            .iter()
-            .map(|name| json!({ "name": name, "kind": "fan.double", "dispatch": "fan_out" })),
-    );
-    let targets: Vec<Value> = names.iter().map(|name| json!({ "node": name })).collect();
-    let wf = workflow(json!({
-        "id": "wide", "nodes": nodes, "connections": { "Start": { "main": [targets] } }
-    }));
+    let wf = wide(&names);
     let engine = engine();
     let answer = engine
         .handle(start(wf, "r-1", &[json!(1)]), None)

@@ -408,31 +408,16 @@ async fn request_bytes_of_an_http_body() {
         .unwrap();
         (Handler::new(engine, triggers), store)
     };
+    let event = events::http_api(
+        "/hook",
+        &json!({ "content-type": "application/json" }),
+        &body,
+    );
     let (at, _) = handler(body.len()).await;
-    let answer = at
-        .handle(
-            events::http_api(
-                "/hook",
-                &json!({ "content-type": "application/json" }),
-                &body,
-            ),
-            0,
-        )
-        .await
-        .unwrap();
+    let answer = at.handle(event.clone(), 0).await.unwrap();
     assert_eq!(answer["statusCode"], 200, "{answer}");
     let (beyond, store) = handler(body.len() - 1).await;
-    let answer = beyond
-        .handle(
-            events::http_api(
-                "/hook",
-                &json!({ "content-type": "application/json" }),
-                &body,
-            ),
-            0,
-        )
-        .await
-        .unwrap();
+    let answer = beyond.handle(event.clone(), 0).await.unwrap();
     assert_eq!(answer["statusCode"], 413, "{answer}");
     let error: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
     assert_eq!(
