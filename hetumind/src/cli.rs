@@ -199,9 +199,11 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             options,
             execution_id,
         } => {
-            let workflow: Workflow = read_json(&workflow, FileKind::Workflow)?;
+            let engine_options = engine_options()?;
+            let limits = &engine_options.limits;
+            let workflow: Workflow = read_json(&workflow, limits, FileKind::Workflow)?;
             let input_data = input
-                .map(|path| read_json::<Vec<ItemData>>(&path, FileKind::Request))
+                .map(|path| read_json::<Vec<ItemData>>(&path, limits, FileKind::Request))
                 .transpose()?;
             let request = Request::ExecuteWorkflow(ExecuteWorkflow {
                 workflow_id: None,
@@ -210,14 +212,14 @@ async fn execute(command: Command) -> Result<u8, Failure> {
                 input_data: Some(input_data.unwrap_or_else(|| vec![ItemData::empty()])),
                 metadata: serde_json::Map::new(),
             });
-            drive(registry, request, &options).await
+            drive(registry, request, &options, engine_options).await
         }
         Command::Resume {
             execution_id,
             options,
         } => {
             let request = Request::resume(execution_id);
-            drive(registry, request, &options).await
+            drive(registry, request, &options, engine_options()?).await
         }
         Command::Nodes { json } => {
             if json {
@@ -236,7 +238,8 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             state,
         } => {
             let path = workflow;
-            let mut workflow: Workflow = read_json(&path, FileKind::Workflow)?;
+            let mut workflow: Workflow =
+                read_json(&path, &engine_options()?.limits, FileKind::Workflow)?;
             let state = match execution {
                 None => None,
                 Some(id) => {
@@ -261,10 +264,12 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             Ok(SUCCESS)
         }
         Command::Invoke { event, state } => {
-            let event: serde_json::Value = read_json(&event, FileKind::Request)?;
+            let engine_options = engine_options()?;
+            let event: serde_json::Value =
+                read_json(&event, &engine_options.limits, FileKind::Request)?;
             let triggers =
                 Config::triggers(&env).map_err(|error| Failure::invalid(error.to_string()))?;
-            let engine = Engine::new(registry, open_store(state)?).with_options(engine_options()?);
+            let engine = Engine::new(registry, open_store(state)?).with_options(engine_options);
             let mut handler = crate::lambda::Handler::new(engine, triggers);
             if let Some(state_machine) =
                 Config::state_machine(env).map_err(|error| Failure::invalid(error.to_string()))?
@@ -290,8 +295,9 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             }
         }
         Command::Validate { workflow: path } => {
-            let workflow: Workflow = read_json(&path, FileKind::Workflow)?;
-            match Plan::checked(&workflow, registry, &engine_options()?.limits) {
+            let limits = engine_options()?.limits;
+            let workflow: Workflow = read_json(&path, &limits, FileKind::Workflow)?;
+            match Plan::checked(&workflow, registry, &limits) {
                 Ok(plan) => {
                     stdout(&format!(
                         "{}: valid ({} nodes)\n",
@@ -328,13 +334,14 @@ async fn drive(
     registry: &'static Registry,
     request: Request,
     options: &RunOptions,
+    engine_options: EngineOptions,
 ) -> Result<u8, Failure> {
     let store = open_store(options.state.clone())?;
     let progress = Progress {
         nodes: std::io::stderr().is_terminal(),
     };
     let engine = Engine::new(registry, store)
-        .with_options(engine_options()?)
+        .with_options(engine_options)
         .with_observer(Arc::new(progress));
     let drive = Drive::sleeping_up_to(Duration::from_secs(options.max_sleep));
     let response = engine.drive(request, &drive).await?.response;
@@ -422,10 +429,13 @@ enum FileKind {
     Request,
 }
 
-/// Reads a JSON file of no more bytes than its kind's limit allows; the error names the file,
-/// the JSON path of the problem and its line.
-fn read_json<T: DeserializeOwned>(path: &Path, kind: FileKind) -> Result<T, Failure> {
-    let limits = engine_options()?.limits;
+/// Reads a JSON file of no more bytes than its kind's limit in `limits` allows; the error
+/// names the file, the JSON path of the problem and its line.
+fn read_json<T: DeserializeOwned>(
+    path: &Path,
+    limits: &Limits,
+    kind: FileKind,
+) -> Result<T, Failure> {
     let (limit, name) = match kind {
         FileKind::Workflow => (limits.workflow_bytes, "workflow_bytes"),
         FileKind::Request => (limits.request_bytes, "request_bytes"),
