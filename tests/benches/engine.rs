@@ -17,8 +17,9 @@
 //! state. The command line's is the child process's whole life, measured by this process.
 //!
 //! With `HETUMIND_BENCH_BASELINE` naming an earlier build of this benchmark (one since
-//! `nonblocking`, whose child runs `shape:size` as this one does), each engine case
-//! runs that binary in turn with this one and reports the ratio (new / old).
+//! `nonblocking`, whose child runs `shape:size` and the command line as this one does), every
+//! case runs that binary in turn with this one and reports the ratio (new / old).
+
 //!
 //! Under `cargo bench` (which passes `--bench`) it measures fully; run any other way it does a
 //! quick smoke run.
@@ -58,13 +59,10 @@ async fn sleep(Params(ms): Params<u64>, Item(value): Item<Value>) -> Result<Valu
 const CHILD: &str = "HETUMIND_ENGINE_BENCH_CHILD";
 const BASELINE: &str = "HETUMIND_BENCH_BASELINE";
 
-/// One measured case: a shape and a size, run by this binary (and by the baseline as
-/// `baseline`, when it has that case).
+/// One measured case: a shape and a size, run by this binary and by the baseline alike.
 struct Case {
     shape: &'static str,
     size: usize,
-    /// The same case as the baseline runs it (`shape:size`).
-    baseline: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -88,36 +86,25 @@ fn main() -> ExitCode {
     let mut cases = Vec::new();
     for shape in ["chain", "fanout"] {
         for size in [small, large] {
-            cases.push(Case {
-                shape,
-                size,
-                baseline: Some(format!("{shape}:{size}")),
-            });
+            cases.push(Case { shape, size });
         }
     }
     for shape in ["chain-threads", "fanout-threads"] {
-        cases.push(Case {
-            shape,
-            size: small,
-            baseline: Some(format!("{shape}:{small}")),
-        });
+        cases.push(Case { shape, size: small });
     }
     for shape in ["cli-chain", "cli-fanout"] {
         for size in [small, large] {
-            cases.push(Case {
-                shape,
-                size,
-                baseline: None,
-            });
+            cases.push(Case { shape, size });
         }
     }
     let mut samples: Vec<Vec<(f64, u64)>> = vec![Vec::new(); cases.len()];
     let mut old_samples: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
     for _ in 0..runs {
         for (index, case) in cases.iter().enumerate() {
-            samples[index].push(measure(case.shape, case.size, files.path()));
-            if let (Some(old), Some(spec)) = (&baseline, &case.baseline) {
-                old_samples[index].push(spawn_child(old, spec).0);
+            let exe = std::env::current_exe().expect("the bench binary's path");
+            samples[index].push(measure(&exe, case.shape, case.size, files.path()));
+            if let Some(old) = &baseline {
+                old_samples[index].push(measure(old, case.shape, case.size, files.path()).0);
             }
         }
     }
@@ -194,7 +181,8 @@ fn main() -> ExitCode {
     // Eager scheduling: 4 lanes of 10 sleeping nodes whose durations alternate out of phase
     // (50, 10, 50, ... and 10, 50, 10, ...). Every lane takes 300 ms (the critical path);
     // waiting for each wave's slowest node would take 10 x 50 = 500 ms.
-    let (grid_ns, _) = measure("grid", 0, files.path());
+    let exe = std::env::current_exe().expect("the bench binary's path");
+    let (grid_ns, _) = measure(&exe, "grid", 0, files.path());
     let grid_ms = grid_ns / 1e6;
     println!("grid 4x10 (critical path 300 ms, waves 500 ms): {grid_ms:.1} ms");
     verdicts.push((
@@ -228,11 +216,11 @@ fn kb_to_mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }
 
-/// One run of a case in a child process of this binary: (nanoseconds, peak RSS in kB).
-fn measure(shape: &str, size: usize, files: &Path) -> (f64, u64) {
-    let exe = std::env::current_exe().expect("the bench binary's path");
+/// One run of a case in a child process of `exe` (this binary or the baseline): (nanoseconds,
+/// peak RSS in kB).
+fn measure(exe: &Path, shape: &str, size: usize, files: &Path) -> (f64, u64) {
     let Some(cli_shape) = shape.strip_prefix("cli-") else {
-        return spawn_child(&exe, &format!("{shape}:{size}"));
+        return spawn_child(exe, &format!("{shape}:{size}"));
     };
     let path = files.join(format!("{cli_shape}-{size}.json"));
     if !path.exists() {
