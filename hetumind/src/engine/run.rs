@@ -231,6 +231,12 @@ impl<'a> Run<'a> {
         let max_concurrency = usize::try_from(plan.max_concurrency()).unwrap_or(usize::MAX);
         // Node runs are held inline by the set (one allocation per run).
         let mut running = FuturesUnordered::new();
+        // One timer for the lease renewal, moved only when the renewal time changes: a timer
+        // made afresh on every turn would register with the runtime's clock, and wake its
+        // driver through a system call, for every node that finishes.
+        let renewal =
+            tokio::time::sleep_until(self.journal.renew_at().unwrap_or_else(Instant::now));
+        tokio::pin!(renewal);
         loop {
             while running.len() < max_concurrency
                 && self.schedule.failure().is_none()
@@ -249,15 +255,15 @@ impl<'a> Run<'a> {
                     running.push(self.start(index));
                 }
             }
-            let renewal = async {
-                match self.journal.renew_at() {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let renew_at = self.journal.renew_at();
+            if let Some(at) = renew_at
+                && renewal.deadline() != at
+            {
+                renewal.as_mut().reset(at);
+            }
             let finished = tokio::select! {
                 finished = running.next() => finished,
-                () = renewal => {
+                () = &mut renewal, if renew_at.is_some() => {
                     self.journal.renew(&self.schedule).await?;
                     continue;
                 }
