@@ -63,6 +63,11 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
     });
     let uses_params = node.params.is_some();
     let uses_input = !matches!(node.input, Input::None);
+    let takes_ctx = node
+        .order
+        .iter()
+        .any(|role| matches!(role, Role::Ctx { .. }));
+    let consumes_items = uses_input && !takes_ctx;
     let params_pat = if uses_params {
         quote!(__params)
     } else {
@@ -152,6 +157,7 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
                 type Output = #output_ty;
                 type Returned = #returned_ty;
                 const OUTPUTS: &'static [&'static str] = &[#(#outputs),*];
+                const CONSUMES_ITEMS: bool = #consumes_items;
             }
 
             #[automatically_derived]
@@ -170,6 +176,7 @@ fn expand(item: &ItemFn, node: &Node<'_>) -> TokenStream {
                     role: #role,
                     nonblocking: #nonblocking,
                     mode: #private::ExecuteMode::#mode,
+                    consumes_items: #types::CONSUMES_ITEMS,
                     retry: #retry,
                     location: #private::SourceLocation {
                         file: ::core::file!(),

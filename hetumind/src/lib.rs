@@ -132,6 +132,7 @@ pub mod __private;
 ///         type Output = Greeting;      // checked here: Serialize + JsonSchema
 ///         type Returned = Greeting;
 ///         const OUTPUTS: &'static [&'static str] = &["main"];
+///         const CONSUMES_ITEMS: bool = false; // it takes a `Ctx`
 ///     }
 ///     impl EachItemNode for __hetumind_node {
 ///         fn call(params: GreetParams, input: Person, ctx: Ctx) -> impl Future<..> + Send {
@@ -145,7 +146,7 @@ pub mod __private;
 ///         NodeRegistration {
 ///             kind: "example.greet", version: 1, description: "Greets ...",
 ///             outputs: &["main"], inputs: InputCount::ONE, role: NodeRole::Regular, nonblocking: false,
-///             mode: ExecuteMode::EachItem,
+///             mode: ExecuteMode::EachItem, consumes_items: <__hetumind_node as NodeTypes>::CONSUMES_ITEMS,
 ///             retry: RetryPolicy { max_attempts: 5, ..RetryPolicy::DEFAULT },
 ///             location: SourceLocation { file: file!(), line: line!(), module: module_path!() },
 ///             params_schema: <__hetumind_node as NodeTypes>::params_schema,   // lazy

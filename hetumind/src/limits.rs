@@ -156,13 +156,21 @@ impl Limits {
         Ok(())
     }
 
-    /// What a node outputs: how many items, then each item's nesting and size.
-    pub(crate) fn check_output(&self, outputs: &[Vec<ItemData>]) -> Result<(), String> {
+    /// What a node outputs: how many items, then each item's nesting and size. Answers the
+    /// size of `outputs` in JSON (a list of lists of items), measured on the way.
+    pub(crate) fn check_output(&self, outputs: &[Vec<ItemData>]) -> Result<usize, String> {
         let count: usize = outputs.iter().map(Vec::len).sum();
         self.check_output_count(count)?;
+        // The brackets and commas of the lists, then each item.
+        let mut len = 1
+            + outputs.len().max(1)
+            + outputs
+                .iter()
+                .map(|items| 1 + items.len().max(1))
+                .sum::<usize>();
         for (output, items) in outputs.iter().enumerate() {
             for (index, item) in items.iter().enumerate() {
-                self.check_item(item).map_err(|(path, problem)| {
+                len += self.check_item(item).map_err(|(path, problem)| {
                     let at = if path.is_empty() {
                         String::new()
                     } else {
@@ -172,7 +180,7 @@ impl Limits {
                 })?;
             }
         }
-        Ok(())
+        Ok(len)
     }
 
     /// A node's output of `count` items in all.
@@ -190,9 +198,9 @@ impl Limits {
     }
 
     /// One item: its nesting first (measuring the size of a value nested without bound would
-    /// recurse without bound), then its size. The error is where in the item (`.json.a[2]`,
-    /// empty for the whole item) and the problem.
-    fn check_item(&self, item: &ItemData) -> Result<(), (String, String)> {
+    /// recurse without bound), then its size, which it answers. The error is where in the item
+    /// (`.json.a[2]`, empty for the whole item) and the problem.
+    fn check_item(&self, item: &ItemData) -> Result<usize, (String, String)> {
         if let Some(path) = too_deep(&item.json, self.json_depth) {
             return Err((format!(".json{path}"), self.depth_problem()));
         }
@@ -209,7 +217,7 @@ impl Limits {
                 ),
             ));
         }
-        Ok(())
+        Ok(bytes)
     }
 
     fn depth_problem(&self) -> String {
@@ -315,6 +323,24 @@ mod tests {
 
     fn nested(depth: usize) -> Value {
         (0..depth).fold(Value::from(1), |inner, _| Value::Array(vec![inner]))
+    }
+
+    #[test]
+    fn the_output_check_measures_the_outputs_as_stored() {
+        let item = |json: Value| ItemData::new(json);
+        for outputs in [
+            vec![],
+            vec![vec![]],
+            vec![vec![item(serde_json::json!({ "a": "b" }))]],
+            vec![
+                vec![item(Value::Null), item(serde_json::json!([1, 2]))],
+                vec![],
+                vec![item(serde_json::json!("é\n"))],
+            ],
+        ] {
+            let stored = serde_json::to_vec(&outputs).unwrap();
+            assert_eq!(Limits::default().check_output(&outputs), Ok(stored.len()));
+        }
     }
 
     #[test]

@@ -103,6 +103,22 @@ pub fn registry_and_store(
     Ok((registry, store))
 }
 
+/// The `json` of every output item a response carries inline.
+///
+/// # Panics
+///
+/// When the response carries no inline output (it finished with none, or by reference).
+#[must_use]
+pub fn output_jsons(response: &hetumind::model::Response) -> Vec<serde_json::Value> {
+    response
+        .output_data
+        .as_ref()
+        .expect("the response carries its output inline")
+        .iter()
+        .map(|item| item.json.clone())
+        .collect()
+}
+
 /// Passes every item on unchanged.
 #[node(kind = "test.echo")]
 pub async fn echo(

@@ -11,13 +11,15 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use hetumind::engine::{Engine, EngineError, EngineOptions};
-use hetumind::model::{ExecutionStatus, NextAction, NodeState, Request, Response, Workflow};
+use hetumind::model::{ExecutionStatus, NextAction, NodeState, Request, Workflow};
 use hetumind::prelude::*;
 use hetumind::store::MemStore;
 use hetumind::time::{FixedRandom, TokioClock};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+use hetumind_tests::output_jsons as outputs;
 
 /// Adds one.
 #[node(kind = "test.inc")]
@@ -211,16 +213,6 @@ fn carry_on() -> NextAction {
     NextAction::Continue {
         next_nodes: Vec::new(),
     }
-}
-
-fn outputs(response: &Response) -> Vec<Value> {
-    response
-        .output_data
-        .as_ref()
-        .unwrap()
-        .iter()
-        .map(|item| item.json.clone())
-        .collect()
 }
 
 fn chain(names: &[&str], kind: &str) -> Value {

@@ -16,6 +16,8 @@ use hetumind::store::{Condition, MemStore};
 use hetumind::time::Clock;
 use serde_json::{Value, json};
 
+use hetumind_tests::output_jsons as values;
+
 /// Doubles a number.
 #[node(kind = "fan.double", nonblocking)]
 async fn double(Item(n): Item<i64>) -> Result<i64, NodeError> {
@@ -84,16 +86,6 @@ fn tasks(response: &Response) -> Vec<Task> {
         NextAction::FanOut { tasks } => tasks.clone(),
         other => panic!("expected fan_out, got {other:?}"),
     }
-}
-
-fn values(response: &Response) -> Vec<Value> {
-    response
-        .output_data
-        .as_ref()
-        .unwrap()
-        .iter()
-        .map(|item| item.json.clone())
-        .collect()
 }
 
 /// Start -> three doublers (fanned out) -> a sum of all three, inline.

@@ -10,12 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hetumind::engine::Engine;
-use hetumind::model::{ExecuteWorkflow, ExecutionStatus, Request, Response, Workflow};
+use hetumind::model::{ExecuteWorkflow, ExecutionStatus, Request, Workflow};
 use hetumind::prelude::*;
 use hetumind::store::MemStore;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+use hetumind_tests::output_jsons as jsons;
 
 // The process-level test nodes (`test.block`, `test.echo`).
 use hetumind_tests as _;
@@ -112,16 +114,6 @@ fn calls_of(execution: &str) -> Vec<(u32, Vec<u32>, Vec<String>)> {
                 mine.map(|(.., key)| key.clone()).collect(),
             )
         })
-        .collect()
-}
-
-fn jsons(response: &Response) -> Vec<Value> {
-    response
-        .output_data
-        .as_ref()
-        .unwrap()
-        .iter()
-        .map(|item| item.json.clone())
         .collect()
 }
 

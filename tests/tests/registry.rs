@@ -47,6 +47,7 @@ const fn registration(
         role: NodeRole::Regular,
         nonblocking: false,
         mode: ExecuteMode::All,
+        consumes_items: false,
         retry: RetryPolicy::DEFAULT,
         location: SourceLocation {
             file,
@@ -322,6 +323,7 @@ fn a_duplicate_of_a_linked_node_names_both_definitions() {
         role: shout.role,
         nonblocking: shout.nonblocking,
         mode: shout.mode,
+        consumes_items: shout.consumes_items,
         retry: shout.retry,
         location: SourceLocation {
             file: "a/plugin/lib.rs",
@@ -457,6 +459,7 @@ fn catalog_entries_of_hand_made_registrations_call_their_schema_functions() {
         role: NodeRole::Regular,
         nonblocking: false,
         mode: ExecuteMode::EachItem,
+        consumes_items: false,
         retry: RetryPolicy::NEVER,
         location: SourceLocation {
             file: "src/strings.rs",

@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::NodeOutcome;
+use super::input::RunInput;
 use crate::limits::Limits;
 use crate::model::{ItemData, OnError};
 use crate::node::execute::failed_output;
@@ -102,7 +103,7 @@ pub(super) struct NodeRun {
     pub(super) name: Arc<str>,
     pub(super) execution_id: Arc<str>,
     pub(super) parameters: Arc<Value>,
-    pub(super) items: Arc<[ItemData]>,
+    pub(super) items: RunInput,
     pub(super) input_ends: Vec<usize>,
     /// Where `items` start among all the node's items (a batch), else 0.
     pub(super) first_item: usize,
@@ -133,17 +134,32 @@ enum Stop {
 impl NodeRun {
     /// Runs the node from attempt `attempt` until it succeeds, fails for good, parks or is
     /// interrupted: the whole node, or the items whose retries an earlier run left pending.
+    ///
+    /// Answers the outcome with the node's input items, restored if they were lent to the node
+    /// (see [`RunInput`]); after a success, they may be gone.
     pub(super) async fn run(mut self, attempt: u32) -> (Arc<[ItemData]>, Outcome) {
         let outcome = match self.resume.take() {
             Some(retries) => self.retry_items(retries, attempt, true).await,
             None => self.run_whole(attempt).await,
         };
-        (self.items, outcome)
+        if let Outcome::Succeeded { .. } = outcome {
+            return (Arc::from([]), outcome);
+        }
+        match self.items.items() {
+            Ok(items) => (Arc::clone(items), outcome),
+            Err(error) => (
+                Arc::from([]),
+                Outcome::Failed {
+                    attempt: outcome.reported().0,
+                    error,
+                },
+            ),
+        }
     }
 
     /// Calls the node on all its items, and again after each retryable failure of the whole
     /// call; items failing alone go on to [`retry_items`](Self::retry_items).
-    async fn run_whole(&self, mut attempt: u32) -> Outcome {
+    async fn run_whole(&mut self, mut attempt: u32) -> Outcome {
         loop {
             let error = match self.attempt(attempt, None).await {
                 Ok(output) if output.marks.is_empty() => {
@@ -210,7 +226,7 @@ impl NodeRun {
     /// or their retries are exhausted; the outputs of the items that succeeded are kept as they
     /// are. `round` is the attempt that last ran them, or, when `due`, the one to run now.
     async fn retry_items(
-        &self,
+        &mut self,
         mut retries: ItemRetries,
         mut round: u32,
         mut due: bool,
@@ -274,12 +290,21 @@ impl NodeRun {
     /// The items still failing after their last attempt, `last`: the node fails with the
     /// first one's error (`on_error: stop`), or each passes on as a failed item where it
     /// belongs (see [`Outcome::or_passed_on`]), and the node succeeds.
-    fn give_up(&self, retries: ItemRetries, last: u32) -> Outcome {
+    fn give_up(&mut self, retries: ItemRetries, last: u32) -> Outcome {
         let ItemRetries {
             attempt,
             mut outputs,
             pending,
         } = retries;
+        let items = match self.items.items() {
+            Ok(items) => Arc::clone(items),
+            Err(error) => {
+                return Outcome::Failed {
+                    attempt: last,
+                    error,
+                };
+            }
+        };
         let gave_up = |mark: &ItemMark| {
             mark.error
                 .clone()
@@ -298,7 +323,7 @@ impl NodeRun {
                 error: gave_up(mark),
             };
             let one = match failure.or_passed_on(
-                &self.items[mark.item..=mark.item],
+                &items[mark.item..=mark.item],
                 self.on_error,
                 self.registration.outputs,
             ) {
@@ -326,14 +351,18 @@ impl NodeRun {
     /// One attempt: the node's code on a thread of its own, bounded by the node's timeout and
     /// the invocation's hard end; a panic fails it for good.
     async fn attempt(
-        &self,
+        &mut self,
         attempt: u32,
         only_items: Option<Arc<[usize]>>,
     ) -> Result<NodeOutput, Stop> {
+        let consumes = self.registration.consumes_items
+            && self.on_error == OnError::Stop
+            && only_items.is_none();
+        let items = self.items.for_call(consumes).map_err(Stop::Failed)?;
         let span = tracing::info_span!("node", execution_id = %self.execution_id, node = %self.name, kind = self.registration.kind, attempt);
         let call = NodeCall {
             parameters: Arc::clone(&self.parameters),
-            items: Arc::clone(&self.items),
+            items,
             run: Arc::new(RunInfo {
                 execution_id: Arc::clone(&self.execution_id),
                 node_name: Arc::clone(&self.name),
@@ -354,11 +383,11 @@ impl NodeRun {
         let limits = self.limits;
         let code = async move {
             code.await.map(|result| {
-                result.and_then(|output| {
-                    limits
+                result.and_then(|mut output| {
+                    output.json_len = limits
                         .check_output(&output.outputs)
-                        .map(|()| output)
-                        .map_err(NodeError::terminal)
+                        .map_err(NodeError::terminal)?;
+                    Ok(output)
                 })
             })
         };
@@ -436,6 +465,7 @@ fn merge(
     let NodeOutput {
         outputs: retried_outputs,
         marks: retried_marks,
+        json_len: _,
     } = retried;
     let mut still = Vec::new();
     let mut now_at = vec![Vec::with_capacity(outputs.len()); pending.len()];

@@ -291,11 +291,15 @@ impl Journal {
         &mut self,
         name: &str,
         attempt: u32,
-        outputs: &[Vec<ItemData>],
+        output: &NodeOutput,
     ) -> Result<(), EngineError> {
         let key = self.keys.output(name, attempt);
         self.store
-            .put(&key, to_json(&outputs)?, Condition::Create)
+            .put(
+                &key,
+                to_json_sized(&output.outputs, output.json_len)?,
+                Condition::Create,
+            )
             .await?;
         self.forget(name);
         Ok(())
@@ -555,7 +559,13 @@ pub(super) async fn read_end_output(
 }
 
 pub(super) fn to_json(value: &impl Serialize) -> Result<Vec<u8>, EngineError> {
-    let mut bytes = Vec::with_capacity(256);
+    to_json_sized(value, 0)
+}
+
+/// [`to_json`], into a buffer of `len` bytes when that is more than the default: the size of
+/// the JSON when known, so that a large value is written without regrowing the buffer.
+fn to_json_sized(value: &impl Serialize, len: usize) -> Result<Vec<u8>, EngineError> {
+    let mut bytes = Vec::with_capacity(len.max(256));
     serde_json::to_writer(&mut bytes, value)
         .map(|()| bytes)
         .map_err(|error| EngineError::Store(format!("cannot serialize state: {error}")))

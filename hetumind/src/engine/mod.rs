@@ -45,6 +45,7 @@ mod budget;
 mod cleanup;
 mod dispatch;
 mod drive;
+mod input;
 mod journal;
 mod plan;
 mod run;

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use super::attempt::{ItemRetries, NodeRun, Outcome};
 use super::budget::Budget;
 use super::dispatch::{self, Tasks, Workers};
+use super::input::RunInput;
 use super::journal::Journal;
 use super::journal::{read_all_recorded, to_json};
 use super::schedule::{Schedule, WakeError};
@@ -464,9 +465,9 @@ impl<'a> Run<'a> {
             let failed = Outcome::Failed { attempt, error };
             return self.settle((index, items, failed, Duration::ZERO)).await;
         }
-        self.journal.record_output(&name, attempt, &outputs).await?;
-        self.schedule
-            .succeed(index, attempt, NodeOutput::new(outputs));
+        let output = NodeOutput::new(outputs);
+        self.journal.record_output(&name, attempt, &output).await?;
+        self.schedule.succeed(index, attempt, output);
         self.report_skips();
         Ok(())
     }
@@ -492,13 +493,13 @@ impl<'a> Run<'a> {
     fn start(&mut self, index: usize) -> impl Future<Output = Finished> + Send + 'static {
         let plan = self.schedule.plan();
         let node = &plan.nodes()[index];
-        let (items, input_ends) = self.schedule.input(index);
+        let (items, input_ends) = self.schedule.take_input(index);
         let run = NodeRun {
             registration: node.registration,
             name: Arc::clone(&node.name),
             execution_id: Arc::clone(&self.execution_id),
             parameters: Arc::clone(&plan.parameters()[index]),
-            items,
+            items: RunInput::new(items),
             input_ends,
             first_item: 0,
             retry: node.retry,
@@ -536,9 +537,7 @@ impl<'a> Run<'a> {
         self.report(index, attempt, what, duration);
         match outcome.or_passed_on(&items, node.on_error, node.registration.outputs) {
             Outcome::Succeeded { attempt, output } => {
-                self.journal
-                    .record_output(name, attempt, &output.outputs)
-                    .await?;
+                self.journal.record_output(name, attempt, &output).await?;
                 self.schedule.succeed(index, attempt, output);
                 self.report_skips();
             }
@@ -554,6 +553,7 @@ impl<'a> Run<'a> {
                 retries,
             } => {
                 self.journal.forget(name);
+                self.schedule.give_back(index, Arc::clone(&items));
                 self.keep_progress(index, &items, retries).await?;
                 self.park(index, attempt, until, error);
             }
@@ -561,6 +561,7 @@ impl<'a> Run<'a> {
                 // Not an attempt of the node: it runs again with the same attempt number (and
                 // idempotency key) in the next invocation.
                 self.journal.forget(name);
+                self.schedule.give_back(index, Arc::clone(&items));
                 self.keep_progress(index, &items, retries).await?;
                 self.schedule.interrupt(index, attempt);
             }

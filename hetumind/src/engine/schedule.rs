@@ -239,6 +239,26 @@ impl<'p> Schedule<'p> {
         self.inputs[index].items()
     }
 
+    /// The input of a node starting to run here, as [`input`](Self::input) gives it, handed
+    /// over: the schedule lets go of items delivered to this node alone, so that the run can
+    /// lend them to the node (see `RunInput`), and takes them back with
+    /// [`give_back`](Self::give_back) if the node is to run again.
+    pub(super) fn take_input(&mut self, index: usize) -> (Arc<[ItemData]>, Vec<usize>) {
+        let input = self.inputs[index].items();
+        if self.inputs[index].is_single() {
+            self.inputs[index] = Delivered::default();
+        }
+        input
+    }
+
+    /// The input a node's run took (see [`take_input`](Self::take_input)), back before the
+    /// node runs again.
+    pub(super) fn give_back(&mut self, index: usize, items: Arc<[ItemData]>) {
+        if self.inputs[index].0.is_empty() {
+            self.inputs[index] = Delivered::single(items);
+        }
+    }
+
     /// A node's run succeeded with `output` (stored under `attempt`): it delivers.
     pub(super) fn succeed(&mut self, index: usize, attempt: u32, output: NodeOutput) {
         self.done_with(index);
@@ -429,6 +449,12 @@ impl Delivered {
         if !items.is_empty() {
             self.0[input].push(Arc::clone(items));
         }
+    }
+
+    /// Whether the items came in one delivery, on input 0: [`items`](Self::items) is then
+    /// that delivery itself.
+    fn is_single(&self) -> bool {
+        matches!(self.0.as_slice(), [only] if only.len() == 1)
     }
 
     /// Whether no input carries an item.

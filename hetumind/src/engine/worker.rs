@@ -31,6 +31,7 @@ use tokio::time::Instant;
 
 use super::attempt::{ItemRetries, NodeRun, Outcome};
 use super::budget::{Budget, lease_term};
+use super::input::RunInput;
 use super::journal::{from_json, to_json};
 use super::{Engine, EngineError, NodeEvent, NodeOutcome};
 use crate::json_path::from_field;
@@ -395,7 +396,7 @@ impl Worker<'_> {
             name: Arc::clone(&self.name),
             execution_id: Arc::from(self.execution_id.as_str()),
             parameters: spec.parameters,
-            items: spec.items,
+            items: RunInput::new(spec.items),
             input_ends: spec.input_ends,
             first_item: spec.first_item,
             retry: spec.retry,

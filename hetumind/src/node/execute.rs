@@ -59,6 +59,12 @@ pub trait NodeInput: Sized + Send + 'static {
     /// field.
     fn from_item(json: &Value, index: usize) -> Result<Self, NodeError>;
 
+    /// Deserializes the `json` of input item `index`, taken out of the item: a JSON value
+    /// moves as it is.
+    fn from_owned(json: Value, index: usize) -> Result<Self, NodeError> {
+        Self::from_item(&json, index)
+    }
+
     /// The JSON Schema of one input item.
     fn input_schema() -> schemars::Schema;
 }
@@ -67,6 +73,15 @@ pub trait NodeInput: Sized + Send + 'static {
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> NodeInput for T {
     fn from_item(json: &Value, index: usize) -> Result<Self, NodeError> {
         from_json(json, Subject::InputItem(index))
+    }
+
+    fn from_owned(json: Value, index: usize) -> Result<Self, NodeError> {
+        let mut slot = Some(json);
+        match take_as::<Value, T>(&mut slot) {
+            Some(value) => Ok(value),
+            // `slot` is left as it was.
+            None => Self::from_item(slot.as_ref().unwrap_or(&Value::Null), index),
+        }
     }
 
     fn input_schema() -> schemars::Schema {
@@ -182,6 +197,10 @@ pub trait NodeTypes: 'static {
     type Returned: NodeReturn<Self::Output> + Send;
     /// The names of the node's outputs, in index order.
     const OUTPUTS: &'static [&'static str];
+    /// Whether the function takes its input items (`Item<T>` or `Items<T>`) and no [`Ctx`]:
+    /// nothing but the function then sees the items, and the executor can move them into it
+    /// instead of copying them (see [`NodeRegistration::consumes_items`]).
+    const CONSUMES_ITEMS: bool;
 
     /// Sends what the function returned to the node's outputs.
     fn emit(returned: Self::Returned, sink: &mut OutputSink) -> Result<(), NodeError> {
@@ -398,6 +417,7 @@ fn emit_one<E: Element>(sink: &mut OutputSink, value: E) -> Result<(), NodeError
 
 /// Emits a node's `Vec<T>` return: any number of items.
 fn emit_many<E: Element>(sink: &mut OutputSink, values: Vec<E>) -> Result<(), NodeError> {
+    sink.reserve(values.len());
     values.into_iter().try_for_each(|value| value.emit(sink))
 }
 
@@ -467,7 +487,7 @@ pub fn invoke_each_item<N: EachItemNode>(
     Box::pin(async move {
         let Invocation {
             parameters,
-            items,
+            mut items,
             run,
             on_error,
             only_items,
@@ -478,12 +498,15 @@ pub fn invoke_each_item<N: EachItemNode>(
         let count = only_items.as_ref().map_or(items.len(), |only| only.len());
         for position in 0..count {
             let index = only_items.as_ref().map_or(position, |only| only[position]);
+            let taken = owned_items::<N>(&mut items, on_error)
+                .and_then(|owned| owned.get_mut(index))
+                .map(|item| item.json.take());
             let Some(item) = items.get(index) else {
                 continue;
             };
             sink.set_origin(item);
             let ctx = Ctx::new(Arc::clone(&run), Arc::clone(&items), Some(index));
-            let result = match prepare::<N>(&params, &parameters, item, index) {
+            let result = match prepare::<N>(&params, &parameters, item, taken, index) {
                 Ok((params, input)) => N::call(params, input, ctx).await,
                 Err(error) => Err(error),
             };
@@ -516,19 +539,41 @@ pub fn invoke_each_item<N: EachItemNode>(
         Ok(NodeOutput {
             outputs: sink.into_outputs(),
             marks,
+            json_len: 0,
         })
     })
 }
 
+/// The parameters and input of one call: the input from the `json` taken out of the item when
+/// there is one, else from the item.
 fn prepare<N: NodeTypes>(
     params: &PerCall<N::Params>,
     parameters: &Value,
     item: &ItemData,
+    taken: Option<Value>,
     index: usize,
 ) -> Result<(N::Params, N::Input), NodeError> {
     let params = params.get(parameters)?;
-    let input = N::Input::from_item(&item.json, index)?;
+    let input = match taken {
+        Some(json) => N::Input::from_owned(json, index)?,
+        None => N::Input::from_item(&item.json, index)?,
+    };
     Ok((params, input))
+}
+
+/// The input items, to take their `json` out of, when the node may consume them: nothing but
+/// its function sees them ([`NodeTypes::CONSUMES_ITEMS`]), a failure passes no item on
+/// (`on_error` is `stop`), and this invocation holds the only reference to them (the engine
+/// lent them, keeping what it needs to restore them; a shared input is converted, not taken).
+fn owned_items<N: NodeTypes>(
+    items: &mut Arc<[ItemData]>,
+    on_error: OnError,
+) -> Option<&mut [ItemData]> {
+    if N::CONSUMES_ITEMS && on_error == OnError::Stop {
+        Arc::get_mut(items)
+    } else {
+        None
+    }
 }
 
 /// Applies `on_error` to an item whose processing failed.
@@ -592,17 +637,26 @@ pub fn invoke_all_items<N: AllItemsNode>(
     Box::pin(async move {
         let Invocation {
             parameters,
-            items,
+            mut items,
             run,
             on_error,
             only_items: _,
         } = invocation;
         let mut sink = OutputSink::new(N::OUTPUTS, on_error == OnError::ErrorOutput);
-        let inputs = items
-            .iter()
-            .enumerate()
-            .map(|(index, item)| N::Input::from_item(&item.json, index))
-            .collect::<Result<Vec<N::Input>, NodeError>>();
+        let inputs = match owned_items::<N>(&mut items, on_error) {
+            Some(owned) => collect_exact(
+                owned
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(index, item)| N::Input::from_owned(item.json.take(), index)),
+            ),
+            None => collect_exact(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(index, item)| N::Input::from_item(&item.json, index)),
+            ),
+        };
         let result = match (N::Params::from_parameters(&parameters), inputs) {
             (Ok(params), Ok(inputs)) => {
                 let ctx = Ctx::new(Arc::clone(&run), Arc::clone(&items), None);
@@ -622,6 +676,18 @@ pub fn invoke_all_items<N: AllItemsNode>(
         }
         Ok(NodeOutput::new(sink.into_outputs()))
     })
+}
+
+/// The values of `results` until the first error, in a vector of the exact size (`collect`
+/// into a `Result` cannot know it, and would grow the vector as it goes).
+fn collect_exact<T>(
+    results: impl ExactSizeIterator<Item = Result<T, NodeError>>,
+) -> Result<Vec<T>, NodeError> {
+    let mut values = Vec::with_capacity(results.len());
+    for result in results {
+        values.push(result?);
+    }
+    Ok(values)
 }
 
 /// The output of a node that failed as a whole (a timeout, a panic, an error outside the

@@ -163,6 +163,17 @@ impl OutputSink {
         }
     }
 
+    /// Makes room for `count` more items (on the node's output, when it declares one), so that
+    /// a node emitting a list does not regrow the lists item by item.
+    pub(crate) fn reserve(&mut self, count: usize) {
+        self.order.reserve(count);
+        if self.names.len() == 1
+            && let Some(output) = self.outputs.first_mut()
+        {
+            output.reserve(count);
+        }
+    }
+
     /// A point to [`roll back`](Self::rollback) to.
     pub(crate) fn mark(&self) -> usize {
         self.order.len()

@@ -112,6 +112,11 @@ pub struct NodeRegistration {
     pub nonblocking: bool,
     /// How it consumes input.
     pub mode: ExecuteMode,
+    /// Whether its code takes the input items and nothing else sees them: the function takes
+    /// `Item<T>` or `Items<T>` and no `Ctx`. The engine then hands a large input over to the
+    /// node instead of copying it (keeping a compact serialized copy in case the node fails),
+    /// which halves the memory a node of many items needs. `false` is always correct.
+    pub consumes_items: bool,
     /// Its default retry policy.
     pub retry: RetryPolicy,
     /// Where it was defined.
@@ -154,7 +159,7 @@ pub struct Invocation {
 
 /// The items a node produced, one list per output (the `error` output last, when the instance
 /// routes errors there).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct NodeOutput {
     /// The items of each output, in output index order.
     pub outputs: Vec<Vec<ItemData>>,
@@ -162,6 +167,9 @@ pub struct NodeOutput {
     /// a retryable error (the engine retries those, and only those), and for every item of a
     /// call given [`Invocation::only_items`].
     pub(crate) marks: Vec<ItemMark>,
+    /// The size of `outputs` in JSON, as the engine stores them, once measured (the limits
+    /// check measures every item); 0 before. Only a hint, for the buffer that stores them.
+    pub(crate) json_len: usize,
 }
 
 impl NodeOutput {
@@ -171,7 +179,15 @@ impl NodeOutput {
         Self {
             outputs,
             marks: Vec::new(),
+            json_len: 0,
         }
+    }
+}
+
+/// Outputs are equal when their items and marks are: the size hint is not part of them.
+impl PartialEq for NodeOutput {
+    fn eq(&self, other: &Self) -> bool {
+        self.outputs == other.outputs && self.marks == other.marks
     }
 }
 
