@@ -199,7 +199,8 @@ pub trait NodeTypes: 'static {
     const OUTPUTS: &'static [&'static str];
     /// Whether the function takes its input items (`Item<T>` or `Items<T>`) and no [`Ctx`]:
     /// nothing but the function then sees the items, and the executor can move them into it
-    /// instead of copying them (see [`NodeRegistration::consumes_items`]).
+    /// instead of copying them (see
+    /// [`NodeRegistration::consumes_items`](crate::NodeRegistration::consumes_items)).
     const CONSUMES_ITEMS: bool;
 
     /// Sends what the function returned to the node's outputs.
