@@ -62,6 +62,7 @@ fn type_checks(types: &Types<'_>, krate: &Path) -> TokenStream {
                 type Output = #output;
                 type Returned = Self::Output;
                 const OUTPUTS: &'static [&'static str] = &[];
+                const CONSUMES_ITEMS: bool = false;
             }
 
             #error
