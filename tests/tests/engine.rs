@@ -11,15 +11,13 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use hetumind::engine::{Engine, EngineError, EngineOptions};
-use hetumind::model::{ExecutionStatus, NextAction, NodeState, Request, Workflow};
+use hetumind::model::{ExecutionStatus, NextAction, NodeState, Request, Response, Workflow};
 use hetumind::prelude::*;
 use hetumind::store::MemStore;
 use hetumind::time::{FixedRandom, TokioClock};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-use hetumind_tests::output_jsons as outputs;
 
 /// Adds one.
 #[node(kind = "test.inc")]
@@ -228,6 +226,18 @@ fn chain(names: &[&str], kind: &str) -> Value {
         );
     }
     json!({ "id": "chain", "nodes": nodes, "connections": connections })
+}
+
+/// The `json` of every inline output item (this file defines test nodes of its own, whose kinds
+/// `hetumind-tests` also registers, so it cannot link that crate's `output_jsons`).
+fn outputs(response: &Response) -> Vec<Value> {
+    response
+        .output_data
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|item| item.json.clone())
+        .collect()
 }
 
 #[tokio::test]
