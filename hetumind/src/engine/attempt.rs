@@ -18,7 +18,7 @@ use super::NodeOutcome;
 use super::input::RunInput;
 use crate::limits::Limits;
 use crate::model::{ItemData, OnError};
-use crate::node::execute::failed_output;
+use crate::node::execute::{failed_output, may_consume};
 use crate::node::{
     ErrorKind, Invocation as NodeCall, ItemMark, NodeError, NodeOutput, NodeRegistration, RunInfo,
     panic_message,
@@ -355,9 +355,9 @@ impl NodeRun {
         attempt: u32,
         only_items: Option<Arc<[usize]>>,
     ) -> Result<NodeOutput, Stop> {
-        let consumes = self.registration.consumes_items
-            && self.on_error == OnError::Stop
-            && only_items.is_none();
+        // A retry of some items only reads those: the whole input is not worth lending.
+        let consumes =
+            may_consume(self.registration.consumes_items, self.on_error) && only_items.is_none();
         let items = self.items.for_call(consumes).map_err(Stop::Failed)?;
         let span = tracing::info_span!("node", execution_id = %self.execution_id, node = %self.name, kind = self.registration.kind, attempt);
         let call = NodeCall {

@@ -553,7 +553,6 @@ impl<'a> Run<'a> {
                 retries,
             } => {
                 self.journal.forget(name);
-                self.schedule.give_back(index, Arc::clone(&items));
                 self.keep_progress(index, &items, retries).await?;
                 self.park(index, attempt, until, error);
             }
@@ -561,7 +560,6 @@ impl<'a> Run<'a> {
                 // Not an attempt of the node: it runs again with the same attempt number (and
                 // idempotency key) in the next invocation.
                 self.journal.forget(name);
-                self.schedule.give_back(index, Arc::clone(&items));
                 self.keep_progress(index, &items, retries).await?;
                 self.schedule.interrupt(index, attempt);
             }
@@ -570,15 +568,17 @@ impl<'a> Run<'a> {
     }
 
     /// Keeps what a parked or interrupted node's next run starts from: in the store when its
-    /// connections cannot give it again, and here for a run later in this invocation.
+    /// connections cannot give it again, and here for a run later in this invocation (the
+    /// input its run took back in the schedule).
     async fn keep_progress(
         &mut self,
         index: usize,
-        items: &[ItemData],
+        items: &Arc<[ItemData]>,
         retries: Option<ItemRetries>,
     ) -> Result<(), EngineError> {
+        self.schedule.give_back(index, Arc::clone(items));
         let name = &self.schedule.plan().nodes()[index].name;
-        let input = self.schedule.is_given(index).then_some(items);
+        let input = self.schedule.is_given(index).then_some(&items[..]);
         self.journal
             .keep_progress(name, input, retries.as_ref())
             .await?;

@@ -570,7 +570,7 @@ fn owned_items<N: NodeTypes>(
     items: &mut Arc<[ItemData]>,
     on_error: OnError,
 ) -> Option<&mut [ItemData]> {
-    if N::CONSUMES_ITEMS && on_error == OnError::Stop {
+    if may_consume(N::CONSUMES_ITEMS, on_error) {
         Arc::get_mut(items)
     } else {
         None
@@ -677,6 +677,12 @@ pub fn invoke_all_items<N: AllItemsNode>(
         }
         Ok(NodeOutput::new(sink.into_outputs()))
     })
+}
+
+/// Whether a node that consumes its items (`consumes_items`) may be handed them under
+/// `on_error`: only when a failure passes no item on (`stop`), since the items are gone.
+pub(crate) fn may_consume(consumes_items: bool, on_error: OnError) -> bool {
+    consumes_items && on_error == OnError::Stop
 }
 
 /// The values of `results` until the first error, in a vector of the exact size (`collect`
