@@ -573,7 +573,15 @@ fn soak_on_a_file_store_that_fills_up() {
         std::fs::remove_file(&filler).unwrap();
     }
     let store = hetumind::store::open(&state).unwrap();
-    // No temporary file was left behind by a write the full disk refused.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(recover_and_check(
+        "file",
+        store,
+        &runners,
+        format!("the disk full {} time(s)", full_for.load(Ordering::SeqCst)),
+    ));
+    // No temporary file is left once the executions finished: a write the full disk refused
+    // removed its own, and one a killed writer left was taken over by the key's next write.
     let mut leftovers = Vec::new();
     let mut stack = vec![disk.join("state")];
     while let Some(dir) = stack.pop() {
@@ -586,13 +594,6 @@ fn soak_on_a_file_store_that_fills_up() {
             }
         }
     }
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(recover_and_check(
-        "file",
-        store,
-        &runners,
-        format!("the disk full {} time(s)", full_for.load(Ordering::SeqCst)),
-    ));
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     assert!(
         runners.errors("No space left on device") > 0,

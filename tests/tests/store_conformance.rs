@@ -225,6 +225,15 @@ async fn fs_store_refuses_keys_that_could_escape_its_directory() {
     assert!(!dir.path().join("escape").exists());
 }
 
+/// The names of the file store's temporary files in `dir`.
+fn temporary_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect()
+}
+
 #[tokio::test]
 async fn fs_store_leaves_no_temporary_or_lock_files_in_listings() {
     let dir = tempfile::tempdir().unwrap();
@@ -238,11 +247,26 @@ async fn fs_store_leaves_no_temporary_or_lock_files_in_listings() {
         .await
         .unwrap();
     assert_eq!(store.list("k/").await.unwrap(), ["k/state.json"]);
-    let names: Vec<String> = std::fs::read_dir(dir.path().join("k"))
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".tmp"))
-        .collect();
+    let names = temporary_files(&dir.path().join("k"));
+    assert!(names.is_empty(), "{names:?}");
+}
+
+#[tokio::test]
+async fn fs_store_takes_over_the_temporary_file_a_killed_writer_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    // A writer killed between creating its temporary file and renaming it.
+    std::fs::create_dir_all(dir.path().join("k")).unwrap();
+    std::fs::write(dir.path().join("k/.state.json.tmp"), b"half a wr").unwrap();
+    store
+        .put("k/state.json", b"1".to_vec(), Condition::Create)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("k/state.json").await.unwrap().unwrap().bytes,
+        b"1"
+    );
+    let names = temporary_files(&dir.path().join("k"));
     assert!(names.is_empty(), "{names:?}");
 }
 

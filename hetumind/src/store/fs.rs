@@ -34,7 +34,7 @@ impl FsStore {
     /// letters, digits and `-_.%` (what [`encode_segment`](super::encode_segment) produces and
     /// the fixed file names use); anything else could escape the directory and is refused.
     /// So is a segment too long for a file name once the store's hidden siblings
-    /// (`.{name}.lock`, `.{name}.{pid}.tmp`) are counted.
+    /// (`.{name}.lock`, `.{name}.tmp`) are counted.
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
         let valid = !key.is_empty()
             && key.split('/').all(|segment| {
@@ -66,8 +66,8 @@ impl FsStore {
 }
 
 /// The longest name a key segment may have: a file name holds 255 bytes, and the longest
-/// hidden sibling adds 16 (`.` and `.{pid}.tmp` with a 10-digit pid).
-const MAX_NAME_BYTES: usize = 255 - 16;
+/// hidden sibling adds 6 (`.` and `.lock`).
+const MAX_NAME_BYTES: usize = 255 - 6;
 
 /// The version of an object: a hash of its bytes.
 fn version_of(bytes: &[u8]) -> Version {
@@ -172,7 +172,10 @@ fn write(
         }
         _ => {}
     }
-    let temp = hidden_sibling(path, &format!("{}.tmp", std::process::id()));
+    // One name per key, not per process: the lock makes this writer the only one, and a
+    // temporary file that a killed writer left is truncated and renamed by the key's next write
+    // instead of lingering beside it.
+    let temp = hidden_sibling(path, "tmp");
     let result = (|| {
         let mut file = File::create(&temp)?;
         file.write_all(bytes)?;
