@@ -105,7 +105,7 @@ impl Limits {
         let connections: usize = workflow
             .connections
             .values()
-            .flat_map(|outputs| outputs.values())
+            .flat_map(crate::model::NodeConnections::values)
             .flatten()
             .map(Vec::len)
             .sum();
@@ -241,17 +241,24 @@ impl Limits {
         Ok(())
     }
 
-    /// Reads `reader` to its end, and no more than one byte beyond `limit` bytes: over the
-    /// limit, the error names it (`name`).
+    /// Reads `file` to its end, and no more than one byte beyond `limit` bytes: over the
+    /// limit, the error names it (`name`). The buffer is allocated once at the size the file
+    /// says it has (a large workflow file would otherwise be copied into ever larger buffers,
+    /// each touching fresh pages).
     pub(crate) fn read_bounded(
-        reader: impl Read,
+        file: std::fs::File,
         limit: usize,
         name: &str,
     ) -> Result<Vec<u8>, String> {
-        let mut bytes = Vec::new();
+        let expected = file
+            .metadata()
+            .ok()
+            .and_then(|metadata| usize::try_from(metadata.len()).ok())
+            .unwrap_or(0);
+        // One byte more than the file holds: reading to its end then needs no second buffer.
+        let mut bytes = Vec::with_capacity(expected.min(limit).saturating_add(1));
         let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-        reader
-            .take(cap)
+        file.take(cap)
             .read_to_end(&mut bytes)
             .map_err(|error| format!("cannot be read: {error}"))?;
         if bytes.len() > limit {

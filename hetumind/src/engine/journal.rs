@@ -562,10 +562,11 @@ pub(super) fn to_json(value: &impl Serialize) -> Result<Vec<u8>, EngineError> {
     to_json_sized(value, 0)
 }
 
-/// [`to_json`], into a buffer of `len` bytes when that is more than the default: the size of
-/// the JSON when known, so that a large value is written without regrowing the buffer.
+/// [`to_json`], into a buffer of exactly `len` bytes when that is known (not 0): a large
+/// value is written without regrowing the buffer, and a small one (most node outputs) keeps
+/// no spare room in the store.
 fn to_json_sized(value: &impl Serialize, len: usize) -> Result<Vec<u8>, EngineError> {
-    let mut bytes = Vec::with_capacity(len.max(256));
+    let mut bytes = Vec::with_capacity(if len == 0 { 256 } else { len });
     serde_json::to_writer(&mut bytes, value)
         .map(|()| bytes)
         .map_err(|error| EngineError::Store(format!("cannot serialize state: {error}")))

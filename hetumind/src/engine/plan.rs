@@ -314,8 +314,10 @@ impl Plan {
             .filter(|&index| incoming[index] == 0)
             .collect();
         let fans_out = nodes.iter().any(|node| node.dispatch == Dispatch::FanOut);
-        // Nodes without parameters (many triggers and simple steps) share one `null`.
+        // Nodes without parameters (many triggers and simple steps) share one `null` and one
+        // `{}`.
         let null = Arc::new(Value::Null);
+        let empty = Arc::new(Value::Object(serde_json::Map::new()));
         Ok(Self {
             nodes,
             parameters: workflow
@@ -323,6 +325,7 @@ impl Plan {
                 .iter()
                 .map(|node| match &node.parameters {
                     Value::Null => Arc::clone(&null),
+                    Value::Object(map) if map.is_empty() => Arc::clone(&empty),
                     parameters => Arc::new(parameters.clone()),
                 })
                 .collect(),
