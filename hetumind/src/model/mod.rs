@@ -1,11 +1,13 @@
 //! The data model: workflows, items and execution state, with their JSON formats.
 
+mod connections;
 mod execution;
 mod item;
 mod request;
 mod webhook;
 mod workflow;
 
+pub use connections::NodeConnections;
 pub use execution::{ExecutionState, ExecutionStatus, Lease, NodeState};
 pub use item::{BinaryRef, ItemData, ItemSource};
 pub use request::{

@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::NodeConnections;
 use crate::retry::RetryPolicy;
 
 /// A workflow: named nodes and the connections between them.
@@ -28,7 +29,7 @@ pub struct Workflow {
     pub nodes: Vec<NodeInstance>,
     /// Source node name -> port kind -> one list per source output index -> targets.
     #[serde(default)]
-    pub connections: BTreeMap<String, BTreeMap<String, Vec<Vec<Connection>>>>,
+    pub connections: BTreeMap<String, NodeConnections>,
 }
 
 impl Workflow {
