@@ -1,5 +1,6 @@
 //! The connections out of one node, as a workflow holds them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -28,8 +29,9 @@ use super::Connection;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeConnections {
-    /// Sorted by kind, each kind once.
-    ports: Vec<(String, Vec<Vec<Connection>>)>,
+    /// Sorted by kind, each kind once; `main`, the kind of almost every port, is not
+    /// allocated.
+    ports: Vec<(Cow<'static, str>, Vec<Vec<Connection>>)>,
 }
 
 impl NodeConnections {
@@ -51,7 +53,14 @@ impl NodeConnections {
         kind: impl Into<String>,
         outputs: Vec<Vec<Connection>>,
     ) -> Option<Vec<Vec<Connection>>> {
-        let kind = kind.into();
+        self.set(kind_name(Cow::Owned(kind.into())), outputs)
+    }
+
+    fn set(
+        &mut self,
+        kind: Cow<'static, str>,
+        outputs: Vec<Vec<Connection>>,
+    ) -> Option<Vec<Vec<Connection>>> {
         match self.position(&kind) {
             Ok(index) => Some(std::mem::replace(&mut self.ports[index].1, outputs)),
             Err(index) => {
@@ -62,8 +71,8 @@ impl NodeConnections {
     }
 
     /// The port kinds and their outputs, in the order of their kinds.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&String, &Vec<Vec<Connection>>)> + '_ {
-        self.ports.iter().map(|(kind, outputs)| (kind, outputs))
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Vec<Vec<Connection>>)> + '_ {
+        self.into_iter()
     }
 
     /// The outputs of every port kind, in the order of their kinds.
@@ -85,9 +94,20 @@ impl NodeConnections {
 
     fn position(&self, kind: &str) -> Result<usize, usize> {
         self.ports
-            .binary_search_by(|(listed, _)| listed.as_str().cmp(kind))
+            .binary_search_by(|(listed, _)| (**listed).cmp(kind))
     }
 }
+
+/// The port kind `kind`, not allocated when it is `main`.
+fn kind_name(kind: Cow<'_, str>) -> Cow<'static, str> {
+    if kind == MAIN {
+        Cow::Borrowed(MAIN)
+    } else {
+        Cow::Owned(kind.into_owned())
+    }
+}
+
+const MAIN: &str = "main";
 
 /// The outputs of port kind `kind`.
 ///
@@ -116,21 +136,21 @@ impl<K: Into<String>> FromIterator<(K, Vec<Vec<Connection>>)> for NodeConnection
 }
 
 impl<'a> IntoIterator for &'a NodeConnections {
-    type Item = (&'a String, &'a Vec<Vec<Connection>>);
+    type Item = (&'a str, &'a Vec<Vec<Connection>>);
     type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, Vec<Vec<Connection>>)>,
-        fn(&'a (String, Vec<Vec<Connection>>)) -> Self::Item,
+        std::slice::Iter<'a, (Cow<'static, str>, Vec<Vec<Connection>>)>,
+        fn(&'a (Cow<'static, str>, Vec<Vec<Connection>>)) -> Self::Item,
     >;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.ports.iter().map(|(kind, outputs)| (kind, outputs))
+        self.ports.iter().map(|(kind, outputs)| (&**kind, outputs))
     }
 }
 
 impl Serialize for NodeConnections {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.ports.len()))?;
-        for (kind, outputs) in &self.ports {
+        for (kind, outputs) in self {
             map.serialize_entry(kind, outputs)?;
         }
         map.end()
@@ -150,15 +170,14 @@ impl<'de> Deserialize<'de> for NodeConnections {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut connections = NodeConnections::new();
-                while let Some((kind, mut outputs)) =
-                    map.next_entry::<String, Vec<Vec<Connection>>>()?
-                {
+                while let Some(Kind(kind)) = map.next_key()? {
+                    let mut outputs: Vec<Vec<Connection>> = map.next_value()?;
                     // Lists read from JSON grow as they go: give back the room they did not use.
                     for targets in &mut outputs {
                         targets.shrink_to_fit();
                     }
                     outputs.shrink_to_fit();
-                    connections.insert(kind, outputs);
+                    connections.set(kind, outputs);
                 }
                 connections.ports.shrink_to_fit();
                 Ok(connections)
@@ -166,6 +185,33 @@ impl<'de> Deserialize<'de> for NodeConnections {
         }
 
         deserializer.deserialize_map(Ports)
+    }
+}
+
+/// A port kind read from JSON: `main` without allocating.
+struct Kind(Cow<'static, str>);
+
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+
+        impl Visitor<'_> for Name {
+            type Value = Kind;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a port kind")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, kind: &str) -> Result<Kind, E> {
+                Ok(Kind(kind_name(Cow::Borrowed(kind))))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, kind: String) -> Result<Kind, E> {
+                Ok(Kind(kind_name(Cow::Owned(kind))))
+            }
+        }
+
+        deserializer.deserialize_str(Name)
     }
 }
 
@@ -203,8 +249,16 @@ mod tests {
             r#"{"ai_tool":[[{"node":"c","kind":"main","index":1}]],"main":[[{"node":"b","kind":"main","index":0}],[]]}"#
         );
         assert_eq!(parse(&written), ports);
-        let as_map: BTreeMap<String, Vec<Vec<Connection>>> = serde_json::from_str(json).expect("a map");
+        let as_map: BTreeMap<String, Vec<Vec<Connection>>> =
+            serde_json::from_str(json).expect("a map");
         assert_eq!(serde_json::to_string(&as_map).expect("serializes"), written);
+    }
+
+    #[test]
+    fn an_escaped_kind_is_the_same_kind() {
+        let ports = parse(r#"{"ma\u0069n":[[{"node":"b"}]],"ai_t\u006fol":[]}"#);
+        assert_eq!(ports["main"][0][0].node, "b");
+        assert!(ports.get("ai_tool").is_some());
     }
 
     #[test]
@@ -233,7 +287,7 @@ mod tests {
         assert!(ports.insert("ai_tool", vec![vec![target("c")]]).is_none());
         let replaced = ports.insert("main", vec![vec![target("d")]]);
         assert_eq!(replaced, Some(vec![vec![target("b")]]));
-        let kinds: Vec<&String> = ports.iter().map(|(kind, _)| kind).collect();
+        let kinds: Vec<&str> = ports.iter().map(|(kind, _)| kind).collect();
         assert_eq!(kinds, ["ai_tool", "main"]);
     }
 
