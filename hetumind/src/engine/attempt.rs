@@ -139,7 +139,9 @@ impl NodeRun {
     /// (see [`RunInput`]); after a success, they may be gone.
     pub(super) async fn run(mut self, attempt: u32) -> (Arc<[ItemData]>, Outcome) {
         let outcome = match self.resume.take() {
-            Some(retries) => self.retry_items(retries, attempt, true).await,
+            // Boxed, as below: the rare path of item retries keeps its state out of the future
+            // of every node run.
+            Some(retries) => Box::pin(self.retry_items(retries, attempt, true)).await,
             None => self.run_whole(attempt).await,
         };
         if let Outcome::Succeeded { .. } = outcome {
@@ -171,7 +173,7 @@ impl NodeRun {
                         outputs: output.outputs,
                         pending: output.marks,
                     };
-                    return self.retry_items(retries, attempt, false).await;
+                    return Box::pin(self.retry_items(retries, attempt, false)).await;
                 }
                 Err(Stop::Interrupted) => {
                     return Outcome::Interrupted {

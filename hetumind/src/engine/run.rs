@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
@@ -517,12 +518,11 @@ impl<'a> Run<'a> {
             limits: self.engine.options.limits,
             resume: self.retries.remove(&index),
         };
-        let attempt = self.schedule.attempt(index);
-        async move {
-            let timer = Instant::now();
-            let (items, outcome) = run.run(attempt).await;
-            (index, items, outcome, timer.elapsed())
-        }
+        // Mapped rather than awaited in an `async` block, which would hold the run beside the
+        // future it moves into: a node run's future is copied into the set of running ones.
+        let timer = Instant::now();
+        run.run(self.schedule.attempt(index))
+            .map(move |(items, outcome)| (index, items, outcome, timer.elapsed()))
     }
 
     /// Records what a node run came to; a success is written to the store before it counts.
