@@ -24,14 +24,17 @@
 //! Under `cargo bench` (which passes `--bench`) it measures fully; run any other way it does a
 //! quick smoke run.
 
-use hetumind::model::ExecuteWorkflow;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hetumind::engine::{Engine, EngineOptions};
-use hetumind::model::{NextAction, Request, Workflow};
+use hetumind::model::{
+    Connection, ExecuteWorkflow, NextAction, NodeConnections, NodeInstance, OnError, Request,
+    Workflow, WorkflowSettings,
+};
 use hetumind::prelude::*;
 use hetumind::store::MemStore;
 use serde_json::{Map, Value, json};
@@ -336,66 +339,93 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-fn node(name: &str, kind: &str, parameters: &Value) -> Value {
-    json!({ "name": name, "kind": kind, "parameters": parameters })
+/// The workflows are built as the values they are, not through a JSON tree: a tree of 100,000
+/// nodes would leave hundreds of megabytes of freed memory behind in the child, for the
+/// engine's allocations to land in.
+fn node(name: &str, kind: &str, parameters: Value) -> NodeInstance {
+    NodeInstance {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        version: None,
+        parameters,
+        retry: None,
+        timeout_ms: None,
+        on_error: OnError::default(),
+        dispatch: None,
+        batch_size: None,
+    }
 }
 
-fn target(name: &str) -> Value {
-    json!({ "node": name })
+fn targets<'a>(names: impl IntoIterator<Item = &'a str>) -> NodeConnections {
+    let targets = names
+        .into_iter()
+        .map(|name| Connection {
+            node: name.to_owned(),
+            kind: "main".to_owned(),
+            index: 0,
+        })
+        .collect();
+    [("main", vec![targets])].into_iter().collect()
 }
 
-fn workflow(nodes: &[Value], connections: &Map<String, Value>, concurrency: u32) -> Workflow {
-    serde_json::from_value(json!({
-        "id": "bench",
-        "settings": { "max_concurrency": concurrency },
-        "nodes": nodes,
-        "connections": connections
-    }))
-    .expect("a valid workflow")
+fn workflow(
+    nodes: Vec<NodeInstance>,
+    connections: BTreeMap<String, NodeConnections>,
+    concurrency: u32,
+) -> Workflow {
+    Workflow {
+        id: "bench".to_owned(),
+        name: String::new(),
+        settings: WorkflowSettings {
+            max_concurrency: concurrency,
+            ..WorkflowSettings::default()
+        },
+        nodes,
+        connections,
+    }
 }
 
 fn chain(size: usize, kind: &str) -> Workflow {
     let names: Vec<String> = (0..size).map(|i| format!("n{i}")).collect();
-    let nodes: Vec<Value> = names
+    let nodes = names
         .iter()
-        .map(|name| node(name, kind, &json!({})))
+        .map(|name| node(name, kind, json!({})))
         .collect();
-    let connections: Map<String, Value> = names
+    let connections = names
         .windows(2)
-        .map(|pair| (pair[0].clone(), json!({ "main": [[target(&pair[1])]] })))
+        .map(|pair| (pair[0].clone(), targets([pair[1].as_str()])))
         .collect();
-    workflow(&nodes, &connections, 16)
+    workflow(nodes, connections, 16)
 }
 
 fn fanout(size: usize, kind: &str) -> Workflow {
     let names: Vec<String> = (1..size).map(|i| format!("n{i}")).collect();
-    let mut nodes = vec![node("root", kind, &json!({}))];
-    nodes.extend(names.iter().map(|name| node(name, kind, &json!({}))));
-    let targets: Vec<Value> = names.iter().map(|name| target(name)).collect();
-    let connections: Map<String, Value> =
-        std::iter::once(("root".to_owned(), json!({ "main": [targets] }))).collect();
-    workflow(&nodes, &connections, 16)
+    let mut nodes = vec![node("root", kind, json!({}))];
+    nodes.extend(names.iter().map(|name| node(name, kind, json!({}))));
+    let connections =
+        std::iter::once(("root".to_owned(), targets(names.iter().map(String::as_str)))).collect();
+    workflow(nodes, connections, 16)
 }
 
 fn grid() -> Workflow {
-    let mut nodes = vec![node("start", "bench.noop", &json!({}))];
-    let mut connections = Map::new();
+    let mut nodes = vec![node("start", "bench.noop", json!({}))];
+    let mut connections = BTreeMap::new();
     let mut firsts = Vec::new();
     for lane in 0..4 {
         for depth in 0..10 {
             let name = format!("l{lane}d{depth}");
             let ms = if (lane + depth) % 2 == 0 { 50 } else { 10 };
-            nodes.push(node(&name, "bench.sleep", &json!(ms)));
+            nodes.push(node(&name, "bench.sleep", json!(ms)));
             if depth == 0 {
-                firsts.push(target(&name));
+                firsts.push(name);
             } else {
-                connections.insert(
-                    format!("l{lane}d{}", depth - 1),
-                    json!({ "main": [[target(&name)]] }),
-                );
+                connections.insert(format!("l{lane}d{}", depth - 1), targets([name.as_str()]));
             }
         }
     }
-    connections.insert("start".to_owned(), json!({ "main": [firsts] }));
-    workflow(&nodes, &connections, 4)
+    connections.insert(
+        "start".to_owned(),
+        targets(firsts.iter().map(String::as_str)),
+    );
+    workflow(nodes, connections, 4)
 }
