@@ -366,29 +366,36 @@ impl Journal {
     /// The output of a completed execution (its end nodes' items), as a response carries it;
     /// `None` unless it completed. Unless `schedule` was restored from a finished execution,
     /// the end nodes' results are found by listing them.
+    /// The end outputs `kept` in this invocation are taken from there instead of the store.
     pub(super) async fn end_output(
         &self,
         schedule: &Schedule<'_>,
         restored: bool,
         inline_limit: usize,
+        mut kept: EndOutputs,
     ) -> Result<Option<EndOutput>, EngineError> {
         if self.state.status != ExecutionStatus::Success {
             return Ok(None);
         }
         let plan = schedule.plan();
-        let end_keys = if restored {
+        let (end_keys, mut kept): (Vec<String>, Vec<Option<Kept>>) = if restored {
             schedule
                 .succeeded()
                 .filter(|&index| plan.successors(index).is_empty())
                 .map(|index| {
-                    self.keys
-                        .output(&plan.nodes()[index].name, schedule.attempt(index))
+                    let key = self
+                        .keys
+                        .output(&plan.nodes()[index].name, schedule.attempt(index));
+                    (key, kept.outputs.remove(&index))
                 })
-                .collect()
+                .unzip()
         } else {
-            end_output_keys(&*self.store, plan, &self.keys).await?
+            (
+                end_output_keys(&*self.store, plan, &self.keys).await?,
+                Vec::new(),
+            )
         };
-        read_end_output(&*self.store, &end_keys, inline_limit)
+        read_end_output(&*self.store, &end_keys, inline_limit, &mut kept)
             .await
             .map(Some)
     }
@@ -516,34 +523,84 @@ pub(super) async fn end_output_keys(
         .collect())
 }
 
+/// End nodes' outputs stored in this invocation, kept for its answer while they fit in it, so
+/// that the answer does not read back what was just written (an execution of many end nodes,
+/// such as a fan-out, would read and parse every one).
+#[derive(Debug, Default)]
+pub(super) struct EndOutputs {
+    /// By node index.
+    outputs: HashMap<usize, Kept>,
+    /// Their size as stored, in all.
+    bytes: usize,
+}
+
+/// A kept end output: its size as stored and its items.
+type Kept = (usize, Vec<Vec<ItemData>>);
+
+impl EndOutputs {
+    /// Keeps the output node `index` just stored (taking its items: an end node delivers them
+    /// nowhere), unless the outputs kept would no longer fit in `inline_limit` bytes.
+    pub(super) fn keep(&mut self, index: usize, output: &mut NodeOutput, inline_limit: usize) {
+        let bytes = self.bytes.saturating_add(output.json_len);
+        // The size is unknown (0) only for outputs the limits did not measure.
+        if output.json_len == 0 || bytes > inline_limit {
+            return;
+        }
+        self.bytes = bytes;
+        self.outputs.insert(
+            index,
+            (output.json_len, std::mem::take(&mut output.outputs)),
+        );
+    }
+}
+
 /// Reads the stored outputs at `end_keys` (end nodes' results) as a response carries them:
-/// their items when they take `inline_limit` bytes or fewer, else where they are.
+/// their items when they take `inline_limit` bytes or fewer, else where they are. An output in
+/// `kept` at a key's position is taken from there instead of the store.
 pub(super) async fn read_end_output(
     store: &dyn StateStore,
     end_keys: &[String],
     inline_limit: usize,
+    kept: &mut [Option<Kept>],
 ) -> Result<EndOutput, EngineError> {
+    /// An end output, kept or as stored.
+    enum Found {
+        Kept(Vec<Vec<ItemData>>),
+        Stored(Vec<u8>),
+    }
     let mut items = Some(Vec::new());
     let (mut item_count, mut bytes) = (0, 0_usize);
-    for key in end_keys {
-        let stored = store
-            .get(key)
-            .await?
-            .ok_or_else(|| EngineError::Store(format!("`{key}` is recorded but missing")))?;
-        bytes = bytes.saturating_add(stored.bytes.len());
+    for (position, key) in end_keys.iter().enumerate() {
+        let (len, found) = match kept.get_mut(position).and_then(Option::take) {
+            Some((len, outputs)) => (len, Found::Kept(outputs)),
+            None => {
+                let stored = store.get(key).await?.ok_or_else(|| {
+                    EngineError::Store(format!("`{key}` is recorded but missing"))
+                })?;
+                (stored.bytes.len(), Found::Stored(stored.bytes))
+            }
+        };
+        bytes = bytes.saturating_add(len);
         if bytes > inline_limit {
             items = None;
         }
-        match &mut items {
-            Some(items) => {
-                let outputs: Vec<Vec<ItemData>> = from_json(key, &stored.bytes)?;
+        match (&mut items, found) {
+            (Some(items), Found::Kept(outputs)) => {
                 items.extend(outputs.into_iter().flatten());
                 item_count = items.len();
             }
+            (Some(items), Found::Stored(stored)) => {
+                let outputs: Vec<Vec<ItemData>> = from_json(key, &stored)?;
+                items.extend(outputs.into_iter().flatten());
+                item_count = items.len();
+            }
+            (None, Found::Kept(outputs)) => {
+                item_count += outputs.iter().map(Vec::len).sum::<usize>();
+            }
             // Counted without building the items: the output may be far bigger than what a
             // response holds.
-            None => {
-                let outputs: Vec<Vec<serde::de::IgnoredAny>> = from_json(key, &stored.bytes)?;
+            (None, Found::Stored(stored)) => {
+                let outputs: Vec<Vec<serde::de::IgnoredAny>> = from_json(key, &stored)?;
                 item_count += outputs.iter().map(Vec::len).sum::<usize>();
             }
         }

@@ -568,7 +568,7 @@ impl Engine {
     pub async fn final_output(&self, execution_id: &str) -> Result<Vec<ItemData>, EngineError> {
         let (plan, keys, _) = self.load(execution_id).await?;
         let end_keys = journal::end_output_keys(&*self.store, &plan, &keys).await?;
-        match journal::read_end_output(&*self.store, &end_keys, usize::MAX).await? {
+        match journal::read_end_output(&*self.store, &end_keys, usize::MAX, &mut []).await? {
             EndOutput::Inline(items) => Ok(items),
             // Sizes add up saturating, so nothing exceeds this limit.
             EndOutput::Stored(reference) => Err(EngineError::Store(format!(

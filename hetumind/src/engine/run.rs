@@ -18,7 +18,7 @@ use super::attempt::{ItemRetries, NodeRun, Outcome};
 use super::budget::Budget;
 use super::dispatch::{self, Tasks, Workers};
 use super::input::RunInput;
-use super::journal::Journal;
+use super::journal::{EndOutputs, Journal};
 use super::journal::{read_all_recorded, to_json};
 use super::schedule::{Schedule, WakeError};
 use super::worker::{PartOutput, TaskSpec};
@@ -64,6 +64,8 @@ pub(super) struct Run<'a> {
     tasks: Tasks,
     /// When the earliest lease of a live worker ends, while some hold nodes.
     held_until: Option<DateTime<Utc>>,
+    /// End nodes' outputs kept for this invocation's answer.
+    end_outputs: EndOutputs,
 }
 
 impl<'a> Run<'a> {
@@ -97,6 +99,7 @@ impl<'a> Run<'a> {
             workers: HashMap::new(),
             tasks: Tasks::default(),
             held_until: None,
+            end_outputs: EndOutputs::default(),
         }
     }
 
@@ -536,8 +539,15 @@ impl<'a> Run<'a> {
         let (attempt, what) = outcome.reported();
         self.report(index, attempt, what, duration);
         match outcome.or_passed_on(&items, node.on_error, node.registration.outputs) {
-            Outcome::Succeeded { attempt, output } => {
+            Outcome::Succeeded {
+                attempt,
+                mut output,
+            } => {
                 self.journal.record_output(name, attempt, &output).await?;
+                if plan.successors(index).is_empty() {
+                    let limit = self.engine.options.max_inline_output;
+                    self.end_outputs.keep(index, &mut output, limit);
+                }
                 self.schedule.succeed(index, attempt, output);
                 self.report_skips();
             }
@@ -616,12 +626,13 @@ impl<'a> Run<'a> {
         }
     }
 
-    async fn end_output(&self, restored: bool) -> Result<Option<EndOutput>, EngineError> {
+    async fn end_output(&mut self, restored: bool) -> Result<Option<EndOutput>, EngineError> {
         self.journal
             .end_output(
                 &self.schedule,
                 restored,
                 self.engine.options.max_inline_output,
+                std::mem::take(&mut self.end_outputs),
             )
             .await
     }
