@@ -45,7 +45,7 @@ pub fn main() -> std::process::ExitCode {
 /// adjustment off. It is set to 1 MiB rather than the default's 128 KiB: blocks below it (a
 /// workflow file, its serialized copy, the plan's tables) reuse freed heap pages instead of
 /// each mapping fresh ones, which spares a 10,000-node workflow run on the command line about
-/// 550 of its 4,000 page faults, while the memory test's peak stays the same (117 MiB).
+/// 550 of its 4,000 page faults, while the memory test's peak stays where it was (118 MiB).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn return_freed_memory() {

@@ -365,8 +365,8 @@ impl Journal {
 
     /// The output of a completed execution (its end nodes' items), as a response carries it;
     /// `None` unless it completed. Unless `schedule` was restored from a finished execution,
-    /// the end nodes' results are found by listing them.
-    /// The end outputs `kept` in this invocation are taken from there instead of the store.
+    /// the end nodes' results are found by listing them. The end outputs this invocation
+    /// `kept` are taken from there instead of the store.
     pub(super) async fn end_output(
         &self,
         schedule: &Schedule<'_>,
@@ -585,12 +585,11 @@ pub(super) async fn read_end_output(
             items = None;
         }
         match (&mut items, found) {
-            (Some(items), Found::Kept(outputs)) => {
-                items.extend(outputs.into_iter().flatten());
-                item_count = items.len();
-            }
-            (Some(items), Found::Stored(stored)) => {
-                let outputs: Vec<Vec<ItemData>> = from_json(key, &stored)?;
+            (Some(items), found) => {
+                let outputs: Vec<Vec<ItemData>> = match found {
+                    Found::Kept(outputs) => outputs,
+                    Found::Stored(stored) => from_json(key, &stored)?,
+                };
                 items.extend(outputs.into_iter().flatten());
                 item_count = items.len();
             }

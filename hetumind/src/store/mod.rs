@@ -95,8 +95,8 @@ pub trait StateStore: Send + Sync + fmt::Debug {
 /// The longest key segment written, in bytes. A file name holds 255 bytes, and the file store
 /// adds up to 11 around the longest file name made of a segment (`.{segment}.json.lock` for
 /// `workflows/{id}.json`); the limit leaves 10 more, and stays where it is because shortened
-/// segments are part of stored keys. Two such segments in an output key take 502 bytes of S3's 1,024,
-/// which leaves 522 for the store's prefix.
+/// segments are part of stored keys. Two such segments in an output key take 502 bytes of
+/// S3's 1,024, which leaves 522 for the store's prefix.
 pub const MAX_SEGMENT_BYTES: usize = 234;
 
 /// How a shortened segment ends: `.` (which encoded text never contains) and the 32 hex digits
