@@ -21,6 +21,7 @@ const TESTED: &[&str] = &[
     "appointment-reminders.json",
     "audience-export.json",
     "greetings.json",
+    "order-confirmations.json",
     "order-events.json",
     "order-routing.json",
     "signup-webhook.json",
@@ -341,6 +342,65 @@ fn order_routing_sends_each_order_to_its_queue() {
                 "ship_by": "2026-02-01T23:40:00Z"
             }),
         ]
+    );
+}
+
+#[test]
+fn order_confirmations_compose_each_email_with_expressions() {
+    let run = run(
+        "order-confirmations.json",
+        Some(&input_file("order-confirmations.json")),
+    );
+    run.assert_success();
+    assert_eq!(
+        run.items(),
+        [
+            json!({
+                "order_id": "SO-2001",
+                "total": 33.0,
+                "email": {
+                    "to": "mia.chen@example.com",
+                    "subject": "Your order SO-2001 is confirmed",
+                    "greeting": "Dear Mia,",
+                    "items": "2 × MUG-01, 1 × TEA-07"
+                },
+                "sent_by": "Order confirmations",
+                "shipping": "standard"
+            }),
+            json!({
+                "order_id": "SO-2002",
+                "total": 129.99,
+                "email": {
+                    "to": "omar.haddad@example.com",
+                    "subject": "Your order SO-2002 is confirmed",
+                    "greeting": "Dear Omar,",
+                    "items": "1 × KETTLE-3"
+                },
+                "sent_by": "Order confirmations",
+                "shipping": "free"
+            }),
+        ]
+    );
+}
+
+#[test]
+fn a_failing_expression_names_the_node_item_parameter_and_expression() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_input(
+        dir.path(),
+        "orders.json",
+        &json!([
+            { "json": { "order_id": "SO-1", "customer": { "name": "A B" }, "lines": [] } },
+            { "json": { "order_id": "SO-2", "customer": { "name": "C D" }, "lines": [{ "sku": "X", "qty": { "n": 2 }, "unit_price": 3 }] } }
+        ]),
+    );
+    let run = run_file(
+        &workflows_dir().join("order-confirmations.json"),
+        Some(&input),
+    );
+    // Item 0 (no lines) composes; item 1 fails on its first expression.
+    run.assert_failed_with(
+        "node `Compose` failed: item 1: parameter `.set.total`: expression `{% [.lines[] | .qty * .unit_price] | add %}` failed: cannot calculate {\"n\":2} * 3",
     );
 }
 

@@ -75,6 +75,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod entry;
+pub mod expression;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use crate::expression::accepting_expressions;
 use crate::node::{ExecuteMode, InputCount, NodeRegistration, SourceLocation};
 use crate::retry::RetryPolicy;
 
@@ -169,7 +170,8 @@ pub struct CatalogEntry {
     pub outputs: &'static [&'static str],
     /// How it consumes input.
     pub execute_mode: ExecuteMode,
-    /// The JSON Schema of its parameters.
+    /// The JSON Schema of its parameters, saying that every field also accepts an expression
+    /// (see [`expression`](crate::expression)).
     pub params_schema: schemars::Schema,
     /// The JSON Schema of an input item's `json`.
     pub input_schema: schemars::Schema,
@@ -192,7 +194,7 @@ impl CatalogEntry {
             inputs: registration.inputs,
             outputs: registration.outputs,
             execute_mode: registration.mode,
-            params_schema: (registration.params_schema)(),
+            params_schema: accepting_expressions((registration.params_schema)()),
             input_schema: (registration.input_schema)(),
             output_schema: (registration.output_schema)(),
             retry: registration.retry,

@@ -28,6 +28,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
 use crate::engine::{Drive, Driven, Engine, EngineOptions};
+use crate::expression::Parameters;
 use crate::model::{
     ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, OnError, Request, Response, Workflow,
 };
@@ -64,6 +65,9 @@ pub enum TestError {
         /// The version asked for, or `latest`.
         version: String,
     },
+    /// An expression in the parameters does not compile.
+    #[error("invalid parameters: {0}")]
+    Parameters(String),
     /// The node failed.
     #[error("the node failed: {0}")]
     Node(#[from] NodeError),
@@ -181,8 +185,10 @@ impl NodeTest {
             run.started_at = now;
             run.clock = Arc::new(Frozen(now));
         }
+        let parameters = Parameters::new(self.parameters)
+            .map_err(|invalid| TestError::Parameters(invalid.to_string()))?;
         let invocation = Invocation {
-            parameters: Arc::new(self.parameters),
+            parameters: Arc::new(parameters),
             items: self.inputs.into_iter().flatten().collect(),
             run: Arc::new(run),
             on_error: self.on_error,

@@ -424,7 +424,16 @@ fn catalog_entries_serialize_with_everything_a_node_publishes() {
     );
     assert_eq!(params["title"], json!("ShoutParams"));
     assert_eq!(params["required"], json!(["times"]));
-    assert_eq!(params["properties"]["times"]["type"], json!("integer"));
+    // Every field also accepts an expression.
+    assert_eq!(
+        params["properties"]["times"]["anyOf"][0]["type"],
+        json!("integer")
+    );
+    assert_eq!(
+        params["properties"]["times"]["anyOf"][1],
+        json!({ "$ref": "#/$defs/Expression" })
+    );
+    assert_eq!(params["$defs"]["Expression"]["type"], json!("string"));
     assert_eq!(
         params["properties"]["times"]["description"],
         json!("How many times to repeat.")

@@ -11,11 +11,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tokio::time::Instant;
 
 use super::NodeOutcome;
 use super::input::RunInput;
+use crate::expression::{ExecutionInfo, Parameters};
 use crate::limits::Limits;
 use crate::model::{ItemData, OnError};
 use crate::node::execute::{failed_output, may_consume};
@@ -101,8 +101,8 @@ pub(super) struct ItemRetries {
 pub(super) struct NodeRun {
     pub(super) registration: &'static NodeRegistration,
     pub(super) name: Arc<str>,
-    pub(super) execution_id: Arc<str>,
-    pub(super) parameters: Arc<Value>,
+    pub(super) execution: Arc<ExecutionInfo>,
+    pub(super) parameters: Arc<Parameters>,
     pub(super) items: RunInput,
     pub(super) input_ends: Vec<usize>,
     /// Where `items` start among all the node's items (a batch), else 0.
@@ -361,12 +361,12 @@ impl NodeRun {
         let consumes =
             may_consume(self.registration.consumes_items, self.on_error) && only_items.is_none();
         let items = self.items.for_call(consumes).map_err(Stop::Failed)?;
-        let span = tracing::info_span!("node", execution_id = %self.execution_id, node = %self.name, kind = self.registration.kind, attempt);
+        let span = tracing::info_span!("node", execution_id = %self.execution.id, node = %self.name, kind = self.registration.kind, attempt);
         let call = NodeCall {
             parameters: Arc::clone(&self.parameters),
             items,
             run: Arc::new(RunInfo {
-                execution_id: Arc::clone(&self.execution_id),
+                execution: Arc::clone(&self.execution),
                 node_name: Arc::clone(&self.name),
                 attempt,
                 deadline: self.hard_end,

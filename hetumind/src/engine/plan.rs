@@ -7,11 +7,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::expression::Parameters;
 use crate::limits::Limits;
 use crate::model::{Dispatch, MAX_NAME_CHARS, NodeInstance, OnError, Workflow};
 use crate::node::{ExecuteMode, InputCount, NodeRegistration};
@@ -22,7 +23,8 @@ use crate::retry::RetryPolicy;
 #[derive(Debug)]
 pub struct Plan {
     nodes: Vec<PlannedNode>,
-    parameters: Vec<Arc<Value>>,
+    workflow_id: Arc<str>,
+    workflow_name: Arc<str>,
     max_concurrency: u32,
     by_name: NameIndex,
     starts: Vec<usize>,
@@ -40,6 +42,8 @@ pub struct PlannedNode {
     pub name: Arc<str>,
     /// The registered node it runs.
     pub registration: &'static NodeRegistration,
+    /// Its parameters, their expressions compiled.
+    pub parameters: Arc<Parameters>,
     /// The retry policy in force (the node's default with the instance's overrides).
     pub retry: RetryPolicy,
     /// The per-attempt timeout.
@@ -83,6 +87,9 @@ impl PlannedNode {
         if instance.timeout_ms == Some(0) {
             problems.push(problem(path("timeout_ms"), "must be at least 1"));
         }
+        let known_problems = problems.len();
+        let parameters = planned_parameters(&instance.parameters, path, problems);
+        let invalid_expressions = problems.len() > known_problems;
         let Some(registration) = registry.resolve(&instance.kind, instance.version) else {
             problems.push(problem(
                 path("kind"),
@@ -90,7 +97,12 @@ impl PlannedNode {
             ));
             return None;
         };
-        if let Err(error) = (registration.check_params)(&instance.parameters) {
+        // Parameters holding expressions take their final shape only when the node runs (see
+        // `expression`): what the node makes of them is checked then, item by item.
+        if !parameters.has_expressions()
+            && !invalid_expressions
+            && let Err(error) = (registration.check_params)(parameters.value())
+        {
             problems.push(problem(path("parameters"), error.message()));
         }
         let dispatch = instance.dispatch.unwrap_or(default_dispatch);
@@ -114,6 +126,7 @@ impl PlannedNode {
         Some(Self {
             name,
             registration,
+            parameters,
             retry: instance.retry_policy(&registration.retry),
             timeout: instance.timeout(),
             on_error: instance.on_error,
@@ -121,6 +134,32 @@ impl PlannedNode {
             batch_size: instance.batch_size,
             incoming: 0,
         })
+    }
+}
+
+/// A node instance's parameters, compiled; those of a node without parameters (`null` or `{}`,
+/// as many triggers and simple steps have) shared. An expression that does not compile is added
+/// to `problems`, and the parameters are planned without expressions.
+fn planned_parameters(
+    parameters: &Value,
+    path: &dyn Fn(&str) -> String,
+    problems: &mut Vec<Problem>,
+) -> Arc<Parameters> {
+    static NULL: LazyLock<Arc<Parameters>> =
+        LazyLock::new(|| Arc::new(Parameters::plain(Value::Null)));
+    static EMPTY: LazyLock<Arc<Parameters>> =
+        LazyLock::new(|| Arc::new(Parameters::plain(Value::Object(serde_json::Map::new()))));
+    match parameters {
+        Value::Null => Arc::clone(&NULL),
+        Value::Object(map) if map.is_empty() => Arc::clone(&EMPTY),
+        parameters => Arc::new(
+            Parameters::new(parameters.clone()).unwrap_or_else(|invalid| {
+                for (at, message) in invalid.0 {
+                    problems.push(problem(format!("{}{at}", path("parameters")), message));
+                }
+                Parameters::plain(parameters.clone())
+            }),
+        ),
     }
 }
 
@@ -314,21 +353,10 @@ impl Plan {
             .filter(|&index| incoming[index] == 0)
             .collect();
         let fans_out = nodes.iter().any(|node| node.dispatch == Dispatch::FanOut);
-        // Nodes without parameters (many triggers and simple steps) share one `null` and one
-        // `{}`.
-        let null = Arc::new(Value::Null);
-        let empty = Arc::new(Value::Object(serde_json::Map::new()));
         Ok(Self {
             nodes,
-            parameters: workflow
-                .nodes
-                .iter()
-                .map(|node| match &node.parameters {
-                    Value::Null => Arc::clone(&null),
-                    Value::Object(map) if map.is_empty() => Arc::clone(&empty),
-                    parameters => Arc::new(parameters.clone()),
-                })
-                .collect(),
+            workflow_id: Arc::from(workflow.id.as_str()),
+            workflow_name: Arc::from(workflow.name.as_str()),
             max_concurrency: workflow.settings.max_concurrency,
             fans_out,
             by_name,
@@ -349,10 +377,16 @@ impl Plan {
         self.by_name.get(name).copied()
     }
 
-    /// The parameters of each node, in workflow order.
+    /// The workflow's identifier.
     #[must_use]
-    pub fn parameters(&self) -> &[Arc<Value>] {
-        &self.parameters
+    pub fn workflow_id(&self) -> &Arc<str> {
+        &self.workflow_id
+    }
+
+    /// The workflow's name.
+    #[must_use]
+    pub fn workflow_name(&self) -> &Arc<str> {
+        &self.workflow_name
     }
 
     /// Whether any node runs under `fan_out` dispatch.

@@ -23,6 +23,7 @@ use super::journal::{read_all_recorded, to_json};
 use super::schedule::{Schedule, WakeError};
 use super::worker::{PartOutput, TaskSpec};
 use super::{EndOutput, Engine, EngineError, NodeEvent, NodeOutcome, Plan};
+use crate::expression::ExecutionInfo;
 use crate::model::{
     Batch, Dispatch, ExecutionState, ExecutionStatus, ItemData, NextAction, NodeState, Response,
     Task,
@@ -56,8 +57,8 @@ pub(super) struct Run<'a> {
     retries: HashMap<usize, ItemRetries>,
     /// When nodes stop starting, and running ones are interrupted.
     budget: Budget,
-    /// The execution's identifier, shared by every node run.
-    execution_id: Arc<str>,
+    /// The execution's facts, shared by every node run.
+    execution: Arc<ExecutionInfo>,
     /// What the execution's workers did with the nodes handed out, by node.
     workers: HashMap<usize, Workers>,
     /// The tasks handed out in this invocation's answer.
@@ -88,14 +89,20 @@ impl<'a> Run<'a> {
             engine.options.lease,
             budget.hard_end,
         );
-        let execution_id = Arc::from(journal.state().execution_id.as_str());
+        let state = journal.state();
+        let execution = Arc::new(ExecutionInfo {
+            id: Arc::from(state.execution_id.as_str()),
+            started_at: state.created_at,
+            workflow_id: Arc::clone(plan.workflow_id()),
+            workflow_name: Arc::clone(plan.workflow_name()),
+        });
         Self {
             engine,
             schedule: Schedule::new(plan),
             journal,
             retries: HashMap::new(),
             budget,
-            execution_id,
+            execution,
             workers: HashMap::new(),
             tasks: Tasks::default(),
             held_until: None,
@@ -187,7 +194,8 @@ impl<'a> Run<'a> {
         TaskSpec {
             kind: node.registration.kind.to_owned(),
             version: node.registration.version,
-            parameters: Arc::clone(&plan.parameters()[index]),
+            parameters: Arc::clone(&node.parameters),
+            execution: Some(Arc::clone(&self.execution)),
             retry: node.retry,
             timeout_ms: node
                 .timeout
@@ -501,8 +509,8 @@ impl<'a> Run<'a> {
         let run = NodeRun {
             registration: node.registration,
             name: Arc::clone(&node.name),
-            execution_id: Arc::clone(&self.execution_id),
-            parameters: Arc::clone(&plan.parameters()[index]),
+            execution: Arc::clone(&self.execution),
+            parameters: Arc::clone(&node.parameters),
             items: RunInput::new(items),
             input_ends,
             first_item: 0,
@@ -616,7 +624,7 @@ impl<'a> Run<'a> {
         if let Some(observer) = &self.engine.observer {
             let node = &self.schedule.plan().nodes()[index];
             observer.node_finished(&NodeEvent {
-                execution_id: &self.execution_id,
+                execution_id: &self.execution.id,
                 node: &node.name,
                 kind: node.registration.kind,
                 attempt,

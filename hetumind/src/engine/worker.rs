@@ -34,6 +34,7 @@ use super::budget::{Budget, lease_term};
 use super::input::RunInput;
 use super::journal::{from_json, to_json};
 use super::{Engine, EngineError, NodeEvent, NodeOutcome};
+use crate::expression::{ExecutionInfo, Parameters};
 use crate::json_path::from_field;
 use crate::model::{Batch, ExecuteNode, ExecutionStatus, ItemData, NextAction, OnError, Response};
 use crate::node::NodeRegistration;
@@ -49,7 +50,12 @@ pub(super) struct TaskSpec {
     /// The registered node and version.
     pub(super) kind: String,
     pub(super) version: u32,
-    pub(super) parameters: Arc<Value>,
+    /// The parameters as written; their expressions are compiled again where the spec is read.
+    pub(super) parameters: Arc<Parameters>,
+    /// The execution's facts, for expressions and `Ctx` (absent from specs handed out before
+    /// they were added: the worker then knows the execution's identifier only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) execution: Option<Arc<ExecutionInfo>>,
     /// The retry policy in force.
     pub(super) retry: RetryPolicy,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -394,7 +400,9 @@ impl Worker<'_> {
         let run = NodeRun {
             registration,
             name: Arc::clone(&self.name),
-            execution_id: Arc::from(self.execution_id.as_str()),
+            execution: spec
+                .execution
+                .unwrap_or_else(|| Arc::new(ExecutionInfo::new(self.execution_id.as_str()))),
             parameters: spec.parameters,
             items: RunInput::new(spec.items),
             input_ends: spec.input_ends,

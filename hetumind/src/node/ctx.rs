@@ -8,6 +8,7 @@ use tokio::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::NodeError;
+use crate::expression::ExecutionInfo;
 use crate::model::ItemData;
 use crate::time::{Clock, SystemClock};
 
@@ -25,8 +26,8 @@ pub struct Ctx {
 /// The facts about one node attempt that every item of it shares.
 #[derive(Debug)]
 pub struct RunInfo {
-    /// The execution's identifier.
-    pub execution_id: Arc<str>,
+    /// The execution: its identifier, when it was created, and its workflow.
+    pub execution: Arc<ExecutionInfo>,
     /// The node instance's name in the workflow.
     pub node_name: Arc<str>,
     /// The attempt number, from 1.
@@ -58,7 +59,7 @@ impl RunInfo {
         attempt: u32,
     ) -> Self {
         Self {
-            execution_id: execution_id.into(),
+            execution: Arc::new(ExecutionInfo::new(execution_id)),
             node_name: node_name.into(),
             attempt,
             deadline: None,
@@ -93,7 +94,13 @@ impl Ctx {
     /// The execution's identifier.
     #[must_use]
     pub fn execution_id(&self) -> &str {
-        &self.run.execution_id
+        &self.run.execution.id
+    }
+
+    /// The execution: its identifier, when it was created, and the workflow it runs.
+    #[must_use]
+    pub fn execution(&self) -> &ExecutionInfo {
+        &self.run.execution
     }
 
     /// The node instance's name in the workflow.
@@ -115,7 +122,7 @@ impl Ctx {
     pub fn idempotency_key(&self) -> String {
         format!(
             "{}:{}:{}",
-            self.run.execution_id, self.run.node_name, self.run.attempt
+            self.run.execution.id, self.run.node_name, self.run.attempt
         )
     }
 
@@ -126,7 +133,7 @@ impl Ctx {
     #[must_use]
     pub fn item_idempotency_key(&self) -> Option<String> {
         self.item_index()
-            .map(|index| format!("{}:{}:{index}", self.run.execution_id, self.run.node_name))
+            .map(|index| format!("{}:{}:{index}", self.run.execution.id, self.run.node_name))
     }
 
     /// The time left before the invocation's deadline; `None` when there is no deadline.

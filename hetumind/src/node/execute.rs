@@ -3,6 +3,7 @@
 //! types and how to call it (the traits below); everything else lives here, once.
 
 use std::any::{Any, TypeId};
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use serde_json::Value;
 use super::registration::ItemMark;
 use super::{Ctx, ErrorKind, Invocation, NodeError, NodeOutput, OutputSink, Paired, Routed};
 use crate::BoxFuture;
+use crate::expression::{Parameters, Scope};
 use crate::model::{ItemData, OnError};
 
 // The checking traits below ask for what the executor needs through methods, not supertraits:
@@ -293,27 +295,55 @@ impl<T> NoCloner<T> for CloneProbe<T> {
 }
 
 /// The parameters of an each-item node's calls: deserialized once and cloned for every call
-/// when their type is `Clone`, else deserialized for every call.
+/// when their type is `Clone` and they hold no expression, else made for every call (their
+/// expressions evaluated on its item).
 enum PerCall<T> {
     Cloned(Result<T, NodeError>, CloneFn<T>),
     Deserialized,
 }
 
 impl<T: NodeParams> PerCall<T> {
-    fn new(parameters: &Value, cloner: Option<CloneFn<T>>) -> Self {
+    fn new(parameters: &Parameters, cloner: Option<CloneFn<T>>) -> Self {
         match cloner {
-            Some(clone) => Self::Cloned(T::from_parameters(parameters), clone),
-            None => Self::Deserialized,
+            Some(clone) if !parameters.has_expressions() => {
+                Self::Cloned(T::from_parameters(parameters.value()), clone)
+            }
+            _ => Self::Deserialized,
         }
     }
 
-    fn get(&self, parameters: &Value) -> Result<T, NodeError> {
+    /// The parameters of the call on item `index`, whose `json` is `input`.
+    fn get(
+        &self,
+        parameters: &Parameters,
+        input: &Value,
+        index: usize,
+        scope: &Scope<'_>,
+    ) -> Result<T, NodeError> {
         match self {
             Self::Cloned(Ok(params), clone) => Ok(clone(params)),
             Self::Cloned(Err(error), _) => Err(error.clone()),
-            Self::Deserialized => T::from_parameters(parameters),
+            Self::Deserialized => {
+                T::from_parameters(&*resolve(parameters, input, Some(index), scope)?)
+            }
         }
     }
+}
+
+/// `parameters` with their expressions evaluated on `input`, the `json` of item `index` (`None`:
+/// an all-items node's evaluation).
+fn resolve<'p>(
+    parameters: &'p Parameters,
+    input: &Value,
+    index: Option<usize>,
+    scope: &Scope<'_>,
+) -> Result<Cow<'p, Value>, NodeError> {
+    parameters.resolve(input, scope).map_err(|error| {
+        NodeError::terminal(match index {
+            Some(index) => format!("item {index}: {error}"),
+            None => error,
+        })
+    })
 }
 
 /// A node function called once with all input items.
@@ -496,18 +526,22 @@ pub fn invoke_each_item<N: EachItemNode>(
         let mut sink = OutputSink::new(N::OUTPUTS, on_error == OnError::ErrorOutput);
         let mut marks = Vec::new();
         let params = PerCall::new(&parameters, N::clone_params());
+        let scope = Scope::new(&run.execution, run.clock.now());
         let count = only_items.as_ref().map_or(items.len(), |only| only.len());
         for position in 0..count {
             let index = only_items.as_ref().map_or(position, |only| only[position]);
-            let taken = owned_items::<N>(&mut items, on_error)
-                .and_then(|owned| owned.get_mut(index))
-                .map(|item| item.json.take());
+            // The parameters first: their expressions read the item before its `json` is taken.
             let Some(item) = items.get(index) else {
                 continue;
             };
+            let call_params = params.get(&parameters, &item.json, index, &scope);
+            let taken = owned_items::<N>(&mut items, on_error)
+                .and_then(|owned| owned.get_mut(index))
+                .map(|item| item.json.take());
+            let item = &items[index];
             sink.set_origin(item);
             let ctx = Ctx::new(Arc::clone(&run), Arc::clone(&items), Some(index));
-            let result = match prepare::<N>(&params, &parameters, item, taken, index) {
+            let result = match prepare::<N>(call_params, item, taken, index) {
                 Ok((params, input)) => N::call(params, input, ctx).await,
                 Err(error) => Err(error),
             };
@@ -548,13 +582,12 @@ pub fn invoke_each_item<N: EachItemNode>(
 /// The parameters and input of one call: the input from the `json` taken out of the item when
 /// there is one, else from the item.
 fn prepare<N: NodeTypes>(
-    params: &PerCall<N::Params>,
-    parameters: &Value,
+    params: Result<N::Params, NodeError>,
     item: &ItemData,
     taken: Option<Value>,
     index: usize,
 ) -> Result<(N::Params, N::Input), NodeError> {
-    let params = params.get(parameters)?;
+    let params = params?;
     let input = match taken {
         Some(json) => N::Input::from_owned(json, index)?,
         None => N::Input::from_item(&item.json, index)?,
@@ -644,6 +677,14 @@ pub fn invoke_all_items<N: AllItemsNode>(
             only_items: _,
         } = invocation;
         let mut sink = OutputSink::new(N::OUTPUTS, on_error == OnError::ErrorOutput);
+        // The parameters first: their expressions read the first item before its `json` is
+        // taken.
+        let params = {
+            let scope = Scope::new(&run.execution, run.clock.now());
+            let first = items.first().map_or(&Value::Null, |item| &item.json);
+            resolve(&parameters, first, None, &scope)
+                .and_then(|resolved| N::Params::from_parameters(&resolved))
+        };
         let inputs = match owned_items::<N>(&mut items, on_error) {
             Some(owned) => collect_exact(
                 owned
@@ -658,7 +699,7 @@ pub fn invoke_all_items<N: AllItemsNode>(
                     .map(|(index, item)| N::Input::from_item(&item.json, index)),
             ),
         };
-        let result = match (N::Params::from_parameters(&parameters), inputs) {
+        let result = match (params, inputs) {
             (Ok(params), Ok(inputs)) => {
                 let ctx = Ctx::new(Arc::clone(&run), Arc::clone(&items), None);
                 N::call(params, inputs, ctx).await

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{NodeError, RunInfo};
 use crate::BoxFuture;
+use crate::expression::Parameters;
 use crate::model::{ItemData, OnError};
 use crate::retry::RetryPolicy;
 
@@ -144,8 +145,8 @@ impl NodeRegistration {
 /// One call of a node: its parameters, its input items and its context.
 #[derive(Debug, Clone)]
 pub struct Invocation {
-    /// The node instance's parameters.
-    pub parameters: Arc<Value>,
+    /// The node instance's parameters, with their expressions compiled.
+    pub parameters: Arc<Parameters>,
     /// The input items, their `source` naming where each came from.
     pub items: Arc<[ItemData]>,
     /// The facts shared by every item of this attempt.
