@@ -128,20 +128,20 @@ impl Expression {
 
 /// The fields of a plain field path such as `.a.b_c` (no spaces, identifiers only).
 fn field_path(code: &str) -> Option<Box<[Box<str>]>> {
-    let code = code.trim();
-    let rest = code.strip_prefix('.')?;
-    let fields: Vec<Box<str>> = rest.split('.').map(Box::from).collect();
-    let identifier = |field: &str| {
-        let mut chars = field.chars();
-        chars
-            .next()
-            .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
+    let fields = code.trim().strip_prefix('.')?;
     fields
-        .iter()
-        .all(|field| identifier(field))
-        .then(|| fields.into_boxed_slice())
+        .split('.')
+        .all(is_identifier)
+        .then(|| fields.split('.').map(Box::from).collect())
+}
+
+/// Whether `text` is a jq identifier: `.text` reads field `text`.
+fn is_identifier(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `path` read from `value` as jq does, while every step is an object or `null` (a missing
@@ -222,6 +222,7 @@ fn describe_load_errors<P>(code: &str, errors: &jaq_core::load::Errors<&str, P>)
                     problems.push(format!("{path}: {error}"));
                 }
             }
+            // The lexer's and the parser's `Expect` are two types, both with `as_str`.
             Error::Lex(lex) => {
                 for (expected, found) in lex {
                     problems.push(format!(
@@ -620,7 +621,7 @@ fn display_path(path: &[Step]) -> String {
     let mut text = String::new();
     for step in path {
         match step {
-            Step::Field(key) if field_path(&format!(".{key}")).is_some() => {
+            Step::Field(key) if is_identifier(key) => {
                 text.push('.');
                 text.push_str(key);
             }
