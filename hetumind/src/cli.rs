@@ -20,6 +20,7 @@ use crate::engine::{
 };
 use crate::model::{ExecuteWorkflow, ItemData, NextAction, Request, Response, Workflow};
 use crate::registry::Registry;
+use crate::secrets::Secrets;
 use crate::store::StateStore;
 
 const SUCCESS: u8 = 0;
@@ -34,6 +35,19 @@ fn env(name: &str) -> Option<String> {
 
 fn engine_options() -> Result<EngineOptions, Failure> {
     Config::engine_options(&env).map_err(|error| Failure::invalid(error.to_string()))
+}
+
+/// An engine on `store` that runs nodes: with the limits and the secrets the environment
+/// sets.
+fn running_engine(
+    registry: &'static Registry,
+    store: Arc<dyn StateStore>,
+    options: EngineOptions,
+) -> Result<Engine, Failure> {
+    let secrets = Secrets::from_env(&env).map_err(|error| Failure::invalid(error.to_string()))?;
+    Ok(Engine::new(registry, store)
+        .with_options(options)
+        .with_secrets(Arc::new(secrets)))
 }
 
 #[derive(Debug, Parser)]
@@ -269,7 +283,7 @@ async fn execute(command: Command) -> Result<u8, Failure> {
                 read_json(&event, &engine_options.limits, FileKind::Request)?;
             let triggers =
                 Config::triggers(&env).map_err(|error| Failure::invalid(error.to_string()))?;
-            let engine = Engine::new(registry, open_store(state)?).with_options(engine_options);
+            let engine = running_engine(registry, open_store(state)?, engine_options)?;
             let mut handler = crate::lambda::Handler::new(engine, triggers);
             if let Some(state_machine) =
                 Config::state_machine(env).map_err(|error| Failure::invalid(error.to_string()))?
@@ -340,9 +354,7 @@ async fn drive(
     let progress = Progress {
         nodes: std::io::stderr().is_terminal(),
     };
-    let engine = Engine::new(registry, store)
-        .with_options(engine_options)
-        .with_observer(Arc::new(progress));
+    let engine = running_engine(registry, store, engine_options)?.with_observer(Arc::new(progress));
     let drive = Drive::sleeping_up_to(Duration::from_secs(options.max_sleep));
     let response = engine.drive(request, &drive).await?.response;
     report(&engine, &response, options.json).await?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::Limits;
 use crate::engine::EngineOptions;
+use crate::secrets::Secrets;
 use crate::store::StateStore;
 
 /// The environment variable naming the state store.
@@ -32,6 +33,7 @@ pub const LIMITS_VAR: &str = "HETUMIND_LIMITS";
 /// | `HETUMIND_SAFETY_MARGIN_MS`, `HETUMIND_LEASE_MS` | engine limits |
 /// | `HETUMIND_LIMITS` | a JSON object of [`Limits`], like `{"workflow_nodes": 500}`; the limits it leaves out keep their defaults |
 /// | `HETUMIND_STATE_MACHINE_ARN` | the state machine that drives executions triggers start |
+/// | `HETUMIND_SECRETS`, `HETUMIND_SECRETS_FILE`, `HETUMIND_SECRETS_PREFIX`, `HETUMIND_SECRETS_TTL_MS` | where `secret("name")` reads (see [`crate::secrets`]); unset: the environment variable `HETUMIND_SECRET_<NAME>` |
 /// | `HETUMIND_HTTP_ALLOW` | read by `core.http_request` (`hetumind-nodes`): the non-public destinations it may reach |
 ///
 /// A caller names a workflow with an HTTP path parameter `workflow_id`, a path
@@ -53,6 +55,9 @@ pub struct Config {
     /// The ARN of the state machine executions that triggers start are handed to
     /// (`HETUMIND_STATE_MACHINE_ARN`), if any.
     pub state_machine: Option<String>,
+    /// Where `secret("name")` in an expression reads from (`HETUMIND_SECRETS` and the
+    /// variables [`Secrets::from_env`] lists).
+    pub secrets: Arc<Secrets>,
 }
 
 /// A configuration problem, naming the variable.
@@ -84,6 +89,7 @@ impl Config {
             triggers: Self::triggers(&var)?,
             options: Self::engine_options(&var)?,
             state_machine: Self::state_machine(&var)?,
+            secrets: Arc::new(Secrets::from_env(&var)?),
         })
     }
 

@@ -14,9 +14,20 @@
 //! | `$execution` | `{"id": ..., "started_at": ...}`: the execution, and when it was created |
 //! | `$workflow` | `{"id": ..., "name": ...}` |
 //! | `$now` | the time the node's attempt evaluates its parameters, RFC 3339 in UTC |
+//! | `node("Name")` | the `json` of the item of node `Name` that the current item derives from |
+//! | `node_items("Name")` | the `json` of every item on node `Name`'s first output, as an array |
+//! | `secret("name")` | the secret `name`, a string (see [`secrets`](crate::secrets)) |
 //!
 //! with the whole jq language and jaq's standard library: `"{% "Hello \(.name)" %}"` interpolates,
 //! `"{% .tags | join(", ") %}"` joins, `"{% .email // "unknown" %}"` falls back.
+//!
+//! `node` follows the current item's lineage ([`ItemSource`]) back, node by node, to the item of
+//! `Name` it comes from. When the lineage leads elsewhere (the item came from another branch, or
+//! a node made it from all its input at once) and `Name` has exactly one item on its first
+//! output, that item is the one; otherwise the expression fails and says to use `node_items`.
+//! Node and secret names are written literally (`node("Fetch user")`, not `node(.which)`), so
+//! that validation checks them and the engine fetches what a node reads before it runs: a node
+//! read must run before the node reading it (a path of connections leads from one to the other).
 //!
 //! An expression that yields no value gives `null`; one that yields several is an error (collect
 //! them with `[...]`). Errors name the parameter, the item and the expression. Validation
@@ -28,19 +39,24 @@
 //! (`.a`, `.a.b_c`) is read directly from the item, without the interpreter.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use jaq_core::compile::Undefined;
+use jaq_core::data::HasLut;
+use jaq_core::load::lex::{Lexer, StrPart, Tok, Token};
 use jaq_core::load::{Arena, File, Loader};
-use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
+use jaq_core::native::{self, Fun};
+use jaq_core::{Compiler, Ctx, Cv, DataT, Native, ValXs, Vars, unwrap_valr};
 use jaq_json::{Num, Val};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
 use crate::limits::MAX_JSON_DEPTH;
+use crate::model::{ItemData, ItemSource};
+use crate::secrets::Secret;
 
 /// The variables every expression may read, in the order [`Scope`] binds them.
 const VARIABLES: [&str; 3] = ["$execution", "$workflow", "$now"];
@@ -49,7 +65,30 @@ const VARIABLES: [&str; 3] = ["$execution", "$workflow", "$now"];
 /// same workflows again and again).
 const CACHE_CAPACITY: usize = 1024;
 
-type Filter = jaq_core::Filter<data::JustLut<Val>>;
+/// What expressions run on: jaq's JSON values, with an [`Env`] for the functions that read
+/// beyond the item.
+struct Data;
+
+impl DataT for Data {
+    type V<'a> = Val;
+    type Data<'a> = &'a Env<'a>;
+}
+
+/// What `node`, `node_items` and `secret` read while an expression runs.
+struct Env<'a> {
+    lut: &'a jaq_core::Lut<Data>,
+    lookups: &'a Lookups,
+    /// The lineage of the item the expression is evaluated on.
+    source: Option<&'a ItemSource>,
+}
+
+impl<'a> HasLut<'a, Data> for &'a Env<'a> {
+    fn lut(&self) -> &'a jaq_core::Lut<Data> {
+        self.lut
+    }
+}
+
+type Filter = jaq_core::Filter<Data>;
 
 /// The code of `text` when it is an expression (`{% code %}`), else `None`.
 #[must_use]
@@ -64,7 +103,35 @@ pub struct Expression {
     source: Arc<str>,
     /// For a plain field path (`.a.b`), its fields: read directly from objects.
     path: Option<Box<[Box<str>]>>,
-    filter: Arc<Filter>,
+    compiled: Arc<Compiled>,
+}
+
+/// An expression's code compiled, and what it names.
+struct Compiled {
+    filter: Filter,
+    references: References,
+}
+
+/// The earlier nodes and the secrets that expressions name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct References {
+    /// The nodes read with `node` or `node_items`.
+    pub nodes: BTreeSet<Arc<str>>,
+    /// The secrets read with `secret`.
+    pub secrets: BTreeSet<Arc<str>>,
+}
+
+impl References {
+    /// Whether nothing is named.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty() && self.secrets.is_empty()
+    }
+
+    fn extend(&mut self, other: &Self) {
+        self.nodes.extend(other.nodes.iter().cloned());
+        self.secrets.extend(other.secrets.iter().cloned());
+    }
 }
 
 impl fmt::Debug for Expression {
@@ -89,7 +156,7 @@ impl Expression {
         Ok(Self {
             source: Arc::from(source),
             path: field_path(code),
-            filter: compiled(code)?,
+            compiled: compiled(code)?,
         })
     }
 
@@ -99,23 +166,35 @@ impl Expression {
         &self.source
     }
 
-    /// Evaluates the expression on `input` (an item's `json`) in `scope`.
+    /// The nodes and secrets the expression names.
+    #[must_use]
+    pub fn references(&self) -> &References {
+        &self.compiled.references
+    }
+
+    /// Evaluates the expression on `item` in `scope`.
     ///
     /// # Errors
     ///
     /// The interpreter's error, or that the expression yields more than one value.
-    pub fn evaluate(&self, input: &Value, scope: &Scope<'_>) -> Result<Value, String> {
+    pub fn evaluate(&self, item: &ItemData, scope: &Scope<'_>) -> Result<Value, String> {
         if let Some(path) = &self.path
-            && let Some(value) = read_path(input, path)
+            && let Some(value) = read_path(&item.json, path)
         {
             return Ok(value.clone());
         }
-        let input = Val::deserialize(input).map_err(|error| error.to_string())?;
-        let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new(scope.variables()));
-        let mut values = self.filter.id.run((ctx, input)).map(unwrap_valr);
+        let input = Val::deserialize(&item.json).map_err(|error| error.to_string())?;
+        let filter = &self.compiled.filter;
+        let env = Env {
+            lut: &filter.lut,
+            lookups: scope.lookups,
+            source: item.source.as_ref(),
+        };
+        let ctx = Ctx::<Data>::new(&env, Vars::new(scope.variables()));
+        let mut values = filter.id.run((ctx, input)).map(unwrap_valr);
         let first = match values.next() {
             None => return Ok(Value::Null),
-            Some(value) => value.map_err(|error| error.to_string())?,
+            Some(value) => value.map_err(describe_error)?,
         };
         if values.next().is_some() {
             return Err(
@@ -123,6 +202,15 @@ impl Expression {
             );
         }
         to_json(&first, 0)
+    }
+}
+
+/// A jq error as text: a string thrown (by `error("...")` or this crate's functions) as it
+/// is, any other value as JSON.
+fn describe_error(error: jaq_core::Error<Val>) -> String {
+    match error.into_val() {
+        Val::TStr(bytes) | Val::BStr(bytes) => text(&bytes),
+        other => other.to_string(),
     }
 }
 
@@ -160,26 +248,30 @@ fn read_path<'v>(mut value: &'v Value, path: &[Box<str>]) -> Option<&'v Value> {
 }
 
 /// `code` compiled, from the process's cache when it was compiled before.
-fn compiled(code: &str) -> Result<Arc<Filter>, String> {
-    static CACHE: OnceLock<Mutex<HashMap<Box<str>, Arc<Filter>>>> = OnceLock::new();
+fn compiled(code: &str) -> Result<Arc<Compiled>, String> {
+    static CACHE: OnceLock<Mutex<HashMap<Box<str>, Arc<Compiled>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);
-    if let Some(filter) = cache
+    if let Some(compiled) = cache
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .get(code)
     {
-        return Ok(Arc::clone(filter));
+        return Ok(Arc::clone(compiled));
     }
-    let filter = Arc::new(compile(code)?);
+    let compiled = Arc::new(Compiled {
+        filter: compile(code)?,
+        references: references(code)?,
+    });
     let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
     if cache.len() >= CACHE_CAPACITY {
         cache.clear();
     }
-    cache.insert(Box::from(code), Arc::clone(&filter));
-    Ok(filter)
+    cache.insert(Box::from(code), Arc::clone(&compiled));
+    Ok(compiled)
 }
 
-/// Compiles `code` with jaq's standard library and the [`VARIABLES`].
+/// Compiles `code` with jaq's standard library, the [`VARIABLES`] and this crate's
+/// [`functions`].
 fn compile(code: &str) -> Result<Filter, String> {
     let loader = Loader::new(
         jaq_core::defs()
@@ -194,7 +286,8 @@ fn compile(code: &str) -> Result<Filter, String> {
         .with_funs(
             jaq_core::funs()
                 .chain(jaq_std::funs())
-                .chain(jaq_json::funs()),
+                .chain(jaq_json::funs())
+                .chain(functions()),
         )
         .with_global_vars(VARIABLES)
         .compile(modules)
@@ -209,6 +302,134 @@ fn compile(code: &str) -> Result<Filter, String> {
                 .collect();
             problems.join("; ")
         })
+}
+
+/// The functions this crate adds to jq, each of one name: `node(name)`, the item of node
+/// `name` the current item derives from; `node_items(name)`, every item on node `name`'s first
+/// output; `secret(name)`, the secret `name`.
+fn functions() -> [Fun<Data>; 3] {
+    [
+        (
+            "node",
+            native::v(1),
+            Native::new(|cv| {
+                by_name(cv, |env, name| {
+                    let json = env.lookups.paired(name, env.source)?;
+                    Val::deserialize(json).map_err(|error| error.to_string())
+                })
+            }),
+        ),
+        (
+            "node_items",
+            native::v(1),
+            Native::new(|cv| {
+                by_name(cv, |env, name| {
+                    let values: Vec<Val> = env
+                        .lookups
+                        .items(name)?
+                        .iter()
+                        .map(|item| Val::deserialize(&item.json).map_err(|error| error.to_string()))
+                        .collect::<Result<_, _>>()?;
+                    Ok(Val::Arr(values.into()))
+                })
+            }),
+        ),
+        (
+            "secret",
+            native::v(1),
+            Native::new(|cv| {
+                by_name(cv, |env, name| {
+                    env.lookups
+                        .secrets
+                        .get(name)
+                        .map(|secret| Val::utf8_str(secret.expose().as_bytes().to_vec()))
+                        .ok_or_else(|| format!("secret `{name}` was not fetched"))
+                })
+            }),
+        ),
+    ]
+}
+
+/// A function of one name: `read` on it.
+fn by_name<'a>(
+    mut cv: Cv<'a, Data>,
+    read: impl FnOnce(&Env<'a>, &str) -> Result<Val, String>,
+) -> ValXs<'a, Val> {
+    let name = cv.0.pop_var();
+    let env: &Env<'a> = cv.0.data();
+    let result = match &name {
+        Val::TStr(bytes) => read(env, &text(bytes)),
+        other => Err(format!("a name must be a string, not {other}")),
+    };
+    native::bome(result.map_err(jaq_core::Error::str))
+}
+
+/// The names `code` reads with `node`, `node_items` and `secret`: each must be one literal
+/// string (the engine fetches what a node reads before it runs).
+fn references(code: &str) -> Result<References, String> {
+    let mut found = References::default();
+    let mut problems = Vec::new();
+    // The code compiled, so it lexes.
+    if let Ok(tokens) = Lexer::new(code).lex() {
+        find_references(&tokens, &mut found, &mut problems);
+    }
+    if problems.is_empty() {
+        Ok(found)
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn find_references(tokens: &[Token<&str>], found: &mut References, problems: &mut Vec<String>) {
+    for (index, Token(text, token)) in tokens.iter().enumerate() {
+        match token {
+            Tok::Word if matches!(*text, "node" | "node_items" | "secret") => {
+                let Some(Token(open, Tok::Block(arguments))) = tokens.get(index + 1) else {
+                    continue;
+                };
+                if !open.starts_with('(') {
+                    continue;
+                }
+                match literal(arguments) {
+                    Some(name) if *text == "secret" => {
+                        found.secrets.insert(Arc::from(name));
+                    }
+                    Some(name) => {
+                        found.nodes.insert(Arc::from(name));
+                    }
+                    None => problems.push(format!(
+                        "`{text}` takes a name written as one literal string, like {text}(\"Name\"), not `{text}{open}`"
+                    )),
+                }
+            }
+            Tok::Block(inner) => find_references(inner, found, problems),
+            Tok::Str(parts) => {
+                for part in parts {
+                    if let StrPart::Term(Token(_, Tok::Block(inner))) = part {
+                        find_references(inner, found, problems);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The text of `arguments` (a block's tokens, its closing delimiter last) when they are one
+/// string without interpolation.
+fn literal(arguments: &[Token<&str>]) -> Option<String> {
+    let [Token(_, Tok::Str(parts)), Token(_, Tok::Sym)] = arguments else {
+        return None;
+    };
+    let mut text = String::new();
+    for part in parts {
+        match part {
+            StrPart::Str(piece) => text.push_str(piece),
+            StrPart::Char(c) => text.push(*c),
+            StrPart::Term(_) => return None,
+        }
+    }
+    Some(text)
 }
 
 /// The lexer's and parser's errors, each with where in `code` it is.
@@ -420,18 +641,27 @@ impl ExecutionInfo {
 pub struct Scope<'a> {
     execution: &'a ExecutionInfo,
     now: DateTime<Utc>,
+    lookups: &'a Lookups,
     variables: OnceLock<[Val; 3]>,
 }
 
 impl<'a> Scope<'a> {
-    /// The scope of an attempt of `execution` evaluating its parameters at `now`.
+    /// The scope of an attempt of `execution` evaluating its parameters at `now`, reading no
+    /// other node and no secret.
     #[must_use]
     pub fn new(execution: &'a ExecutionInfo, now: DateTime<Utc>) -> Self {
         Self {
             execution,
             now,
+            lookups: Lookups::none(),
             variables: OnceLock::new(),
         }
+    }
+
+    /// The scope reading the nodes and secrets in `lookups`.
+    #[must_use]
+    pub fn with_lookups(self, lookups: &'a Lookups) -> Self {
+        Self { lookups, ..self }
     }
 
     /// The values of [`VARIABLES`], in order.
@@ -465,6 +695,82 @@ impl<'a> Scope<'a> {
     }
 }
 
+/// What a node's expressions read besides the item and the execution, fetched before the node
+/// runs: the outputs of the nodes they name (and of the nodes in between, whose items' lineage
+/// pairs items), and the secrets they name.
+#[derive(Debug, Clone, Default)]
+pub struct Lookups {
+    outputs: BTreeMap<Arc<str>, Vec<Vec<ItemData>>>,
+    secrets: BTreeMap<Arc<str>, Secret>,
+}
+
+impl Lookups {
+    /// Nothing to read.
+    #[must_use]
+    pub fn none() -> &'static Self {
+        static NONE: Lookups = Lookups {
+            outputs: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+        };
+        &NONE
+    }
+
+    /// Adds the stored output of node `node`: its items, one list per output.
+    pub fn add_output(&mut self, node: Arc<str>, outputs: Vec<Vec<ItemData>>) {
+        self.outputs.insert(node, outputs);
+    }
+
+    /// Adds secret `name`.
+    pub fn add_secret(&mut self, name: Arc<str>, value: Secret) {
+        self.secrets.insert(name, value);
+    }
+
+    /// The secrets, which must not leave the node run (see [`secrets`](crate::secrets)).
+    pub fn secrets(&self) -> impl Iterator<Item = &Secret> {
+        self.secrets.values()
+    }
+
+    /// The items on node `name`'s first output.
+    fn items(&self, name: &str) -> Result<&[ItemData], String> {
+        self.outputs
+            .get(name)
+            .map(|outputs| outputs.first().map_or(&[][..], Vec::as_slice))
+            .ok_or_else(|| format!("node `{name}` has no output in this execution"))
+    }
+
+    /// The `json` of the item of node `name` that an item of lineage `source` derives from
+    /// (see the [module docs](self)).
+    fn paired<'s>(
+        &'s self,
+        name: &str,
+        mut source: Option<&'s ItemSource>,
+    ) -> Result<&'s Value, String> {
+        let items = self.items(name)?;
+        // Each step leaves a node for an earlier one: as many steps as nodes at most, even
+        // for lineage a stored output could make circular.
+        for _ in 0..=self.outputs.len() {
+            let Some(at) = source else { break };
+            let Some(item) = self.outputs.get(&at.node).and_then(|outputs| {
+                let items = outputs.get(usize::try_from(at.output_index).ok()?)?;
+                items.get(usize::try_from(at.item_index).ok()?)
+            }) else {
+                break;
+            };
+            if *at.node == *name {
+                return Ok(&item.json);
+            }
+            source = item.source.as_ref();
+        }
+        match items {
+            [only] => Ok(&only.json),
+            _ => Err(format!(
+                "the item does not derive from an item of node `{name}`, which has {} items: read them all with node_items(\"{name}\")",
+                items.len()
+            )),
+        }
+    }
+}
+
 /// A node instance's parameters, with the expressions in them compiled.
 ///
 /// It serializes as the parameters as written.
@@ -472,6 +778,7 @@ impl<'a> Scope<'a> {
 pub struct Parameters {
     value: Value,
     expressions: Box<[Placed]>,
+    references: References,
 }
 
 /// The expressions of some parameters that do not compile: for each, the JSON path of its
@@ -517,9 +824,14 @@ impl Parameters {
         let mut path = Vec::new();
         find_expressions(&value, &mut path, &mut expressions, &mut problems);
         if problems.is_empty() {
+            let mut references = References::default();
+            for placed in &expressions {
+                references.extend(placed.expression.references());
+            }
             Ok(Self {
                 value,
                 expressions: expressions.into_boxed_slice(),
+                references,
             })
         } else {
             Err(InvalidExpressions(problems))
@@ -532,6 +844,7 @@ impl Parameters {
         Self {
             value,
             expressions: Box::default(),
+            references: References::default(),
         }
     }
 
@@ -547,19 +860,25 @@ impl Parameters {
         !self.expressions.is_empty()
     }
 
-    /// The parameters with each expression replaced by its value on `input` in `scope`
+    /// The nodes and secrets the expressions name.
+    #[must_use]
+    pub fn references(&self) -> &References {
+        &self.references
+    }
+
+    /// The parameters with each expression replaced by its value on `item` in `scope`
     /// (borrowed as written when there are none).
     ///
     /// # Errors
     ///
     /// The first expression that fails: its path, the expression, and why.
-    pub fn resolve(&self, input: &Value, scope: &Scope<'_>) -> Result<Cow<'_, Value>, String> {
+    pub fn resolve(&self, item: &ItemData, scope: &Scope<'_>) -> Result<Cow<'_, Value>, String> {
         if self.expressions.is_empty() {
             return Ok(Cow::Borrowed(&self.value));
         }
         let mut resolved = self.value.clone();
         for placed in &self.expressions {
-            let value = placed.expression.evaluate(input, scope).map_err(|error| {
+            let value = placed.expression.evaluate(item, scope).map_err(|error| {
                 format!(
                     "parameter `{}`: expression `{}` failed: {error}",
                     display_path(&placed.path),
@@ -673,7 +992,10 @@ mod tests {
 
     fn eval(source: &str, input: &Value) -> Result<Value, String> {
         let execution = execution();
-        Expression::compile(source)?.evaluate(input, &Scope::new(&execution, now()))
+        Expression::compile(source)?.evaluate(
+            &ItemData::new(input.clone()),
+            &Scope::new(&execution, now()),
+        )
     }
 
     /// `source` through the interpreter only, without the field-path shortcut.
@@ -681,7 +1003,10 @@ mod tests {
         let execution = execution();
         let mut expression = Expression::compile(source)?;
         expression.path = None;
-        expression.evaluate(input, &Scope::new(&execution, now()))
+        expression.evaluate(
+            &ItemData::new(input.clone()),
+            &Scope::new(&execution, now()),
+        )
     }
 
     #[test]
@@ -802,7 +1127,7 @@ mod tests {
         let execution = execution();
         let scope = Scope::new(&execution, now());
         let resolved = parameters
-            .resolve(&json!({"id": 7, "token": "t"}), &scope)
+            .resolve(&ItemData::new(json!({"id": 7, "token": "t"})), &scope)
             .unwrap();
         assert_eq!(
             *resolved,
@@ -814,7 +1139,9 @@ mod tests {
                 "count": 3
             })
         );
-        let error = parameters.resolve(&json!({"id": "x"}), &scope).unwrap_err();
+        let error = parameters
+            .resolve(&ItemData::new(json!({"id": "x"})), &scope)
+            .unwrap_err();
         assert!(
             error.starts_with(r#"parameter `["odd key"]`: expression `{% .id - 1 %}` failed: "#),
             "{error}"
@@ -827,7 +1154,7 @@ mod tests {
         assert!(!parameters.has_expressions());
         let execution = execution();
         let resolved = parameters
-            .resolve(&json!({}), &Scope::new(&execution, now()))
+            .resolve(&ItemData::empty(), &Scope::new(&execution, now()))
             .unwrap();
         assert!(matches!(resolved, Cow::Borrowed(_)));
     }
@@ -879,5 +1206,101 @@ mod tests {
         let tags = &schema["properties"]["tags"]["anyOf"][0];
         assert_eq!(tags["items"]["anyOf"][1], expression);
         assert_eq!(schema["$defs"]["Expression"]["type"], "string");
+    }
+
+    /// An item of `json` derived from item `item_index` of node `node`'s first output.
+    fn derived(json: Value, node: &str, item_index: u32) -> ItemData {
+        let mut item = ItemData::new(json);
+        item.source = Some(ItemSource {
+            node: Arc::from(node),
+            output_index: 0,
+            item_index,
+        });
+        item
+    }
+
+    #[test]
+    fn names_of_nodes_and_secrets_are_found_and_must_be_literal() {
+        let expression = Expression::compile(
+            r#"{% "\(node("Fetch user").email) \(secret("api-token"))" + (node_items("List") | length | tostring) %}"#,
+        )
+        .unwrap();
+        let references = expression.references();
+        assert_eq!(
+            references.nodes.iter().map(|n| &**n).collect::<Vec<_>>(),
+            ["Fetch user", "List"]
+        );
+        assert_eq!(
+            references.secrets.iter().map(|n| &**n).collect::<Vec<_>>(),
+            ["api-token"]
+        );
+        let error = Expression::compile("{% node(.name) %}").unwrap_err();
+        assert!(error.contains("one literal string"), "{error}");
+        let error = Expression::compile(r#"{% secret("a\(1)") %}"#).unwrap_err();
+        assert!(error.contains("`secret`"), "{error}");
+        // A field or an object key of the same name is no call.
+        let plain = Expression::compile("{% {node: .node, secret: 1} %}").unwrap();
+        assert!(plain.references().is_empty());
+    }
+
+    #[test]
+    fn node_pairs_the_item_through_its_lineage() {
+        let mut lookups = Lookups::default();
+        lookups.add_output(
+            Arc::from("Users"),
+            vec![vec![
+                ItemData::new(json!({"name": "Ada"})),
+                ItemData::new(json!({"name": "Grace"})),
+            ]],
+        );
+        // `Mail` made one item from each user; the current item derives from the second mail.
+        lookups.add_output(
+            Arc::from("Mail"),
+            vec![vec![
+                derived(json!({"to": "ada@x"}), "Users", 0),
+                derived(json!({"to": "grace@x"}), "Users", 1),
+            ]],
+        );
+        lookups.add_output(
+            Arc::from("Config"),
+            vec![vec![ItemData::new(json!({"v": 1}))]],
+        );
+        let execution = execution();
+        let scope = Scope::new(&execution, now()).with_lookups(&lookups);
+        let item = derived(json!({"sent": true}), "Mail", 1);
+        let eval =
+            |source: &str, item: &ItemData| Expression::compile(source)?.evaluate(item, &scope);
+        assert_eq!(
+            eval(r#"{% node("Users").name %}"#, &item),
+            Ok(json!("Grace"))
+        );
+        assert_eq!(
+            eval(r#"{% node("Mail").to %}"#, &item),
+            Ok(json!("grace@x"))
+        );
+        // A node of one item pairs with every item.
+        assert_eq!(eval(r#"{% node("Config").v %}"#, &item), Ok(json!(1)));
+        assert_eq!(
+            eval(r#"{% node_items("Users") | map(.name) %}"#, &item),
+            Ok(json!(["Ada", "Grace"]))
+        );
+        // Without lineage, a node of several items cannot pair.
+        let error = eval(r#"{% node("Users") %}"#, &ItemData::empty()).unwrap_err();
+        assert!(error.contains("node_items(\"Users\")"), "{error}");
+        let error = eval(r#"{% node("Skipped") %}"#, &item).unwrap_err();
+        assert!(error.contains("has no output"), "{error}");
+    }
+
+    #[test]
+    fn secrets_are_read_by_name() {
+        let mut lookups = Lookups::default();
+        lookups.add_secret(Arc::from("token"), Secret::new("abcd"));
+        let execution = execution();
+        let scope = Scope::new(&execution, now()).with_lookups(&lookups);
+        let expression = Expression::compile(r#"{% "Bearer " + secret("token") %}"#).unwrap();
+        assert_eq!(
+            expression.evaluate(&ItemData::empty(), &scope),
+            Ok(json!("Bearer abcd"))
+        );
     }
 }

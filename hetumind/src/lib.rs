@@ -69,7 +69,7 @@
 #[allow(unused_extern_crates)]
 extern crate self as hetumind;
 
-#[cfg(any(feature = "s3", feature = "step-functions"))]
+#[cfg(any(feature = "s3", feature = "step-functions", feature = "aws-secrets"))]
 mod aws;
 pub mod cli;
 pub mod config;
@@ -87,6 +87,7 @@ pub mod model;
 mod node;
 pub mod registry;
 pub mod retry;
+pub mod secrets;
 pub mod store;
 pub mod testing;
 pub mod time;

@@ -21,6 +21,7 @@
 //! # Ok::<(), hetumind::testing::TestError>(())
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -28,12 +29,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
 use crate::engine::{Drive, Driven, Engine, EngineOptions};
-use crate::expression::Parameters;
+use crate::expression::{Lookups, Parameters};
 use crate::model::{
     ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, OnError, Request, Response, Workflow,
 };
 use crate::node::{Invocation, NodeError, NodeOutput, NodeRegistration, RunInfo};
 use crate::registry::{Registry, RegistryError};
+use crate::secrets::{Secret, Secrets};
 use crate::store::MemStore;
 use crate::time::{Clock, FixedRandom, SystemClock, TokioClock};
 
@@ -49,6 +51,7 @@ pub struct NodeTest {
     on_error: OnError,
     attempt: u32,
     now: Option<DateTime<Utc>>,
+    lookups: Lookups,
 }
 
 /// Why a [`NodeTest`] could not produce outputs.
@@ -96,6 +99,7 @@ impl NodeTest {
             on_error: OnError::Stop,
             attempt: 1,
             now: None,
+            lookups: Lookups::default(),
         }
     }
 
@@ -155,6 +159,24 @@ impl NodeTest {
         self
     }
 
+    /// The items an earlier node `name` produced on its first output, which the parameters'
+    /// expressions read with `node("name")` and `node_items("name")`. `node` pairs an item
+    /// with the one it derives from (its lineage, see
+    /// [`ItemData::source`](crate::model::ItemData::source)), or with the only item.
+    pub fn node_output(mut self, name: &str, items: impl IntoIterator<Item = Value>) -> Self {
+        let items = items.into_iter().map(ItemData::new).collect();
+        self.lookups.add_output(Arc::from(name), vec![items]);
+        self
+    }
+
+    /// Secret `name`, which the parameters' expressions read with `secret("name")`. The
+    /// output is the node's own: the engine's redaction of secret values (see
+    /// [`secrets`](crate::secrets)) happens after a node returns.
+    pub fn secret(mut self, name: &str, value: &str) -> Self {
+        self.lookups.add_secret(Arc::from(name), Secret::new(value));
+        self
+    }
+
     /// The registration this call targets.
     ///
     /// # Errors
@@ -180,6 +202,7 @@ impl NodeTest {
     pub async fn run(self) -> Result<TestOutput, TestError> {
         let registration = self.registration()?;
         let mut run = RunInfo::new("test-execution", registration.kind, self.attempt);
+        run.lookups = Arc::new(self.lookups);
         run.input_ends = crate::node::input_ends(self.inputs.iter().map(Vec::len));
         if let Some(now) = self.now {
             run.started_at = now;
@@ -309,6 +332,7 @@ pub struct WorkflowTest {
     input: Vec<ItemData>,
     max_invocations: u32,
     start: Option<DateTime<Utc>>,
+    secrets: BTreeMap<String, String>,
 }
 
 impl WorkflowTest {
@@ -334,6 +358,7 @@ impl WorkflowTest {
             input: vec![ItemData::empty()],
             max_invocations: 1000,
             start: None,
+            secrets: BTreeMap::new(),
         }
     }
 
@@ -353,6 +378,14 @@ impl WorkflowTest {
     /// over waits), for nodes whose output depends on the time; the system clock by default.
     pub fn starting_at(mut self, start: DateTime<Utc>) -> Self {
         self.start = Some(start);
+        self
+    }
+
+    /// Secret `name`, for `secret("name")` in the workflow's expressions. A test sees only
+    /// the secrets it gives (never the environment's); the engine redacts their values from
+    /// what it stores, as in production.
+    pub fn secret(mut self, name: &str, value: &str) -> Self {
+        self.secrets.insert(name.to_owned(), value.to_owned());
         self
     }
 
@@ -378,6 +411,7 @@ impl WorkflowTest {
         let engine = Engine::new(registry, Arc::new(MemStore::new()))
             .with_clock(Arc::new(clock))
             .with_random(Arc::new(FixedRandom(0.5)))
+            .with_secrets(Arc::new(Secrets::given(self.secrets)))
             .with_options(EngineOptions {
                 max_inline_wait: std::time::Duration::ZERO,
                 // The whole output in the response, whatever its size, for `output()`.

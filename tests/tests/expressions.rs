@@ -232,3 +232,173 @@ fn parameters_with_expressions_are_typed_when_the_node_runs() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "nodes[1].parameters");
 }
+
+/// Start -> Upper -> Greet: Greet reads the item of `Start` its own item derives from, and all
+/// of `Start`'s items.
+fn greeting(dispatch: &str) -> Value {
+    json!({
+        "id": "greet",
+        "settings": { "dispatch": dispatch },
+        "nodes": [
+            { "name": "Start", "kind": "expr.pass" },
+            { "name": "Upper", "kind": "expr.label", "parameters": {
+                "label": "{% .name | ascii_upcase %}", "times": 1
+            } },
+            { "name": "Greet", "kind": "expr.label", "parameters": {
+                "label": "{% \"\\(.label) (was \\(node(\"Start\").name), one of \\(node_items(\"Start\") | length))\" %}",
+                "times": 1
+            } }
+        ],
+        "connections": {
+            "Start": { "main": [[{ "node": "Upper" }]] },
+            "Upper": { "main": [[{ "node": "Greet" }]] }
+        }
+    })
+}
+
+#[tokio::test]
+async fn node_reads_the_earlier_item_an_item_derives_from_inline_and_fanned_out() {
+    for dispatch in ["inline", "fan_out"] {
+        let run = WorkflowTest::new(greeting(dispatch))
+            .input([json!({ "name": "ab" }), json!({ "name": "c" })])
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(run.status(), ExecutionStatus::Success, "{:?}", run.error());
+        assert_eq!(
+            run.output(),
+            [
+                json!({ "label": "AB (was ab, one of 2)" }),
+                json!({ "label": "C (was c, one of 2)" })
+            ],
+            "{dispatch}"
+        );
+    }
+}
+
+#[test]
+fn validation_checks_the_nodes_an_expression_reads() {
+    let reading = |name: &str| {
+        let mut workflow = greeting("inline");
+        workflow["nodes"][1]["parameters"]["label"] = json!(format!("{{% node(\"{name}\").x %}}"));
+        problems(workflow)
+    };
+    assert_eq!(reading("Start"), []);
+    assert_eq!(
+        reading("Nope"),
+        [(
+            "nodes[1].parameters".to_owned(),
+            "an expression reads node `Nope`, which the workflow does not have".to_owned()
+        )]
+    );
+    assert_eq!(
+        reading("Greet"),
+        [(
+            "nodes[1].parameters".to_owned(),
+            "an expression reads node `Greet`, which does not run before `Upper`: no path of connections leads from it to here".to_owned()
+        )]
+    );
+    assert!(reading("Upper")[0].1.contains("its own output"));
+    // A name must be written as it is, so that the engine knows what to fetch.
+    let mut workflow = greeting("inline");
+    workflow["nodes"][2]["parameters"]["label"] = json!("{% node(.name) %}");
+    let found = problems(workflow);
+    assert_eq!(found[0].0, "nodes[2].parameters.label");
+    assert!(found[0].1.contains("literal string"), "{found:?}");
+    let mut workflow = greeting("inline");
+    workflow["nodes"][2]["parameters"]["label"] = json!("{% secret(\"no spaces\") %}");
+    assert_eq!(problems(workflow)[0].0, "nodes[2].parameters");
+}
+
+const TOKEN: &str = "tok-3f9a-51c2";
+
+/// Start -> Auth, whose label holds a secret: what the engine keeps is redacted.
+fn authorizing(label: &str) -> Value {
+    chain("expr.label", &json!({ "label": label, "times": 1 }))
+}
+
+#[tokio::test]
+async fn a_secret_reaches_the_node_and_never_what_the_engine_keeps() {
+    // `times` proves the node read the value; the label holding it is stored redacted.
+    let workflow = chain(
+        "expr.label",
+        &json!({
+            "label": "{% \"Bearer \" + secret(\"api-token\") %}",
+            "times": "{% secret(\"api-token\") | length - 12 %}"
+        }),
+    );
+    let run = WorkflowTest::new(workflow)
+        .secret("api-token", TOKEN)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), ExecutionStatus::Success, "{:?}", run.error());
+    assert_eq!(run.output(), [json!({ "label": "Bearer [secret]" })]);
+    // An error that quotes the value is redacted too.
+    let run = WorkflowTest::new(authorizing("{% secret(\"api-token\") | error %}"))
+        .secret("api-token", TOKEN)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), ExecutionStatus::Failed);
+    let error = run.error().unwrap();
+    assert!(
+        error.contains("[secret]") && !error.contains(TOKEN),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_secret_fails_the_node_naming_it() {
+    let run = WorkflowTest::new(authorizing("{% secret(\"absent\") %}"))
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), ExecutionStatus::Failed);
+    let error = run.error().unwrap();
+    assert!(error.contains("secret `absent`"), "{error}");
+}
+
+#[tokio::test]
+async fn no_stored_file_holds_a_secret_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = hetumind::store::FsStore::new(dir.path());
+    let engine =
+        hetumind::engine::Engine::new(Registry::global().unwrap(), std::sync::Arc::new(store))
+            .with_secrets(std::sync::Arc::new(hetumind::secrets::Secrets::given([(
+                "api-token",
+                TOKEN,
+            )])));
+    let workflow: Workflow =
+        serde_json::from_value(authorizing("{% \"Bearer \" + secret(\"api-token\") %}")).unwrap();
+    let request = hetumind::model::Request::ExecuteWorkflow(hetumind::model::ExecuteWorkflow {
+        workflow_id: None,
+        workflow: Some(Box::new(workflow)),
+        execution_id: Some("secretive".to_owned()),
+        input_data: None,
+        metadata: Default::default(),
+    });
+    let drive = hetumind::engine::Drive::sleeping_up_to(std::time::Duration::ZERO);
+    let driven = engine.drive(request, &drive).await.unwrap();
+    assert_eq!(driven.response.status, ExecutionStatus::Success);
+    let mut files = vec![dir.path().to_path_buf()];
+    let mut read = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .map(|entry| entry.unwrap().path()),
+            );
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(TOKEN),
+                "{} holds the secret",
+                path.display()
+            );
+            read += 1;
+        }
+    }
+    assert!(read >= 3, "only {read} files stored");
+}

@@ -15,7 +15,8 @@ use tokio::time::Instant;
 
 use super::NodeOutcome;
 use super::input::RunInput;
-use crate::expression::{ExecutionInfo, Parameters};
+use super::lookup::{Reads, redact};
+use crate::expression::{ExecutionInfo, Lookups, Parameters};
 use crate::limits::Limits;
 use crate::model::{ItemData, OnError};
 use crate::node::execute::{failed_output, may_consume};
@@ -123,6 +124,8 @@ pub(super) struct NodeRun {
     pub(super) resume: Option<ItemRetries>,
     /// What the node's output must stay within.
     pub(super) limits: Limits,
+    /// What its parameters' expressions read besides the item, if anything.
+    pub(super) reads: Option<Arc<Reads>>,
 }
 
 /// How an attempt ended without an output.
@@ -360,6 +363,11 @@ impl NodeRun {
         // A retry of some items only reads those: the whole input is not worth lending.
         let consumes =
             may_consume(self.registration.consumes_items, self.on_error) && only_items.is_none();
+        let lookups = match &self.reads {
+            // Boxed: the rare path keeps its state out of every node run's future.
+            Some(reads) => Arc::new(Box::pin(reads.fetch()).await.map_err(Stop::Failed)?),
+            None => Arc::clone(&NO_LOOKUPS),
+        };
         let items = self.items.for_call(consumes).map_err(Stop::Failed)?;
         let span = tracing::info_span!("node", execution_id = %self.execution.id, node = %self.name, kind = self.registration.kind, attempt);
         let call = NodeCall {
@@ -375,6 +383,7 @@ impl NodeRun {
                 clock: Arc::clone(&self.clock),
                 input_ends: self.input_ends.clone(),
                 first_item: self.first_item,
+                lookups: Arc::clone(&lookups),
             }),
             on_error: self.on_error,
             only_items,
@@ -412,20 +421,25 @@ impl NodeRun {
                 .map_err(|_| Stop::Interrupted)?,
             None => bounded.await,
         };
-        match result {
+        let mut ended = match result {
             Ok(Ok(Ok(Ok(output)))) => Ok(output),
-            Ok(Ok(Ok(Err(error))) | Err(error)) => Err(Stop::Failed(error)),
-            Ok(Ok(Err(panic))) => Err(Stop::Failed(NodeError::terminal(format!(
+            Ok(Ok(Ok(Err(error))) | Err(error)) => Err(error),
+            Ok(Ok(Err(panic))) => Err(NodeError::terminal(format!(
                 "the node panicked: {}",
                 panic_message(&*panic)
-            )))),
-            Err(limit) => Err(Stop::Failed(NodeError::retryable(format!(
+            ))),
+            Err(limit) => Err(NodeError::retryable(format!(
                 "the node timed out after {} ms",
                 limit.as_millis()
-            )))),
-        }
+            ))),
+        };
+        redact(&lookups, ended.as_mut());
+        ended.map_err(Stop::Failed)
     }
 }
+
+/// What a node run reads when its expressions name no node and no secret.
+static NO_LOOKUPS: LazyLock<Arc<Lookups>> = LazyLock::new(Arc::default);
 
 /// How a run ends on `error`, a wait or a failure for good, of attempt `attempt`: parked until
 /// the wait's time (keeping the item `retries` under way), or failed.

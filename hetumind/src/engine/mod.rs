@@ -47,6 +47,7 @@ mod dispatch;
 mod drive;
 mod input;
 mod journal;
+mod lookup;
 mod plan;
 mod run;
 mod schedule;
@@ -64,6 +65,7 @@ use crate::model::{
     Response, ResumeExecution, Workflow,
 };
 use crate::registry::Registry;
+use crate::secrets::Secrets;
 use crate::store::{Condition, ExecutionKeys, StateStore, StoreError, Version, workflow_key};
 use crate::time::{Clock, FastRandom, Random, SystemClock};
 use journal::{create_once, read, read_recorded, to_json};
@@ -77,6 +79,7 @@ pub struct Engine {
     random: Arc<dyn Random>,
     options: EngineOptions,
     observer: Option<Arc<dyn Observer>>,
+    secrets: Arc<Secrets>,
 }
 
 /// Watches node runs as they end: progress displays, metrics.
@@ -239,7 +242,16 @@ impl Engine {
             random: Arc::new(FastRandom),
             options: EngineOptions::default(),
             observer: None,
+            secrets: Arc::default(),
         }
+    }
+
+    /// This engine, taking the secrets expressions read from `secrets` (by default, the
+    /// environment: see [`secrets`](crate::secrets)).
+    #[must_use]
+    pub fn with_secrets(mut self, secrets: Arc<Secrets>) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     /// This engine, reporting node runs to `observer`.

@@ -18,6 +18,7 @@ use crate::model::{Dispatch, MAX_NAME_CHARS, NodeInstance, OnError, Workflow};
 use crate::node::{ExecuteMode, InputCount, NodeRegistration};
 use crate::registry::Registry;
 use crate::retry::RetryPolicy;
+use crate::secrets;
 
 /// A workflow that passed validation, ready to schedule.
 #[derive(Debug)]
@@ -56,6 +57,9 @@ pub struct PlannedNode {
     pub batch_size: Option<u32>,
     /// How many connections end at this node.
     pub incoming: usize,
+    /// The nodes whose stored outputs its expressions read: those they name with `node` or
+    /// `node_items`, and those in between, whose items' lineage pairs items. In workflow order.
+    pub reads: Arc<[Arc<str>]>,
 }
 
 impl PlannedNode {
@@ -90,6 +94,11 @@ impl PlannedNode {
         let known_problems = problems.len();
         let parameters = planned_parameters(&instance.parameters, path, problems);
         let invalid_expressions = problems.len() > known_problems;
+        for name in &parameters.references().secrets {
+            if let Some(message) = secrets::check_name(name) {
+                problems.push(problem(path("parameters"), message));
+            }
+        }
         let Some(registration) = registry.resolve(&instance.kind, instance.version) else {
             problems.push(problem(
                 path("kind"),
@@ -133,6 +142,7 @@ impl PlannedNode {
             dispatch,
             batch_size: instance.batch_size,
             incoming: 0,
+            reads: Arc::from([]),
         })
     }
 }
@@ -260,6 +270,8 @@ impl Plan {
         // unknown kind: as many outputs as its connections use, so that the rest of the graph
         // is still checked).
         let mut ports = Vec::with_capacity(workflow.nodes.len());
+        // The nodes whose expressions name other nodes, by index.
+        let mut naming = Vec::new();
         for (index, instance) in workflow.nodes.iter().enumerate() {
             let path = |field: &str| format!("nodes[{index}].{field}");
             let name: Arc<str> = Arc::from(instance.name.as_str());
@@ -289,6 +301,9 @@ impl Plan {
                 ports.push(None);
                 continue;
             };
+            if !node.parameters.references().nodes.is_empty() {
+                naming.push((index, Arc::clone(&node.parameters)));
+            }
             ports.push(Some(Ports {
                 outputs: node.registration.outputs.len()
                     + usize::from(instance.on_error == OnError::ErrorOutput),
@@ -342,12 +357,22 @@ impl Plan {
                 format!("cycle: {}", names.join(" -> ")),
             ));
         }
+        let reads = node_reads(
+            workflow,
+            &naming,
+            &by_name,
+            |node| connections.successors(node),
+            &mut problems,
+        );
         if !problems.is_empty() {
             return Err(WorkflowError { problems });
         }
         // Without problems, every node resolved: `nodes` is in workflow order.
         for (node, count) in nodes.iter_mut().zip(&incoming) {
             node.incoming = *count;
+        }
+        for (index, read) in reads {
+            nodes[index].reads = read;
         }
         let starts = (0..nodes.len())
             .filter(|&index| incoming[index] == 0)
@@ -491,6 +516,76 @@ struct Ports {
     outputs: usize,
     /// The inputs it reads.
     inputs: InputCount,
+}
+
+/// For each node of `naming` (its index and parameters), the nodes it reads (see
+/// [`PlannedNode::reads`]); a name that is no node, or a node that does not run before it, is
+/// a problem.
+fn node_reads<'a>(
+    workflow: &Workflow,
+    naming: &[(usize, Arc<Parameters>)],
+    by_name: &NameIndex,
+    successors: impl Fn(usize) -> &'a [Edge],
+    problems: &mut Vec<Problem>,
+) -> Vec<(usize, Arc<[Arc<str>]>)> {
+    if naming.is_empty() {
+        return Vec::new();
+    }
+    let count = workflow.nodes.len();
+    let mut predecessors = vec![Vec::new(); count];
+    for node in 0..count {
+        for edge in successors(node) {
+            predecessors[edge.node].push(node);
+        }
+    }
+    // Every node reached from `start` along `next`, `start` excluded unless on a cycle.
+    let reach = |start: usize, next: &dyn Fn(usize) -> Vec<usize>| {
+        let mut seen = vec![false; count];
+        let mut stack = next(start);
+        while let Some(node) = stack.pop() {
+            if !std::mem::replace(&mut seen[node], true) {
+                stack.extend(next(node));
+            }
+        }
+        seen
+    };
+    let before = |node: usize| predecessors[node].clone();
+    let after = |node: usize| successors(node).iter().map(|edge| edge.node).collect();
+    let mut reads = Vec::with_capacity(naming.len());
+    for (index, parameters) in naming {
+        let index = *index;
+        let here = &workflow.nodes[index].name;
+        let ancestors = reach(index, &before);
+        let mut read = vec![false; count];
+        for name in &parameters.references().nodes {
+            let message = match by_name.get(name) {
+                None => {
+                    format!("an expression reads node `{name}`, which the workflow does not have")
+                }
+                Some(&node) if node == index => format!(
+                    "an expression of `{here}` reads its own output (`{name}`), which does not exist while it runs"
+                ),
+                Some(&node) if !ancestors[node] => format!(
+                    "an expression reads node `{name}`, which does not run before `{here}`: no path of connections leads from it to here"
+                ),
+                Some(&node) => {
+                    // The node, and those between it and here.
+                    read[node] = true;
+                    for (between, reached) in reach(node, &after).into_iter().enumerate() {
+                        read[between] |= reached && ancestors[between];
+                    }
+                    continue;
+                }
+            };
+            problems.push(problem(format!("nodes[{index}].parameters"), message));
+        }
+        let names = (0..count)
+            .filter(|&node| read[node])
+            .map(|node| Arc::from(workflow.nodes[node].name.as_str()))
+            .collect();
+        reads.push((index, names));
+    }
+    reads
 }
 
 /// Why `name` (a workflow id or node name) is too long, if it is.

@@ -20,6 +20,7 @@ use super::dispatch::{self, Tasks, Workers};
 use super::input::RunInput;
 use super::journal::{EndOutputs, Journal};
 use super::journal::{read_all_recorded, to_json};
+use super::lookup::Reads;
 use super::schedule::{Schedule, WakeError};
 use super::worker::{PartOutput, TaskSpec};
 use super::{EndOutput, Engine, EngineError, NodeEvent, NodeOutcome, Plan};
@@ -210,6 +211,7 @@ impl<'a> Run<'a> {
             input_ends,
             first_item,
             retries: self.retries.remove(&index),
+            reads: Arc::clone(&node.reads),
         }
     }
 
@@ -528,6 +530,13 @@ impl<'a> Run<'a> {
             own_threads: self.engine.options.node_threads,
             limits: self.engine.options.limits,
             resume: self.retries.remove(&index),
+            reads: Reads::new(
+                &self.engine.store,
+                self.journal.keys(),
+                &node.reads,
+                &node.parameters,
+                &self.engine.secrets,
+            ),
         };
         // Mapped rather than awaited in an `async` block, which would hold the run beside the
         // future it moves into: a node run's future is copied into the set of running ones.

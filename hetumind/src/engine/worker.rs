@@ -33,6 +33,7 @@ use super::attempt::{ItemRetries, NodeRun, Outcome};
 use super::budget::{Budget, lease_term};
 use super::input::RunInput;
 use super::journal::{from_json, to_json};
+use super::lookup::Reads;
 use super::{Engine, EngineError, NodeEvent, NodeOutcome};
 use crate::expression::{ExecutionInfo, Parameters};
 use crate::json_path::from_field;
@@ -77,6 +78,9 @@ pub(super) struct TaskSpec {
     /// Retries of some items under way, from an earlier inline run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) retries: Option<ItemRetries>,
+    /// The nodes whose outputs the parameters' expressions read (see `PlannedNode::reads`).
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
+    pub(super) reads: Arc<[Arc<str>]>,
 }
 
 fn is_zero(value: &usize) -> bool {
@@ -397,6 +401,13 @@ impl Worker<'_> {
     ) -> Result<Ended, EngineError> {
         let engine = self.engine;
         let on_error = spec.on_error;
+        let reads = Reads::new(
+            &engine.store,
+            &self.keys,
+            &spec.reads,
+            &spec.parameters,
+            &engine.secrets,
+        );
         let run = NodeRun {
             registration,
             name: Arc::clone(&self.name),
@@ -418,6 +429,7 @@ impl Worker<'_> {
             own_threads: engine.options.node_threads,
             limits: engine.options.limits,
             resume,
+            reads,
         };
         let timer = Instant::now();
         let running = run.run(hold.attempt);

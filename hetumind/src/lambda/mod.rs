@@ -28,6 +28,7 @@ pub async fn run(started: std::time::Instant) -> Result<(), lambda_runtime::Erro
     let metrics = Arc::new(metrics::Metrics::default());
     let engine = Engine::new(registry, config.store)
         .with_options(config.options)
+        .with_secrets(config.secrets)
         .with_observer(Arc::clone(&metrics) as Arc<dyn crate::engine::Observer>);
     let mut handler = Handler::new(engine, config.triggers);
     if let Some(arn) = config.state_machine {

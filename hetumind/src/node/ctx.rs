@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::NodeError;
-use crate::expression::ExecutionInfo;
+use crate::expression::{ExecutionInfo, Lookups};
 use crate::model::ItemData;
 use crate::time::{Clock, SystemClock};
 
@@ -47,6 +47,9 @@ pub struct RunInfo {
     /// For one batch of a node's input (see `batch_size`): where its first item stands among
     /// all the node's items. 0 otherwise.
     pub first_item: usize,
+    /// What the parameters' expressions read besides the item: earlier nodes' outputs and
+    /// secrets, fetched before the attempt.
+    pub lookups: Arc<Lookups>,
 }
 
 impl RunInfo {
@@ -68,6 +71,7 @@ impl RunInfo {
             clock: Arc::new(SystemClock),
             input_ends: Vec::new(),
             first_item: 0,
+            lookups: Arc::default(),
         }
     }
 }

@@ -99,6 +99,13 @@ impl NodeError {
         self.message = format!("{context}: {}", self.message);
         self
     }
+
+    /// Replaces every value of `secrets` in the message (see [`crate::secrets::redact`]).
+    pub(crate) fn redact(&mut self, secrets: &[&crate::secrets::Secret]) {
+        if let std::borrow::Cow::Owned(message) = crate::secrets::redact(&self.message, secrets) {
+            self.message = message;
+        }
+    }
 }
 
 impl From<String> for NodeError {

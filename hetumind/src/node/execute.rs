@@ -316,7 +316,7 @@ impl<T: NodeParams> PerCall<T> {
     fn get(
         &self,
         parameters: &Parameters,
-        input: &Value,
+        item: &ItemData,
         index: usize,
         scope: &Scope<'_>,
     ) -> Result<T, NodeError> {
@@ -324,21 +324,21 @@ impl<T: NodeParams> PerCall<T> {
             Self::Cloned(Ok(params), clone) => Ok(clone(params)),
             Self::Cloned(Err(error), _) => Err(error.clone()),
             Self::Deserialized => {
-                T::from_parameters(&*resolve(parameters, input, Some(index), scope)?)
+                T::from_parameters(&*resolve(parameters, item, Some(index), scope)?)
             }
         }
     }
 }
 
-/// `parameters` with their expressions evaluated on `input`, the `json` of item `index` (`None`:
-/// an all-items node's evaluation).
+/// `parameters` with their expressions evaluated on `item`, item `index` (`None`: an all-items
+/// node's evaluation).
 fn resolve<'p>(
     parameters: &'p Parameters,
-    input: &Value,
+    item: &ItemData,
     index: Option<usize>,
     scope: &Scope<'_>,
 ) -> Result<Cow<'p, Value>, NodeError> {
-    parameters.resolve(input, scope).map_err(|error| {
+    parameters.resolve(item, scope).map_err(|error| {
         NodeError::terminal(match index {
             Some(index) => format!("item {index}: {error}"),
             None => error,
@@ -526,7 +526,7 @@ pub fn invoke_each_item<N: EachItemNode>(
         let mut sink = OutputSink::new(N::OUTPUTS, on_error == OnError::ErrorOutput);
         let mut marks = Vec::new();
         let params = PerCall::new(&parameters, N::clone_params());
-        let scope = Scope::new(&run.execution, run.clock.now());
+        let scope = Scope::new(&run.execution, run.clock.now()).with_lookups(&run.lookups);
         let count = only_items.as_ref().map_or(items.len(), |only| only.len());
         for position in 0..count {
             let index = only_items.as_ref().map_or(position, |only| only[position]);
@@ -534,7 +534,7 @@ pub fn invoke_each_item<N: EachItemNode>(
             let Some(item) = items.get(index) else {
                 continue;
             };
-            let call_params = params.get(&parameters, &item.json, index, &scope);
+            let call_params = params.get(&parameters, item, index, &scope);
             let taken = owned_items::<N>(&mut items, on_error)
                 .and_then(|owned| owned.get_mut(index))
                 .map(|item| item.json.take());
@@ -680,8 +680,13 @@ pub fn invoke_all_items<N: AllItemsNode>(
         // The parameters first: their expressions read the first item before its `json` is
         // taken.
         let params = {
-            let scope = Scope::new(&run.execution, run.clock.now());
-            let first = items.first().map_or(&Value::Null, |item| &item.json);
+            static NO_ITEM: ItemData = ItemData {
+                json: Value::Null,
+                binary: None,
+                source: None,
+            };
+            let scope = Scope::new(&run.execution, run.clock.now()).with_lookups(&run.lookups);
+            let first = items.first().unwrap_or(&NO_ITEM);
             resolve(&parameters, first, None, &scope)
                 .and_then(|resolved| N::Params::from_parameters(&resolved))
         };
