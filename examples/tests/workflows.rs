@@ -24,9 +24,13 @@ const TESTED: &[&str] = &[
     "order-confirmations.json",
     "order-events.json",
     "order-routing.json",
+    "signed-deliveries.json",
     "signup-webhook.json",
     "support-digest.json",
 ];
+
+/// The signing key `signed-deliveries.json` reads with `secret("webhook-signing-key")`.
+const SIGNING_KEY: &str = "whsec-example-key";
 
 fn workflows_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows")
@@ -56,7 +60,10 @@ fn command() -> Command {
         .env_remove("HETUMIND_STATE")
         .env_remove("HETUMIND_TRIGGERS")
         .env_remove("HETUMIND_CALLER_WORKFLOWS")
-        .env_remove("HETUMIND_REDACT_HEADERS");
+        .env_remove("HETUMIND_REDACT_HEADERS")
+        .env_remove("HETUMIND_SECRETS")
+        .env_remove("HETUMIND_SECRETS_FILE")
+        .env("HETUMIND_SECRET_WEBHOOK_SIGNING_KEY", SIGNING_KEY);
     command
 }
 
@@ -380,6 +387,46 @@ fn order_confirmations_compose_each_email_with_expressions() {
                 "shipping": "free"
             }),
         ]
+    );
+}
+
+#[test]
+fn signed_deliveries_sign_with_a_secret_and_address_with_an_earlier_node() {
+    let input = input_file("signed-deliveries.json");
+    let run = run("signed-deliveries.json", Some(&input));
+    run.assert_success();
+    // The signatures are HMAC-SHA256 of each body under SIGNING_KEY, as Python's `hmac`
+    // computes them; the URL comes from the trigger's item, which `Payload` left behind.
+    assert_eq!(
+        run.items(),
+        [
+            json!({
+                "url": "https://shop.example.com/hooks/orders",
+                "headers": { "X-Signature-256": "sha256=ad24bbd680696702782b25bef76a4df69cb0bcc23165173c1e36659bba1e01ce" },
+                "body": r#"{"order_id":"SO-3001","total":42.5}"#
+            }),
+            json!({
+                "url": "https://erp.example.net/api/order-paid",
+                "headers": { "X-Signature-256": "sha256=ee2cfd9ff1ee6afa005adb75fb47afa4d046fdda83423328cf9e0d28cf2e2df5" },
+                "body": r#"{"order_id":"SO-3002","total":129.99}"#
+            }),
+        ]
+    );
+    // Without the key, `Sign` fails, saying where the key was looked for.
+    let state = tempfile::tempdir().unwrap();
+    let output = command()
+        .env_remove("HETUMIND_SECRET_WEBHOOK_SIGNING_KEY")
+        .arg("run")
+        .arg(workflows_dir().join("signed-deliveries.json"))
+        .arg("--input")
+        .arg(&input)
+        .arg("--json")
+        .arg("--state")
+        .arg(format!("file://{}", state.path().display()))
+        .output()
+        .unwrap();
+    parse_run(&output).assert_failed_with(
+        "node `Sign` failed: secret `webhook-signing-key`: not found: set the environment variable HETUMIND_SECRET_WEBHOOK_SIGNING_KEY, or name a JSON file of secrets in HETUMIND_SECRETS_FILE",
     );
 }
 

@@ -394,6 +394,9 @@ pub fn redact_json(value: &mut Value, secrets: &[&Secret]) {
 mod aws {
     //! The AWS Secrets Manager and SSM Parameter Store clients.
 
+    use aws_sdk_ssm::config::http::HttpResponse;
+    use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
+
     use super::SecretError;
 
     pub(super) struct Clients {
@@ -411,11 +414,18 @@ mod aws {
         }
     }
 
-    /// Whether a service error is worth asking again for: the service's own failure or
-    /// throttling, or no answer at all.
-    fn transient<E, R>(error: &aws_sdk_ssm::error::SdkError<E, R>) -> bool {
-        use aws_sdk_ssm::error::SdkError;
-        !matches!(error, SdkError::ServiceError(_))
+    /// Whether a failure is worth asking again for: no answer at all, the service's own
+    /// failure (a 5xx), or throttling. A missing secret or a denied access is not.
+    fn transient<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+        match error {
+            SdkError::ServiceError(service) => {
+                let status = service.raw().status().as_u16();
+                status >= 500
+                    || status == 429
+                    || error.code().is_some_and(|code| code.contains("Throttl"))
+            }
+            _ => true,
+        }
     }
 
     pub(super) async fn secrets_manager(

@@ -127,6 +127,12 @@ pub async fn echo(
     Ok(items)
 }
 
+/// Emits its parameters as its one item (for expressions that the engine resolves into them).
+#[node(kind = "test.say")]
+pub async fn say(Params(said): Params<serde_json::Value>) -> Result<serde_json::Value, NodeError> {
+    Ok(said)
+}
+
 /// Sleeps `ms` milliseconds per call, then passes the item on.
 #[node(kind = "test.sleep")]
 pub async fn sleep(

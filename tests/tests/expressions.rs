@@ -402,3 +402,20 @@ async fn no_stored_file_holds_a_secret_value() {
     }
     assert!(read >= 3, "only {read} files stored");
 }
+
+#[tokio::test]
+async fn a_node_test_gives_the_outputs_and_secrets_expressions_read() {
+    let output = NodeTest::new("expr.label")
+        .params(json!({
+            "label": "{% \"\\(node(\"Users\").name):\\(secret(\"pin\"))\" %}",
+            "times": "{% node_items(\"Users\") | length %}"
+        }))
+        .node_output("Users", [json!({ "name": "Ada" })])
+        .secret("pin", "4711")
+        .items([json!({})])
+        .run()
+        .await
+        .unwrap();
+    // The node's own output: the engine redacts secret values only from what it keeps.
+    assert_eq!(output.json(0), [json!({ "label": "Ada:4711" })]);
+}
