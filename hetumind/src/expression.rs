@@ -550,7 +550,7 @@ pub fn accepting_expressions(mut schema: schemars::Schema) -> schemars::Schema {
             defs.insert(
                 "Expression".to_owned(),
                 serde_json::json!({
-                    "description": "A jq expression, evaluated per item (once for a node that takes all items at once) before the parameters are read: its value, of any JSON type, replaces the string. `.` is the item's json; `$execution`, `$workflow` and `$now` are also defined.",
+                    "description": "A jq expression, evaluated per item (once for a node that takes all items at once) before the parameters are read: its value, of any JSON type, replaces the string. `.` is the item's json; `$execution`, `$workflow` and `$now` are also defined, and `node(\"Name\")`, `node_items(\"Name\")` and `secret(\"name\")` read an earlier node's paired item, all its items, and a secret.",
                     "type": "string",
                     "pattern": "^\\{%[\\s\\S]*%\\}$"
                 }),

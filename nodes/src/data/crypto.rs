@@ -34,7 +34,8 @@ struct CryptoParams {
     /// `base64` (standard alphabet, padded).
     #[serde(default)]
     encoding: Option<Encoding>,
-    /// `hmac`: the secret key (its UTF-8 bytes).
+    /// `hmac`: the secret key (its UTF-8 bytes); write `{% secret("name") %}` to keep it out
+    /// of the workflow definition.
     #[serde(default)]
     secret: Option<String>,
     /// `uuid`: `v4` (random, the default) or `v7` (time-ordered to the millisecond, from the
