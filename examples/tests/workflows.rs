@@ -20,9 +20,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_hetumind-examples");
 const TESTED: &[&str] = &[
     "appointment-reminders.json",
     "audience-export.json",
+    "failure-alert.json",
     "greetings.json",
     "order-confirmations.json",
     "order-events.json",
+    "order-import.json",
     "order-routing.json",
     "signed-deliveries.json",
     "signup-webhook.json",
@@ -428,6 +430,80 @@ fn signed_deliveries_sign_with_a_secret_and_address_with_an_earlier_node() {
     parse_run(&output).assert_failed_with(
         "node `Sign` failed: secret `webhook-signing-key`: not found: set the environment variable HETUMIND_SECRET_WEBHOOK_SIGNING_KEY, or name a JSON file of secrets in HETUMIND_SECRETS_FILE",
     );
+}
+
+/// The alert `failure-alert.json` makes of the failure of `order-import.json`'s execution
+/// `execution_id` (without the time it failed).
+fn import_alert(execution_id: &str) -> Value {
+    json!({
+        "channel": "#ops-alerts",
+        "text": "Order import failed at node Reject: node `Reject` failed: order SO-4002 has quantity 0",
+        "execution_id": execution_id,
+    })
+}
+
+#[test]
+fn failure_alert_makes_an_alert_of_a_failure() {
+    let run = run(
+        "failure-alert.json",
+        Some(&input_file("failure-alert.json")),
+    );
+    run.assert_success();
+    let mut expected = import_alert("0193a1c4-5e2f-7d10-9b7e-2c41d8f0a6b3");
+    expected["failed_at"] = json!("2026-12-05T09:30:01Z");
+    assert_eq!(run.items(), [expected]);
+}
+
+#[test]
+fn order_import_fails_and_its_error_workflow_sends_the_alert() {
+    let state = tempfile::tempdir().unwrap();
+    let state_url = format!("file://{}", state.path().display());
+    let output = command()
+        .arg("run")
+        .arg(workflows_dir().join("order-import.json"))
+        .arg("--with")
+        .arg(workflows_dir().join("failure-alert.json"))
+        .args(["--input"])
+        .arg(input_file("order-import.json"))
+        .args([
+            "--execution-id",
+            "import-1",
+            "--json",
+            "--state",
+            &state_url,
+        ])
+        .output()
+        .unwrap();
+    let run = parse_run(&output);
+    run.assert_failed_with("node `Reject` failed: order SO-4002 has quantity 0");
+    assert_eq!(
+        run.response["error_workflow"],
+        json!({ "workflow_id": "failure-alert", "execution_id": "import-1.error" })
+    );
+    assert!(
+        run.stderr
+            .contains("error workflow `failure-alert`: execution import-1.error: success"),
+        "{}",
+        run.stderr
+    );
+    // The error workflow's execution is an execution like any other.
+    let output = command()
+        .args(["resume", "import-1.error", "--json", "--state", &state_url])
+        .output()
+        .unwrap();
+    let alert = parse_run(&output);
+    alert.assert_success();
+    let mut items = alert.items();
+    let failed_at = items[0]
+        .as_object_mut()
+        .unwrap()
+        .remove("failed_at")
+        .unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(failed_at.as_str().unwrap()).is_ok(),
+        "{failed_at}"
+    );
+    assert_eq!(items, [import_alert("import-1")]);
 }
 
 #[test]

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::Limits;
 use crate::config::{Config, DEFAULT_STATE, STATE_VAR};
 use crate::engine::{
-    Drive, Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan,
+    Drive, Driven, Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan,
 };
 use crate::model::{ExecuteWorkflow, ItemData, NextAction, Request, Response, Workflow};
 use crate::registry::Registry;
@@ -75,6 +75,11 @@ enum Command {
         /// The execution's identifier (default: a new UUID v7).
         #[arg(long)]
         execution_id: Option<String>,
+        /// Another workflow definition to store first, for the workflow to name by id (its
+        /// `settings.error_workflow`); repeatable. A stored workflow of the same id is
+        /// replaced.
+        #[arg(long = "with", value_name = "WORKFLOW")]
+        with: Vec<PathBuf>,
     },
     /// Continues an execution left running or waiting.
     Resume {
@@ -212,10 +217,18 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             input,
             options,
             execution_id,
+            with,
         } => {
             let engine_options = engine_options()?;
             let limits = &engine_options.limits;
             let workflow: Workflow = read_json(&workflow, limits, FileKind::Workflow)?;
+            let stored = with
+                .into_iter()
+                .map(|path| {
+                    let workflow = read_json::<Workflow>(&path, limits, FileKind::Workflow)?;
+                    Ok((path, workflow))
+                })
+                .collect::<Result<Vec<_>, Failure>>()?;
             let input_data = input
                 .map(|path| read_json::<Vec<ItemData>>(&path, limits, FileKind::Request))
                 .transpose()?;
@@ -226,14 +239,14 @@ async fn execute(command: Command) -> Result<u8, Failure> {
                 input_data: Some(input_data.unwrap_or_else(|| vec![ItemData::empty()])),
                 metadata: serde_json::Map::new(),
             });
-            drive(registry, request, &options, engine_options).await
+            drive(registry, request, &options, engine_options, &stored).await
         }
         Command::Resume {
             execution_id,
             options,
         } => {
             let request = Request::resume(execution_id);
-            drive(registry, request, &options, engine_options()?).await
+            drive(registry, request, &options, engine_options()?, &[]).await
         }
         Command::Nodes { json } => {
             if json {
@@ -343,21 +356,32 @@ async fn execute(command: Command) -> Result<u8, Failure> {
 }
 
 /// Drives an execution as an orchestrator would (see [`Engine::drive`]): sleeps through waits
-/// up to `--max-sleep`, and stops at the end or at a longer wait.
+/// up to `--max-sleep`, and stops at the end or at a longer wait. The `stored` workflows (read
+/// from their paths) are stored first.
 async fn drive(
     registry: &'static Registry,
     request: Request,
     options: &RunOptions,
     engine_options: EngineOptions,
+    stored: &[(PathBuf, Workflow)],
 ) -> Result<u8, Failure> {
     let store = open_store(options.state.clone())?;
     let progress = Progress {
         nodes: std::io::stderr().is_terminal(),
     };
     let engine = running_engine(registry, store, engine_options)?.with_observer(Arc::new(progress));
+    for (path, workflow) in stored {
+        engine.put_workflow(workflow).await.map_err(|error| {
+            let mut failure = Failure::from(error);
+            failure.message = format!("{}: {}", path.display(), failure.message);
+            failure
+        })?;
+    }
     let drive = Drive::sleeping_up_to(Duration::from_secs(options.max_sleep));
-    let response = engine.drive(request, &drive).await?.response;
+    let driven = engine.drive(request, &drive).await?;
+    let response = driven.response;
     report(&engine, &response, options.json).await?;
+    report_error_workflow(&response, driven.error_run.as_deref());
     // The process ends next: every write is already durable, and the system frees a large
     // `mem://` store at once where dropping it would free it object by object.
     std::mem::forget(engine);
@@ -412,6 +436,38 @@ async fn report(engine: &Engine, response: &Response, json: bool) -> Result<(), 
         NextAction::Continue { .. } | NextAction::FanOut { .. } => {}
     }
     Ok(())
+}
+
+/// Says on standard error what became of the error workflow a failed execution started.
+fn report_error_workflow(response: &Response, run: Option<&Driven>) {
+    let Some(started) = &response.error_workflow else {
+        return;
+    };
+    let workflow = &started.workflow_id;
+    match (run, &started.error) {
+        (_, Some(error)) => eprintln!("error workflow `{workflow}` did not start: {error}"),
+        (Some(run), None) => {
+            let run = &run.response;
+            let id = &run.execution_id;
+            match &run.next_action {
+                NextAction::Complete => {
+                    eprintln!("error workflow `{workflow}`: execution {id}: success");
+                }
+                NextAction::Failed { error } => {
+                    eprintln!("error workflow `{workflow}`: execution {id}: failed: {error}");
+                }
+                NextAction::Wait { .. }
+                | NextAction::Continue { .. }
+                | NextAction::FanOut { .. } => {
+                    eprintln!(
+                        "error workflow `{workflow}`: execution {id}: unfinished; continue it with `resume {id}`"
+                    );
+                }
+            }
+        }
+        // Logged by the drive.
+        (None, None) => {}
+    }
 }
 
 /// Writes `text` to standard output. A reader that went away (`| head`) ends the program

@@ -333,6 +333,7 @@ pub struct WorkflowTest {
     max_invocations: u32,
     start: Option<DateTime<Utc>>,
     secrets: BTreeMap<String, String>,
+    stored: Vec<Result<Workflow, String>>,
 }
 
 impl WorkflowTest {
@@ -359,6 +360,7 @@ impl WorkflowTest {
             max_invocations: 1000,
             start: None,
             secrets: BTreeMap::new(),
+            stored: Vec::new(),
         }
     }
 
@@ -378,6 +380,14 @@ impl WorkflowTest {
     /// over waits), for nodes whose output depends on the time; the system clock by default.
     pub fn starting_at(mut self, start: DateTime<Utc>) -> Self {
         self.start = Some(start);
+        self
+    }
+
+    /// Stores another workflow (the JSON of its definition) beside the one under test, for it
+    /// to name by id, as `settings.error_workflow` does.
+    pub fn with_workflow(mut self, workflow: Value) -> Self {
+        self.stored
+            .push(crate::json_path::from_value::<Workflow>(workflow));
         self
     }
 
@@ -418,6 +428,13 @@ impl WorkflowTest {
                 max_inline_output: usize::MAX,
                 ..EngineOptions::default()
             });
+        for stored in self.stored {
+            let stored = stored.map_err(TestError::Workflow)?;
+            engine
+                .put_workflow(&stored)
+                .await
+                .map_err(|error| TestError::Workflow(format!("`{}`: {error}", stored.id)))?;
+        }
         let request = Request::ExecuteWorkflow(ExecuteWorkflow {
             workflow_id: None,
             workflow: Some(Box::new(workflow)),
@@ -428,7 +445,10 @@ impl WorkflowTest {
         // Every wait is jumped over, however long.
         let drive = Drive::sleeping_up_to(std::time::Duration::MAX).at_most(self.max_invocations);
         let Driven {
-            response, waits, ..
+            response,
+            waits,
+            error_run,
+            ..
         } = engine
             .drive(request, &drive)
             .await
@@ -438,6 +458,7 @@ impl WorkflowTest {
                 engine,
                 response,
                 waits,
+                error_run,
             }),
             NextAction::Continue { .. } | NextAction::Wait { .. } | NextAction::FanOut { .. } => {
                 Err(TestError::Unfinished(self.max_invocations))
@@ -465,9 +486,18 @@ pub struct WorkflowRun {
     engine: Engine,
     response: Response,
     waits: Vec<DateTime<Utc>>,
+    error_run: Option<Box<Driven>>,
 }
 
 impl WorkflowRun {
+    /// The final response of the error workflow's execution, when the run failed and its
+    /// workflow names one (`settings.error_workflow`, stored with
+    /// [`WorkflowTest::with_workflow`]).
+    #[must_use]
+    pub fn error_workflow(&self) -> Option<&Response> {
+        self.error_run.as_ref().map(|run| &run.response)
+    }
+
     /// The final response.
     #[must_use]
     pub fn response(&self) -> &Response {

@@ -96,6 +96,68 @@ fn run_completes_prints_items_and_the_json_response() {
 }
 
 #[test]
+fn run_stores_the_error_workflow_it_is_given_and_runs_it_on_failure() {
+    let cli = Cli::new();
+    let failing = cli.file(
+        "import.json",
+        &json!({ "id": "import", "settings": { "error_workflow": "alert" },
+            "nodes": [{ "name": "Boom", "kind": "test.fail" }] })
+        .to_string(),
+    );
+    let alert = cli.file(
+        "alert.json",
+        &json!({ "id": "alert", "nodes": [{ "name": "Report", "kind": "test.echo" }] }).to_string(),
+    );
+    let output = cli.run(&["run", &failing, "--with", &alert, "--execution-id", "imp-1"]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("error workflow `alert`: execution imp-1.error: success"),
+        "{}",
+        stderr(&output)
+    );
+    let output = cli.run(&[
+        "run",
+        &failing,
+        "--with",
+        &alert,
+        "--json",
+        "--execution-id",
+        "imp-2",
+    ]);
+    assert_eq!(
+        stdout_json(&output)["error_workflow"],
+        json!({ "workflow_id": "alert", "execution_id": "imp-2.error" })
+    );
+    let shown = cli.run(&["resume", "imp-2.error", "--json"]);
+    assert_eq!(code(&shown), 0, "{}", stderr(&shown));
+    let report = &stdout_json(&shown)["output_data"][0]["json"];
+    assert_eq!(report["execution_id"], "imp-2");
+    assert_eq!(
+        report["failed_node"],
+        json!({ "name": "Boom", "attempt": 1 })
+    );
+    // Without it stored, the failure says the error workflow did not start.
+    std::fs::remove_file(cli.dir.path().join("state/workflows/alert.json")).unwrap();
+    let output = cli.run(&["run", &failing, "--execution-id", "imp-3"]);
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output)
+            .contains("error workflow `alert` did not start: workflow `alert` not found"),
+        "{}",
+        stderr(&output)
+    );
+    // A workflow given with `--with` is validated like any other, naming its file.
+    let broken = cli.file("broken.json", r#"{"id": "broken", "nodes": []}"#);
+    let output = cli.run(&["run", &failing, "--with", &broken]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("broken.json: "),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn an_output_too_big_to_inline_is_printed_whole_by_run_and_resume() {
     let cli = Cli::new();
     let workflow = cli.file("echo.json", &echo_workflow());

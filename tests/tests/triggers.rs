@@ -550,6 +550,19 @@ fn sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
     aws_sdk_sfn::Client::from_conf(config)
 }
 
+/// A new state machine on moto (one Pass state: its executions are only listed), its ARN.
+async fn state_machine(client: &aws_sdk_sfn::Client) -> String {
+    let machine = client
+        .create_state_machine()
+        .name(format!("hetumind-{}", uuid_like()))
+        .definition(r#"{"StartAt":"Drive","States":{"Drive":{"Type":"Pass","End":true}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/hetumind-states")
+        .send()
+        .await
+        .unwrap();
+    machine.state_machine_arn().to_owned()
+}
+
 /// Waits a minute: never finishes within a trigger's invocation.
 fn waits() -> Value {
     json!({ "id": "waits", "nodes": [{ "name": "Wait", "kind": "test.wait", "parameters": 60 }] })
@@ -559,15 +572,7 @@ fn waits() -> Value {
 async fn triggers_hand_unfinished_executions_to_the_state_machine_once() {
     let Some(moto) = support::moto() else { return };
     let client = sfn_client(&moto.endpoint);
-    let machine = client
-        .create_state_machine()
-        .name(format!("hetumind-{}", uuid_like()))
-        .definition(r#"{"StartAt":"Drive","States":{"Drive":{"Type":"Pass","End":true}}}"#)
-        .role_arn("arn:aws:iam::123456789012:role/hetumind-states")
-        .send()
-        .await
-        .unwrap();
-    let arn = machine.state_machine_arn().to_owned();
+    let arn = state_machine(&client).await;
     let engine = engine_with(Arc::new(MemStore::new()), vec![waits()]).await;
     let handler = Handler::new(
         engine.clone(),
@@ -637,6 +642,58 @@ async fn triggers_hand_unfinished_executions_to_the_state_machine_once() {
     let note = body["waits_for_driver"].as_str().unwrap();
     assert!(note.contains("HETUMIND_STATE_MACHINE_ARN"), "{note}");
     assert!(note.contains("resume"), "{note}");
+}
+
+#[tokio::test]
+async fn a_failed_executions_error_workflow_goes_to_the_state_machine_or_runs_in_the_trigger() {
+    let Some(moto) = support::moto() else { return };
+    let client = sfn_client(&moto.endpoint);
+    let arn = state_machine(&client).await;
+    let mut failing = fail("import");
+    failing["settings"] = json!({ "error_workflow": "alert" });
+    let engine = engine_with(Arc::new(MemStore::new()), vec![failing, echo("alert")]).await;
+    let settings = [("HETUMIND_TRIGGERS", r#"{"event":"import"}"#)];
+    let handler = Handler::new(engine.clone(), triggers(&settings))
+        .with_state_machine(StateMachine::new(&arn).with_client(client.clone()));
+    // A trigger's failed execution: its error workflow is handed over, not run here.
+    let answer = handler
+        .handle(eventbridge("evt-err", "shop", &json!({})), 0)
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "failed", "{answer}");
+    assert_eq!(answer["error_workflow"]["execution_id"], "evt-err.error");
+    let state = engine.execution_state("evt-err.error").await.unwrap();
+    assert_eq!(state.status, ExecutionStatus::Running);
+    // A request the state machine sent, answered `failed` again: the same hand-off.
+    let answer = handler
+        .handle(
+            json!({ "request_type": "resume_execution", "execution_id": "evt-err" }),
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["error_workflow"]["execution_id"], "evt-err.error");
+    let listed = client
+        .list_executions()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed
+        .executions()
+        .iter()
+        .map(aws_sdk_sfn::types::ExecutionListItem::name)
+        .collect();
+    assert_eq!(names, [hetumind::lambda::execution_name("evt-err.error")]);
+
+    // Without a state machine, the trigger's invocation runs it.
+    let alone = Handler::new(engine.clone(), triggers(&settings));
+    alone
+        .handle(eventbridge("evt-err-2", "shop", &json!({})), 0)
+        .await
+        .unwrap();
+    let state = engine.execution_state("evt-err-2.error").await.unwrap();
+    assert_eq!(state.status, ExecutionStatus::Success);
 }
 
 /// A name part unique to this run (moto's state is shared by every test of the process).

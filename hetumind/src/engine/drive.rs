@@ -22,6 +22,9 @@ pub struct Drive {
     /// Every invocation's deadline; no invocation starts within the engine's safety margin of
     /// it.
     pub deadline: Option<Instant>,
+    /// Whether a failed execution's error workflow is left to another driver (a state
+    /// machine it is handed to) instead of driven on here.
+    pub leave_error_workflow: bool,
 }
 
 impl Drive {
@@ -44,6 +47,13 @@ impl Drive {
         }
     }
 
+    /// This drive, leaving the error workflow a failed execution starts to another driver.
+    #[must_use]
+    pub fn leaving_error_workflow(mut self) -> Self {
+        self.leave_error_workflow = true;
+        self
+    }
+
     /// This drive, stopping after `max` invocations.
     #[must_use]
     pub fn at_most(mut self, max: u32) -> Self {
@@ -62,6 +72,9 @@ pub struct Driven {
     pub invocations: u32,
     /// The waits slept through, in order.
     pub waits: Vec<DateTime<Utc>>,
+    /// When the execution failed and started its error workflow: the drive of that
+    /// execution, under the same [`Drive`] (an error that stopped it is logged).
+    pub error_run: Option<Box<Driven>>,
 }
 
 impl Engine {
@@ -122,6 +135,7 @@ impl Engine {
             response,
             invocations: 1,
             waits: Vec::new(),
+            error_run: None,
         };
         loop {
             if drive
@@ -164,6 +178,23 @@ impl Engine {
             let resume = Request::resume(driven.response.execution_id.clone());
             driven.response = self.handle(resume, drive.deadline).await?;
             driven.invocations += 1;
+        }
+        if let Some(execution_id) = driven
+            .response
+            .error_workflow
+            .as_ref()
+            .and_then(|started| started.execution_id.clone())
+            .filter(|_| !drive.leave_error_workflow)
+        {
+            // Boxed: a drive within a drive. The error execution starts no error workflow of
+            // its own, so this goes one level deep.
+            let error_run = Box::pin(self.drive(Request::resume(execution_id.clone()), drive));
+            match error_run.await {
+                Ok(error_run) => driven.error_run = Some(Box::new(error_run)),
+                Err(error) => {
+                    tracing::error!(execution_id, "driving the error workflow failed: {error}");
+                }
+            }
         }
         Ok(driven)
     }

@@ -45,6 +45,7 @@ mod budget;
 mod cleanup;
 mod dispatch;
 mod drive;
+mod error_workflow;
 mod input;
 mod journal;
 mod lookup;
@@ -356,56 +357,23 @@ impl Engine {
                 let json = to_json(&workflow)?;
                 let plan = self.plan_new(&workflow, json.len())?;
                 let execution_id = execution_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-                let keys = ExecutionKeys::new(&execution_id);
                 let input = input_data.unwrap_or_else(|| vec![ItemData::empty()]);
-                // Written once; the same bytes again are fine, so that a start interrupted
-                // before its state was written can simply be repeated.
-                let other_workflow =
-                    create_once(&*self.store, &keys.workflow(), json, &workflow).await?;
-                let other_input =
-                    create_once(&*self.store, &keys.input(), to_json(&input)?, &input).await?;
-                let differs = match (other_workflow, other_input) {
-                    (false, false) => None,
-                    (true, false) => Some("another workflow"),
-                    (false, true) => Some("other input"),
-                    (true, true) => Some("another workflow and other input"),
-                };
-                if let Some(differs) = differs {
-                    return Err(EngineError::ExecutionExists {
-                        execution_id,
-                        differs: differs.to_owned(),
-                    });
-                }
-                let now = self.clock.now();
-                let state = ExecutionState {
-                    execution_id,
-                    workflow_id: workflow.id.clone(),
-                    status: ExecutionStatus::Running,
-                    created_at: now,
-                    updated_at: now,
-                    nodes: std::collections::BTreeMap::new(),
-                    progress: std::collections::BTreeSet::new(),
-                    error: None,
-                    lease: None,
-                };
+                let keys = ExecutionKeys::new(&execution_id);
                 match self
-                    .store
-                    .put(&keys.state(), to_json(&state)?, Condition::Create)
-                    .await
+                    .create(&workflow, json, &keys, execution_id, &input, None)
+                    .await?
                 {
-                    Ok(version) => {
-                        run::Run::new(self, &plan, keys, (state, version), deadline)
+                    Created::New(state, version) => {
+                        run::Run::new(self, &plan, keys, (*state, version), deadline)
                             .execute(run::Scope::Start { input }, metadata)
                             .await
                     }
                     // Started before with this very workflow and input (a retried request, a
                     // redelivered event): the start carries on with that execution, and
                     // answers as a resume would.
-                    Err(StoreError::Conflict { .. }) => {
-                        self.advance(&state.execution_id, None, metadata, deadline)
-                            .await
+                    Created::Existing(execution_id) => {
+                        self.advance(&execution_id, None, metadata, deadline).await
                     }
-                    Err(other) => Err(other.into()),
                 }
             }
             Request::ResumeExecution(ResumeExecution {
@@ -422,6 +390,60 @@ impl Engine {
                     .await
             }
             Request::ExecuteNode(request) => worker::execute(self, request, deadline).await,
+        }
+    }
+
+    /// Writes a new execution of `workflow` (serialized as `json`) with `input`: its
+    /// definition, its input and its first state, each once, so that a start interrupted
+    /// before its state was written can simply be repeated.
+    ///
+    /// # Errors
+    ///
+    /// When the execution exists with another workflow or other input, or the store fails.
+    async fn create(
+        &self,
+        workflow: &Workflow,
+        json: Vec<u8>,
+        keys: &ExecutionKeys,
+        execution_id: String,
+        input: &Vec<ItemData>,
+        error_of: Option<String>,
+    ) -> Result<Created, EngineError> {
+        let other_workflow = create_once(&*self.store, &keys.workflow(), json, workflow).await?;
+        let other_input = create_once(&*self.store, &keys.input(), to_json(input)?, input).await?;
+        let differs = match (other_workflow, other_input) {
+            (false, false) => None,
+            (true, false) => Some("another workflow"),
+            (false, true) => Some("other input"),
+            (true, true) => Some("another workflow and other input"),
+        };
+        if let Some(differs) = differs {
+            return Err(EngineError::ExecutionExists {
+                execution_id,
+                differs: differs.to_owned(),
+            });
+        }
+        let now = self.clock.now();
+        let state = ExecutionState {
+            execution_id,
+            workflow_id: workflow.id.clone(),
+            status: ExecutionStatus::Running,
+            created_at: now,
+            updated_at: now,
+            nodes: std::collections::BTreeMap::new(),
+            progress: std::collections::BTreeSet::new(),
+            error: None,
+            lease: None,
+            error_of,
+        };
+        match self
+            .store
+            .put(&keys.state(), to_json(&state)?, Condition::Create)
+            .await
+        {
+            Ok(version) => Ok(Created::New(Box::new(state), version)),
+            Err(StoreError::Conflict { .. }) => Ok(Created::Existing(state.execution_id)),
+            Err(other) => Err(other.into()),
         }
     }
 
@@ -618,6 +640,14 @@ impl Engine {
         let plan = Plan::new(&workflow, self.registry)?;
         Ok((plan, keys, state))
     }
+}
+
+/// What [`Engine::create`] found.
+enum Created {
+    /// A new execution, and the version of its first state.
+    New(Box<ExecutionState>, Version),
+    /// The execution of that id, started before with the same workflow and input.
+    Existing(String),
 }
 
 /// The node a resume or `execute_node` names.

@@ -31,6 +31,7 @@ pub struct Plan {
     starts: Vec<usize>,
     connections: Layout,
     fans_out: bool,
+    error_workflow: Option<Arc<str>>,
 }
 
 /// Node indices by name (names shared with the planned nodes).
@@ -311,6 +312,16 @@ impl Plan {
             }));
             nodes.push(node);
         }
+        if let Some(id) = &workflow.settings.error_workflow {
+            let message = if id.is_empty() {
+                Some("a workflow id cannot be empty".to_owned())
+            } else {
+                too_long(id)
+            };
+            if let Some(message) = message {
+                problems.push(problem("settings.error_workflow".to_owned(), message));
+            }
+        }
         if workflow.settings.max_concurrency == 0 {
             problems.push(problem(
                 "settings.max_concurrency".to_owned(),
@@ -384,10 +395,17 @@ impl Plan {
             workflow_name: Arc::from(workflow.name.as_str()),
             max_concurrency: workflow.settings.max_concurrency,
             fans_out,
+            error_workflow: workflow.settings.error_workflow.as_deref().map(Arc::from),
             by_name,
             starts,
             connections,
         })
+    }
+
+    /// The workflow started when an execution fails (`settings.error_workflow`), if any.
+    #[must_use]
+    pub fn error_workflow(&self) -> Option<&str> {
+        self.error_workflow.as_deref()
     }
 
     /// The nodes, in workflow order.

@@ -26,8 +26,8 @@ use super::worker::{PartOutput, TaskSpec};
 use super::{EndOutput, Engine, EngineError, NodeEvent, NodeOutcome, Plan};
 use crate::expression::ExecutionInfo;
 use crate::model::{
-    Batch, Dispatch, ExecutionState, ExecutionStatus, ItemData, NextAction, NodeState, Response,
-    Task,
+    Batch, Dispatch, ErrorWorkflowStart, ExecutionState, ExecutionStatus, ItemData, NextAction,
+    NodeState, Response, Task,
 };
 use crate::node::{NodeError, NodeOutput};
 use crate::store::{ExecutionKeys, Part, Version};
@@ -120,9 +120,12 @@ impl<'a> Run<'a> {
             if let Scope::Resume { node, .. } = scope {
                 return Err(self.finished(node));
             }
-            // Nothing to do: answer as the invocation that finished it did.
+            // Nothing to do: answer as the invocation that finished it did (starting the error
+            // workflow, in case that invocation ended before it could).
             let output = self.end_output(false).await?;
-            return Ok(self.response(metadata, output));
+            let mut response = self.response(metadata, output);
+            response.error_workflow = self.error_workflow().await;
+            return Ok(response);
         }
         // Reading and checking first, so that a request that cannot be carried out changes
         // nothing; the claim then fails if anyone else wrote the state meanwhile.
@@ -150,7 +153,25 @@ impl<'a> Run<'a> {
         self.run().await?;
         self.journal.finish(&self.schedule).await?;
         let output = self.end_output(true).await?;
-        Ok(self.response(metadata, output))
+        let mut response = self.response(metadata, output);
+        response.error_workflow = self.error_workflow().await;
+        Ok(response)
+    }
+
+    /// Starts the workflow's error workflow when the execution failed, unless the execution
+    /// reports another's failure itself.
+    async fn error_workflow(&self) -> Option<ErrorWorkflowStart> {
+        let state = self.journal.state();
+        let plan = self.schedule.plan();
+        let workflow_id = plan.error_workflow()?;
+        if state.status != ExecutionStatus::Failed || state.error_of.is_some() {
+            return None;
+        }
+        Some(
+            self.engine
+                .start_error_workflow(workflow_id, plan.workflow_name(), state)
+                .await,
+        )
     }
 
     /// What `execute_node` runs for node `node` when nobody handed it out: its input and
@@ -709,6 +730,7 @@ impl<'a> Run<'a> {
             output_ref,
             error: state.error.clone(),
             metadata,
+            error_workflow: None,
         }
     }
 }

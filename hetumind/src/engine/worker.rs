@@ -558,6 +558,7 @@ impl Worker<'_> {
             output_ref: None,
             error,
             metadata,
+            error_workflow: None,
         }
     }
 }

@@ -139,13 +139,36 @@ impl Handler {
     /// it finished; else the state machine drives it on, or, without one, it waits for a
     /// driver (logged, so that an operator can `resume` it).
     async fn hand_off(&self, response: &Response) -> Driver {
-        if matches!(
-            response.next_action,
-            NextAction::Complete | NextAction::Failed { .. }
-        ) {
-            return Driver::Finished;
+        match response.next_action {
+            NextAction::Complete => Driver::Finished,
+            NextAction::Failed { .. } => match self.hand_off_error_workflow(response).await {
+                failed @ Driver::Failed(_) => failed,
+                _ => Driver::Finished,
+            },
+            _ => self.hand_off_execution(&response.execution_id).await,
         }
-        self.hand_off_execution(&response.execution_id).await
+    }
+
+    /// The drive of a trigger's execution within its invocation: until `deadline`, leaving
+    /// the error workflow a failure starts to the state machine when there is one.
+    fn drive(&self, deadline: Option<Instant>) -> Drive {
+        let drive = Drive::until(deadline);
+        if self.state_machine.is_some() {
+            drive.leaving_error_workflow()
+        } else {
+            drive
+        }
+    }
+
+    /// Hands the error workflow a failed execution started to the state machine, if there is
+    /// one: without one, the trigger's own drive ran it.
+    async fn hand_off_error_workflow(&self, response: &Response) -> Driver {
+        match error_execution(response) {
+            Some(execution_id) if self.state_machine.is_some() => {
+                self.hand_off_execution(execution_id).await
+            }
+            _ => Driver::Finished,
+        }
     }
 
     /// Hands execution `execution_id` to the state machine (see [`hand_off`](Self::hand_off)).
@@ -192,6 +215,14 @@ impl Handler {
                 HandlerError::InvalidRequest(format!("invalid request: {error}"))
             })?;
             let response = self.engine.handle(request, deadline).await?;
+            // The error workflow a failure started goes to the state machine (without one, it
+            // waits for a driver, logged). A failed hand-off fails the invocation: the
+            // orchestrator retries it, and the failed execution's answer names it again.
+            if let Some(execution_id) = error_execution(&response)
+                && let Driver::Failed(error) = self.hand_off_execution(execution_id).await
+            {
+                return Err(HandlerError::Engine(EngineError::StoreUnavailable(error)));
+            }
             return to_value(&response);
         }
         if fields.contains_key("requestContext") {
@@ -419,7 +450,7 @@ impl Handler {
             execution_id.clone(),
             vec![item.into()],
         );
-        let response = match self.engine.drive(start, &Drive::until(deadline)).await {
+        let response = match self.engine.drive(start, &self.drive(deadline)).await {
             Ok(driven) => driven.response,
             Err(error) => return HttpAnswer::error(&error, Some(&execution_id)),
         };
@@ -442,11 +473,15 @@ impl Handler {
                 let items = items.into_iter().map(|item| item.json).collect();
                 HttpAnswer::json(200, &Value::Array(items)).of(&execution_id)
             }
-            NextAction::Failed { error } => HttpAnswer::json(
-                500,
-                &json!({ "execution_id": response.execution_id, "error": error }),
-            )
-            .of(&execution_id),
+            NextAction::Failed { error } => {
+                // Logged when it fails: the caller cannot send the request again for it.
+                self.hand_off(&response).await;
+                HttpAnswer::json(
+                    500,
+                    &json!({ "execution_id": response.execution_id, "error": error }),
+                )
+                .of(&execution_id)
+            }
             _ => {
                 let mut body =
                     json!({ "execution_id": response.execution_id, "status": response.status });
@@ -539,7 +574,7 @@ impl Handler {
                 let execution_id = uuid::Uuid::now_v7().to_string();
                 let start = execute(Some(workflow_id), None, execution_id, input);
                 self.engine
-                    .drive(start, &Drive::until(deadline))
+                    .drive(start, &self.drive(deadline))
                     .await?
                     .response
             }
@@ -578,10 +613,13 @@ impl Handler {
                         .start_or_continue(workflow_id, id.clone(), vec![body.into()], deadline)
                         .await
                     {
-                        Ok(response) if response.status == ExecutionStatus::Failed => Err(format!(
-                            "message {id}: execution failed: {:?}",
-                            response.error
-                        )),
+                        Ok(response) if response.status == ExecutionStatus::Failed => {
+                            self.hand_off(&response).await;
+                            Err(format!(
+                                "message {id}: execution failed: {:?}",
+                                response.error
+                            ))
+                        }
                         Ok(response) => match self.hand_off(&response).await {
                             Driver::Failed(error) => Err(format!("message {id}: {error}")),
                             _ => Ok(()),
@@ -627,7 +665,7 @@ impl Handler {
         let first = self
             .first_invocation(workflow_id, execution_id, input, deadline)
             .await?;
-        let driven = self.engine.drive_on(first, &Drive::until(deadline)).await?;
+        let driven = self.engine.drive_on(first, &self.drive(deadline)).await?;
         Ok(driven.response)
     }
 
@@ -662,6 +700,14 @@ impl Handler {
             other => other,
         }
     }
+}
+
+/// The execution of the error workflow a failed execution started, if any.
+fn error_execution(response: &Response) -> Option<&str> {
+    response
+        .error_workflow
+        .as_ref()
+        .and_then(|started| started.execution_id.as_deref())
 }
 
 /// Who drives an execution that a trigger started on, once the trigger's invocation ends.

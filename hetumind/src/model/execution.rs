@@ -66,6 +66,10 @@ pub struct ExecutionState {
     /// The invocation advancing the execution now, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
+    /// The failed execution this one reports, when it was started as that execution's error
+    /// workflow (see [`WorkflowSettings::error_workflow`](crate::model::WorkflowSettings::error_workflow)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_of: Option<String>,
 }
 
 /// An invocation's hold on an execution: no other invocation advances it before `until`,

@@ -11,8 +11,8 @@ pub use connections::NodeConnections;
 pub use execution::{ExecutionState, ExecutionStatus, Lease, NodeState};
 pub use item::{BinaryRef, ItemData, ItemSource};
 pub use request::{
-    Batch, ExecuteNode, ExecuteWorkflow, NextAction, OutputRef, Request, Response, ResumeExecution,
-    Task, ceil_to_second,
+    Batch, ErrorWorkflowStart, ExecuteNode, ExecuteWorkflow, NextAction, OutputRef, Request,
+    Response, ResumeExecution, Task, ceil_to_second,
 };
 pub(crate) use webhook::AuthFailure;
 pub use webhook::{

@@ -153,6 +153,25 @@ pub struct Response {
     /// The request's metadata.
     #[serde(default)]
     pub metadata: Map<String, Value>,
+    /// The error workflow this failed execution started (its workflow's
+    /// `settings.error_workflow`), for the driver to carry on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_workflow: Option<ErrorWorkflowStart>,
+}
+
+/// The error workflow a failed execution started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorWorkflowStart {
+    /// The error workflow's id.
+    pub workflow_id: String,
+    /// Its execution (`{failed execution id}.error`), started with the failure as its one input
+    /// item; absent when it could not start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
+    /// Why it could not start: the workflow is not stored or is invalid, or the store failed.
+    /// Resuming the failed execution tries again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The output of a completed execution left in the store because it is too big to inline in a

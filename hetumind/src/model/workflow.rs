@@ -59,6 +59,11 @@ pub struct WorkflowSettings {
     /// invocation of its own that the orchestrator starts in parallel.
     #[serde(default, skip_serializing_if = "Dispatch::is_default")]
     pub dispatch: Dispatch,
+    /// The id of a stored workflow started, once, when an execution of this one fails: its one
+    /// input item says which execution failed, at which node, and why. An execution started
+    /// this way starts none when it fails itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_workflow: Option<String>,
 }
 
 impl WorkflowSettings {
@@ -72,6 +77,7 @@ impl Default for WorkflowSettings {
         Self {
             max_concurrency: Self::default_max_concurrency(),
             dispatch: Dispatch::default(),
+            error_workflow: None,
         }
     }
 }
