@@ -26,6 +26,8 @@ const TESTED: &[&str] = &[
     "order-events.json",
     "order-import.json",
     "order-routing.json",
+    "price-order.json",
+    "quote-orders.json",
     "signed-deliveries.json",
     "signup-webhook.json",
     "support-digest.json",
@@ -506,6 +508,50 @@ fn order_import_fails_and_its_error_workflow_sends_the_alert() {
     assert_eq!(items, [import_alert("import-1")]);
 }
 
+/// The orders of `inputs/quote-orders.json`, priced by `price-order.json`.
+fn priced_orders() -> [Value; 3] {
+    [
+        json!({ "order_id": "SO-5001", "total": 33.0, "tier": "standard" }),
+        json!({ "order_id": "SO-5002", "total": 129.99, "tier": "priority" }),
+        json!({ "order_id": "SO-5003", "total": 128, "tier": "priority" }),
+    ]
+}
+
+#[test]
+fn price_order_prices_each_order() {
+    let run = run("price-order.json", Some(&input_file("quote-orders.json")));
+    run.assert_success();
+    assert_eq!(run.items(), priced_orders());
+}
+
+#[test]
+fn quote_orders_prices_them_in_a_sub_workflow_and_keeps_the_priority_ones() {
+    let state = tempfile::tempdir().unwrap();
+    let state_url = format!("file://{}", state.path().display());
+    let output = command()
+        .arg("run")
+        .arg(workflows_dir().join("quote-orders.json"))
+        .arg("--with")
+        .arg(workflows_dir().join("price-order.json"))
+        .arg("--input")
+        .arg(input_file("quote-orders.json"))
+        .args(["--execution-id", "quote-1", "--json", "--state", &state_url])
+        .output()
+        .unwrap();
+    let run = parse_run(&output);
+    run.assert_success();
+    let [_, second, third] = priced_orders();
+    assert_eq!(run.items(), [second, third]);
+    // The sub-workflow ran as an execution of its own, named after the node and its attempt.
+    let output = command()
+        .args(["resume", "quote-1:Price:1", "--json", "--state", &state_url])
+        .output()
+        .unwrap();
+    let child = parse_run(&output);
+    child.assert_success();
+    assert_eq!(child.items(), priced_orders());
+}
+
 #[test]
 fn a_failing_expression_names_the_node_item_parameter_and_expression() {
     let dir = tempfile::tempdir().unwrap();
@@ -862,6 +908,7 @@ const EXPECTED_KINDS: &[&str] = &[
     "core.crypto",
     "core.date_time",
     "core.event_trigger",
+    "core.execute_workflow",
     "core.filter",
     "core.http_request",
     "core.if",

@@ -53,6 +53,9 @@ pub struct Limits {
     /// [`MAX_JSON_DEPTH`]): item data from requests, HTTP bodies and node outputs, node
     /// parameters.
     pub json_depth: usize,
+    /// How deeply sub-workflows nest (default 8): an execution a workflow's
+    /// `core.execute_workflow` starts is one level below it. Deeper, that node fails.
+    pub workflow_depth: u32,
 }
 
 impl Default for Limits {
@@ -65,6 +68,7 @@ impl Default for Limits {
             item_bytes: 16 * 1024 * 1024,
             request_bytes: 6 * 1024 * 1024,
             json_depth: 64,
+            workflow_depth: 8,
         }
     }
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::NodeOutcome;
+use super::SubWorkflows;
 use super::input::RunInput;
 use super::lookup::{Reads, redact};
 use crate::expression::{ExecutionInfo, Lookups, Parameters};
@@ -126,6 +127,8 @@ pub(super) struct NodeRun {
     pub(super) limits: Limits,
     /// What its parameters' expressions read besides the item, if anything.
     pub(super) reads: Option<Arc<Reads>>,
+    /// What it needs to start sub-workflows.
+    pub(super) sub_workflows: SubWorkflows,
 }
 
 /// How an attempt ended without an output.
@@ -384,6 +387,7 @@ impl NodeRun {
                 input_ends: self.input_ends.clone(),
                 first_item: self.first_item,
                 lookups: Arc::clone(&lookups),
+                sub_workflows: Some(self.sub_workflows.clone()),
             }),
             on_error: self.on_error,
             only_items,

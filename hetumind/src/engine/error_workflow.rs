@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::{Created, Engine, EngineError};
+use super::{Engine, EngineError, Origin};
 use crate::model::{ErrorWorkflowStart, ExecutionState, ItemData, MAX_NAME_CHARS, NodeState};
 use crate::store::ExecutionKeys;
 
@@ -100,23 +100,16 @@ impl Engine {
         workflow_name: &str,
     ) -> Result<(), EngineError> {
         let workflow = self.stored_workflow(workflow_id).await?;
-        let json = super::to_json(&workflow)?;
-        self.plan_new(&workflow, json.len())?;
         let input = vec![failure_item(state, workflow_name)];
+        let origin = Origin {
+            error_of: Some(state.execution_id.clone()),
+            depth: state.depth,
+        };
         let keys = ExecutionKeys::new(execution_id);
-        match self
-            .create(
-                &workflow,
-                json,
-                &keys,
-                execution_id.to_owned(),
-                &input,
-                Some(state.execution_id.clone()),
-            )
-            .await?
-        {
-            Created::New(..) | Created::Existing(_) => Ok(()),
-        }
+        // Created or found: either way it exists, for its driver.
+        self.create(&workflow, &keys, execution_id.to_owned(), &input, origin)
+            .await
+            .map(drop)
     }
 }
 

@@ -52,6 +52,7 @@ mod lookup;
 mod plan;
 mod run;
 mod schedule;
+mod sub_workflow;
 mod worker;
 
 use std::sync::Arc;
@@ -59,6 +60,7 @@ use std::time::Duration;
 
 pub use drive::{Drive, Driven};
 pub use plan::{Edge, Plan, PlannedNode, Problem, WorkflowError};
+pub use sub_workflow::{SubWorkflows, WorkflowSource};
 
 use crate::limits::Limits;
 use crate::model::{
@@ -354,15 +356,13 @@ impl Engine {
                         ));
                     }
                 };
-                let json = to_json(&workflow)?;
-                let plan = self.plan_new(&workflow, json.len())?;
                 let execution_id = execution_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
                 let input = input_data.unwrap_or_else(|| vec![ItemData::empty()]);
                 let keys = ExecutionKeys::new(&execution_id);
-                match self
-                    .create(&workflow, json, &keys, execution_id, &input, None)
-                    .await?
-                {
+                let (plan, created) = self
+                    .create(&workflow, &keys, execution_id, &input, Origin::default())
+                    .await?;
+                match created {
                     Created::New(state, version) => {
                         run::Run::new(self, &plan, keys, (*state, version), deadline)
                             .execute(run::Scope::Start { input }, metadata)
@@ -393,22 +393,24 @@ impl Engine {
         }
     }
 
-    /// Writes a new execution of `workflow` (serialized as `json`) with `input`: its
-    /// definition, its input and its first state, each once, so that a start interrupted
-    /// before its state was written can simply be repeated.
+    /// Checks `workflow`, then writes a new execution of it with `input`: its definition, its
+    /// input and its first state, each once, so that a start interrupted before its state was
+    /// written can simply be repeated. Answers the workflow's plan too.
     ///
     /// # Errors
     ///
-    /// When the execution exists with another workflow or other input, or the store fails.
+    /// When the workflow is invalid, the execution exists with another workflow or other
+    /// input, or the store fails.
     async fn create(
         &self,
         workflow: &Workflow,
-        json: Vec<u8>,
         keys: &ExecutionKeys,
         execution_id: String,
         input: &Vec<ItemData>,
-        error_of: Option<String>,
-    ) -> Result<Created, EngineError> {
+        origin: Origin,
+    ) -> Result<(Plan, Created), EngineError> {
+        let json = to_json(workflow)?;
+        let plan = self.plan_new(workflow, json.len())?;
         let other_workflow = create_once(&*self.store, &keys.workflow(), json, workflow).await?;
         let other_input = create_once(&*self.store, &keys.input(), to_json(input)?, input).await?;
         let differs = match (other_workflow, other_input) {
@@ -434,15 +436,16 @@ impl Engine {
             progress: std::collections::BTreeSet::new(),
             error: None,
             lease: None,
-            error_of,
+            error_of: origin.error_of,
+            depth: origin.depth,
         };
         match self
             .store
             .put(&keys.state(), to_json(&state)?, Condition::Create)
             .await
         {
-            Ok(version) => Ok(Created::New(Box::new(state), version)),
-            Err(StoreError::Conflict { .. }) => Ok(Created::Existing(state.execution_id)),
+            Ok(version) => Ok((plan, Created::New(Box::new(state), version))),
+            Err(StoreError::Conflict { .. }) => Ok((plan, Created::Existing(state.execution_id))),
             Err(other) => Err(other.into()),
         }
     }
@@ -640,6 +643,14 @@ impl Engine {
         let plan = Plan::new(&workflow, self.registry)?;
         Ok((plan, keys, state))
     }
+}
+
+/// Who started an execution, as its state records it: a request or a trigger (the default), a
+/// failed execution (an error workflow's), a node (a sub-workflow's, one level deeper).
+#[derive(Debug, Default)]
+struct Origin {
+    error_of: Option<String>,
+    depth: u32,
 }
 
 /// What [`Engine::create`] found.

@@ -14,6 +14,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
+use super::SubWorkflows;
 use super::attempt::{ItemRetries, NodeRun, Outcome};
 use super::budget::Budget;
 use super::dispatch::{self, Tasks, Workers};
@@ -233,6 +234,7 @@ impl<'a> Run<'a> {
             first_item,
             retries: self.retries.remove(&index),
             reads: Arc::clone(&node.reads),
+            depth: self.journal.state().depth,
         }
     }
 
@@ -558,6 +560,7 @@ impl<'a> Run<'a> {
                 &node.parameters,
                 &self.engine.secrets,
             ),
+            sub_workflows: SubWorkflows::new(self.engine, self.journal.state().depth),
         };
         // Mapped rather than awaited in an `async` block, which would hold the run beside the
         // future it moves into: a node run's future is copied into the set of running ones.

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
+use super::SubWorkflows;
 use super::attempt::{ItemRetries, NodeRun, Outcome};
 use super::budget::{Budget, lease_term};
 use super::input::RunInput;
@@ -81,6 +82,14 @@ pub(super) struct TaskSpec {
     /// The nodes whose outputs the parameters' expressions read (see `PlannedNode::reads`).
     #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
     pub(super) reads: Arc<[Arc<str>]>,
+    /// How deeply the execution is nested (see `ExecutionState::depth`).
+    #[serde(default, skip_serializing_if = "is_zero_depth")]
+    pub(super) depth: u32,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+const fn is_zero_depth(depth: &u32) -> bool {
+    *depth == 0
 }
 
 fn is_zero(value: &usize) -> bool {
@@ -430,6 +439,7 @@ impl Worker<'_> {
             limits: engine.options.limits,
             resume,
             reads,
+            sub_workflows: SubWorkflows::new(engine, spec.depth),
         };
         let timer = Instant::now();
         let running = run.run(hold.attempt);

@@ -70,6 +70,15 @@ pub struct ExecutionState {
     /// workflow (see [`WorkflowSettings::error_workflow`](crate::model::WorkflowSettings::error_workflow)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_of: Option<String>,
+    /// How deeply the execution is nested: 0 for one started by a request or a trigger, one
+    /// more than its parent's for a sub-workflow's.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub depth: u32,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+const fn is_zero(depth: &u32) -> bool {
+    *depth == 0
 }
 
 /// An invocation's hold on an execution: no other invocation advances it before `until`,

@@ -8,6 +8,7 @@ use tokio::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::NodeError;
+use crate::engine::{SubWorkflows, WorkflowSource};
 use crate::expression::{ExecutionInfo, Lookups};
 use crate::model::ItemData;
 use crate::time::{Clock, SystemClock};
@@ -50,6 +51,8 @@ pub struct RunInfo {
     /// What the parameters' expressions read besides the item: earlier nodes' outputs and
     /// secrets, fetched before the attempt.
     pub lookups: Arc<Lookups>,
+    /// What [`Ctx::run_workflow`] needs; `None` outside an engine.
+    pub sub_workflows: Option<SubWorkflows>,
 }
 
 impl RunInfo {
@@ -72,8 +75,24 @@ impl RunInfo {
             input_ends: Vec::new(),
             first_item: 0,
             lookups: Arc::default(),
+            sub_workflows: None,
         }
     }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The id of the sub-workflow execution that attempt `attempt` of node `node` of execution
+/// `execution_id` starts (see [`Ctx::run_workflow`]).
+fn child_execution_id(execution_id: &str, node: &str, attempt: u32) -> String {
+    format!("{execution_id}:{node}:{attempt}")
 }
 
 /// Where each input's items end when the inputs' items (`lengths` of them) are laid end to end
@@ -261,6 +280,52 @@ impl Ctx {
                 ))
             })?;
         self.wait_until(until)
+    }
+
+    /// Runs workflow `source` as a sub-workflow with `input` as its input items, and answers
+    /// its end items once it completed. Use it with `?`: while the child runs on (it waits, or
+    /// this invocation runs out of time), the node parks, and its next run carries the child on
+    /// from where it is; when the child fails, the node fails for good with the child's error.
+    ///
+    /// The child is an execution of its own, `{execution id}:{node name}:{attempt}`: a run of
+    /// the same attempt (after a crash, a wait) finds it, so a retry of the attempt never
+    /// starts a second child; a new attempt starts a new one. Children nest at most
+    /// [`Limits::workflow_depth`](crate::Limits::workflow_depth) levels.
+    ///
+    /// # Errors
+    ///
+    /// As described; also a terminal error outside an engine ([`NodeTest`]), when the stored
+    /// workflow does not exist or is invalid, or when the child would nest too deep.
+    ///
+    /// [`NodeTest`]: crate::testing::NodeTest
+    pub async fn run_workflow(
+        &self,
+        source: WorkflowSource,
+        input: Vec<ItemData>,
+    ) -> Result<Vec<ItemData>, NodeError> {
+        let Some(sub_workflows) = &self.run.sub_workflows else {
+            return Err(NodeError::terminal(
+                "sub-workflows run only under the engine (test this node with WorkflowTest)",
+            ));
+        };
+        let execution_id =
+            child_execution_id(self.execution_id(), self.node_name(), self.attempt());
+        // A task of its own: the child runs nodes, which may start children of their own, and
+        // each level then starts from the runtime's stack instead of nesting in its parent's.
+        let sub_workflows = sub_workflows.clone();
+        let deadline = self.run.deadline;
+        let child = tokio::spawn(async move {
+            sub_workflows
+                .run(source, execution_id, input, deadline)
+                .await
+        });
+        // Stopped with the node (a timeout, the end of the invocation), as if it ran inline.
+        let _stop = AbortOnDrop(child.abort_handle());
+        child.await.unwrap_or_else(|error| {
+            Err(NodeError::terminal(format!(
+                "the sub-workflow's run ended abruptly: {error}"
+            )))
+        })
     }
 
     /// The tracing span of this node attempt.

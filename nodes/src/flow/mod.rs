@@ -1,6 +1,7 @@
 //! Flow: the nodes that route, filter, merge, split, gather, stop or delay items.
 
 mod aggregate;
+mod execute_workflow;
 mod filter;
 mod if_node;
 mod limit;
