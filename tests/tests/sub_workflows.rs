@@ -235,3 +235,66 @@ fn validation_wants_one_workflow() {
 fn workflow(value: Value) -> Workflow {
     serde_json::from_value(value).unwrap()
 }
+
+/// Records the executions it is asked to drive.
+#[derive(Debug, Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl hetumind::engine::Launcher for Recorder {
+    fn launch<'a>(
+        &'a self,
+        execution_id: &'a str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        self.0.lock().unwrap().push(execution_id.to_owned());
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn a_child_started_without_waiting_runs_here_or_goes_to_the_launcher() {
+    let start = |workflow_id: &str| json!({ "workflow_id": workflow_id, "mode": "start" });
+    // Without a launcher, it runs in the invocation, and the node goes on with its id.
+    let run = WorkflowTest::new(parent(&start("double")))
+        .with_workflow(child("double", "sub.double"))
+        .input(numbers())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), ExecutionStatus::Success, "{:?}", run.error());
+    assert_eq!(
+        run.output(),
+        [json!({ "execution_id": "test-execution:Sub:1", "status": "success" })]
+    );
+    assert_eq!(
+        run.json("Sub", 0).await.unwrap()[0]["status"],
+        json!("success")
+    );
+    // With one, it is created and handed over; the parent does not wait for it.
+    let launcher = Arc::new(Recorder::default());
+    let engine = Engine::new(Registry::global().unwrap(), Arc::new(MemStore::new()))
+        .with_launcher(Arc::clone(&launcher) as Arc<dyn hetumind::engine::Launcher>);
+    engine
+        .put_workflow(&workflow(child("slow", "sub.count_then_wait")))
+        .await
+        .unwrap();
+    let request = Request::ExecuteWorkflow(ExecuteWorkflow {
+        workflow_id: None,
+        workflow: Some(Box::new(workflow(parent(&start("slow"))))),
+        execution_id: Some("q".to_owned()),
+        input_data: None,
+        metadata: Default::default(),
+    });
+    let response = engine.handle(request, None).await.unwrap();
+    assert_eq!(response.next_action, NextAction::Complete);
+    assert_eq!(
+        response.output_data.unwrap()[0].json,
+        json!({ "execution_id": "q:Sub:1", "status": "running" })
+    );
+    assert_eq!(*launcher.0.lock().unwrap(), ["q:Sub:1"]);
+    let child_state = engine.execution_state("q:Sub:1").await.unwrap();
+    assert_eq!(child_state.status, ExecutionStatus::Running);
+    assert!(
+        child_state.nodes.is_empty(),
+        "created, not run: {child_state:?}"
+    );
+}

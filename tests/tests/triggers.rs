@@ -13,6 +13,7 @@ use hetumind::engine::{Engine, EngineOptions};
 use hetumind::lambda::{Handler, StateMachine};
 use hetumind::model::{ExecutionStatus, Request, Workflow};
 use hetumind::store::{Condition, FsStore, MemStore, S3Store, StateStore};
+use hetumind_nodes as _;
 use serde_json::{Value, json};
 
 #[path = "support/moto.rs"]
@@ -694,6 +695,42 @@ async fn a_failed_executions_error_workflow_goes_to_the_state_machine_or_runs_in
         .unwrap();
     let state = engine.execution_state("evt-err-2.error").await.unwrap();
     assert_eq!(state.status, ExecutionStatus::Success);
+}
+
+#[tokio::test]
+async fn a_sub_workflow_started_without_waiting_goes_to_the_state_machine() {
+    let Some(moto) = support::moto() else { return };
+    let client = sfn_client(&moto.endpoint);
+    let arn = state_machine(&client).await;
+    let engine = engine_with(Arc::new(MemStore::new()), vec![waits()]).await;
+    let handler = Handler::new(engine.clone(), triggers(&[]))
+        .with_state_machine(StateMachine::new(&arn).with_client(client.clone()));
+    let parent = json!({ "id": "parent", "nodes": [{ "name": "Spawn",
+        "kind": "core.execute_workflow", "parameters": { "workflow_id": "waits", "mode": "start" } }] });
+    let answer = handler
+        .handle(
+            json!({ "request_type": "execute_workflow", "workflow": parent, "execution_id": "spawner" }),
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "success", "{answer}");
+    assert_eq!(
+        answer["output_data"][0]["json"],
+        json!({ "execution_id": "spawner:Spawn:1", "status": "running" })
+    );
+    let listed = client
+        .list_executions()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed
+        .executions()
+        .iter()
+        .map(aws_sdk_sfn::types::ExecutionListItem::name)
+        .collect();
+    assert_eq!(names, [hetumind::lambda::execution_name("spawner:Spawn:1")]);
 }
 
 /// A name part unique to this run (moto's state is shared by every test of the process).

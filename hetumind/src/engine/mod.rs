@@ -60,7 +60,7 @@ use std::time::Duration;
 
 pub use drive::{Drive, Driven};
 pub use plan::{Edge, Plan, PlannedNode, Problem, WorkflowError};
-pub use sub_workflow::{SubWorkflows, WorkflowSource};
+pub use sub_workflow::{Launcher, Started, SubWorkflows, WorkflowSource};
 
 use crate::limits::Limits;
 use crate::model::{
@@ -83,6 +83,7 @@ pub struct Engine {
     options: EngineOptions,
     observer: Option<Arc<dyn Observer>>,
     secrets: Arc<Secrets>,
+    launcher: Option<Arc<dyn Launcher>>,
 }
 
 /// Watches node runs as they end: progress displays, metrics.
@@ -246,7 +247,18 @@ impl Engine {
             options: EngineOptions::default(),
             observer: None,
             secrets: Arc::default(),
+            launcher: None,
         }
+    }
+
+    /// This engine, handing the sub-workflows that nodes start without waiting for them
+    /// ([`Ctx::start_workflow`](crate::Ctx::start_workflow)) to `launcher`, which drives them
+    /// on; without one, they run in the invocation that starts them, as far as its deadline
+    /// allows.
+    #[must_use]
+    pub fn with_launcher(mut self, launcher: Arc<dyn Launcher>) -> Self {
+        self.launcher = Some(launcher);
+        self
     }
 
     /// This engine, taking the secrets expressions read from `secrets` (by default, the

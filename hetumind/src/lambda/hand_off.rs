@@ -94,6 +94,16 @@ impl StateMachine {
     }
 }
 
+/// The state machine drives the sub-workflows that nodes start without waiting for them.
+impl crate::engine::Launcher for StateMachine {
+    fn launch<'a>(
+        &'a self,
+        execution_id: &'a str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move { self.start(execution_id).await.map(drop) })
+    }
+}
+
 /// The Step Functions execution name of execution `execution_id`: the id itself when it is a
 /// valid name (1 to 80 ASCII letters, digits, `-` and `_`, as UUIDs and SQS message ids are),
 /// else its first characters of those kinds and a hash of the whole id, so that one execution

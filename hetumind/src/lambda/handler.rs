@@ -128,10 +128,16 @@ impl Handler {
     }
 
     /// This handler, handing the executions that triggers start and that do not finish within
-    /// their invocation to `state_machine` (see [`StateMachine`]).
+    /// their invocation to `state_machine` (see [`StateMachine`]), and the error workflows and
+    /// the sub-workflows started without waiting that executions start.
     #[must_use]
     pub fn with_state_machine(mut self, state_machine: StateMachine) -> Self {
-        self.state_machine = Some(Arc::new(state_machine));
+        let state_machine = Arc::new(state_machine);
+        // The sub-workflows nodes start without waiting for them go there too.
+        self.engine = self
+            .engine
+            .with_launcher(Arc::clone(&state_machine) as Arc<dyn crate::engine::Launcher>);
+        self.state_machine = Some(state_machine);
         self
     }
 

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::NodeError;
-use crate::engine::{SubWorkflows, WorkflowSource};
+use crate::engine::{Started, SubWorkflows, WorkflowSource};
 use crate::expression::{ExecutionInfo, Lookups};
 use crate::model::ItemData;
 use crate::time::{Clock, SystemClock};
@@ -78,6 +78,22 @@ impl RunInfo {
             sub_workflows: None,
         }
     }
+}
+
+/// Runs `child` as a task of its own: a sub-workflow runs nodes, which may start sub-workflows
+/// of their own, and each level then starts from the runtime's stack instead of nesting in its
+/// parent's. The task stops with the node (a timeout, the end of the invocation), as if it ran
+/// inline.
+async fn in_own_task<T: Send + 'static>(
+    child: impl Future<Output = Result<T, NodeError>> + Send + 'static,
+) -> Result<T, NodeError> {
+    let child = tokio::spawn(child);
+    let _stop = AbortOnDrop(child.abort_handle());
+    child.await.unwrap_or_else(|error| {
+        Err(NodeError::terminal(format!(
+            "the sub-workflow's run ended abruptly: {error}"
+        )))
+    })
 }
 
 /// Aborts a task when dropped.
@@ -303,29 +319,50 @@ impl Ctx {
         source: WorkflowSource,
         input: Vec<ItemData>,
     ) -> Result<Vec<ItemData>, NodeError> {
-        let Some(sub_workflows) = &self.run.sub_workflows else {
-            return Err(NodeError::terminal(
-                "sub-workflows run only under the engine (test this node with WorkflowTest)",
-            ));
-        };
-        let execution_id =
-            child_execution_id(self.execution_id(), self.node_name(), self.attempt());
-        // A task of its own: the child runs nodes, which may start children of their own, and
-        // each level then starts from the runtime's stack instead of nesting in its parent's.
-        let sub_workflows = sub_workflows.clone();
+        let (sub_workflows, execution_id) = self.child()?;
         let deadline = self.run.deadline;
-        let child = tokio::spawn(async move {
+        in_own_task(async move {
             sub_workflows
                 .run(source, execution_id, input, deadline)
                 .await
-        });
-        // Stopped with the node (a timeout, the end of the invocation), as if it ran inline.
-        let _stop = AbortOnDrop(child.abort_handle());
-        child.await.unwrap_or_else(|error| {
-            Err(NodeError::terminal(format!(
-                "the sub-workflow's run ended abruptly: {error}"
-            )))
         })
+        .await
+    }
+
+    /// Starts workflow `source` as a sub-workflow with `input` as its input items, and goes on
+    /// without waiting for it: the engine's [launcher](crate::engine::Engine::with_launcher)
+    /// (a Lambda function's state machine) drives it, or, without one, it runs in this
+    /// invocation as far as the deadline allows. Its execution id is as for
+    /// [`Ctx::run_workflow`]: a run of the same attempt finds it started.
+    ///
+    /// # Errors
+    ///
+    /// As [`Ctx::run_workflow`], except that the node never waits for it.
+    pub async fn start_workflow(
+        &self,
+        source: WorkflowSource,
+        input: Vec<ItemData>,
+    ) -> Result<Started, NodeError> {
+        let (sub_workflows, execution_id) = self.child()?;
+        let deadline = self.run.deadline;
+        in_own_task(async move {
+            sub_workflows
+                .start(source, execution_id, input, deadline)
+                .await
+        })
+        .await
+    }
+
+    /// What starting this attempt's sub-workflow takes, and its execution id.
+    fn child(&self) -> Result<(SubWorkflows, String), NodeError> {
+        let sub_workflows = self.run.sub_workflows.clone().ok_or_else(|| {
+            NodeError::terminal(
+                "sub-workflows run only under the engine (test this node with WorkflowTest)",
+            )
+        })?;
+        let execution_id =
+            child_execution_id(self.execution_id(), self.node_name(), self.attempt());
+        Ok((sub_workflows, execution_id))
     }
 
     /// The tracing span of this node attempt.
