@@ -133,16 +133,11 @@ impl SubWorkflows {
         let depth = self.check_depth()?;
         let status = match &self.engine.launcher {
             None => {
-                let response = self
-                    .begin(source, &execution_id, input, depth, deadline)
+                let status = self
+                    .drive_here(source, &execution_id, input, depth, deadline)
                     .await
-                    .map_err(|error| engine_error(&execution_id, &error))?;
-                let driven = self
-                    .engine
-                    .drive_on(response, &Drive::until(deadline))
-                    .await
-                    .map_err(|error| engine_error(&execution_id, &error))?;
-                let status = driven.response.status;
+                    .map_err(|error| engine_error(&execution_id, &error))?
+                    .status;
                 if !status.is_finished() {
                     tracing::warn!(
                         execution_id,
@@ -209,9 +204,9 @@ impl SubWorkflows {
         })
     }
 
-    /// The first invocation of the child: its start, or, when it was started before, its
-    /// resume.
-    async fn begin(
+    /// Runs the child here, as far as `deadline` allows: its start, or, when it was started
+    /// before, its resume, then further invocations; answers the last one.
+    async fn drive_here(
         &self,
         source: WorkflowSource,
         execution_id: &str,
@@ -221,22 +216,26 @@ impl SubWorkflows {
     ) -> Result<crate::model::Response, EngineError> {
         let engine = &self.engine;
         let created = self.create(source, execution_id, &input, depth).await;
-        match created {
+        let first = match created {
             Ok((plan, Created::New(state, version))) => {
                 let keys = ExecutionKeys::new(execution_id);
                 super::run::Run::new(engine, &plan, keys, (*state, version), deadline)
                     .execute(super::run::Scope::Start { input }, serde_json::Map::new())
-                    .await
+                    .await?
             }
             // Started by an earlier run of this attempt (with the same definition, or with the
             // stored workflow as it was then): carried on as it started.
             Ok((_, Created::Existing(_))) | Err(EngineError::ExecutionExists { .. }) => {
                 engine
                     .advance(execution_id, None, serde_json::Map::new(), deadline)
-                    .await
+                    .await?
             }
-            Err(other) => Err(other),
-        }
+            Err(other) => return Err(other),
+        };
+        Ok(engine
+            .drive_on(first, &Drive::until(deadline))
+            .await?
+            .response)
     }
 
     async fn stand(
@@ -248,11 +247,9 @@ impl SubWorkflows {
         deadline: Option<tokio::time::Instant>,
     ) -> Result<Stand, EngineError> {
         let engine = &self.engine;
-        let first = self
-            .begin(source, execution_id, input, depth, deadline)
+        let response = self
+            .drive_here(source, execution_id, input, depth, deadline)
             .await?;
-        let driven = engine.drive_on(first, &Drive::until(deadline)).await?;
-        let response = driven.response;
         Ok(match response.next_action {
             NextAction::Complete => Stand::Completed(match response.output_data {
                 Some(items) => items,
