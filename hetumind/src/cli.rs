@@ -18,7 +18,9 @@ use crate::config::{Config, DEFAULT_STATE, STATE_VAR};
 use crate::engine::{
     Drive, Driven, Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan,
 };
-use crate::model::{ExecuteWorkflow, ItemData, NextAction, Request, Response, Workflow};
+use crate::model::{
+    ExecuteWorkflow, ItemData, NextAction, Request, Response, ResumeExecution, Workflow,
+};
 use crate::registry::Registry;
 use crate::secrets::Secrets;
 use crate::store::StateStore;
@@ -82,9 +84,19 @@ enum Command {
         with: Vec<PathBuf>,
     },
     /// Continues an execution left running or waiting.
+    ///
+    /// With `--node`, sends a signal: the named node, waiting for one (or for a time), resumes
+    /// now, with the items of `--input` in place of its input when given.
     Resume {
         /// The execution to continue.
         execution_id: String,
+        /// A waiting node to resume now: the signal a node waiting for one waits for.
+        #[arg(long, value_name = "NAME")]
+        node: Option<String>,
+        /// The items the node resumes with, replacing its input: a JSON array of
+        /// `{"json": ...}` items. Only with `--node`.
+        #[arg(long, requires = "node")]
+        input: Option<PathBuf>,
         #[command(flatten)]
         options: RunOptions,
     },
@@ -243,10 +255,24 @@ async fn execute(command: Command) -> Result<u8, Failure> {
         }
         Command::Resume {
             execution_id,
+            node,
+            input,
             options,
         } => {
-            let request = Request::resume(execution_id);
-            drive(registry, request, &options, engine_options()?, &[]).await
+            let engine_options = engine_options()?;
+            let input_data = input
+                .map(|path| {
+                    read_json::<Vec<ItemData>>(&path, &engine_options.limits, FileKind::Request)
+                })
+                .transpose()?;
+            let request = Request::ResumeExecution(ResumeExecution {
+                execution_id,
+                node_name: node,
+                input_data,
+                task_token: None,
+                metadata: serde_json::Map::new(),
+            });
+            drive(registry, request, &options, engine_options, &[]).await
         }
         Command::Nodes { json } => {
             if json {
@@ -382,15 +408,17 @@ async fn drive(
     let response = driven.response;
     report(&engine, &response, options.json).await?;
     report_error_workflow(&response, driven.error_run.as_deref());
+    complete_task_tokens(&response).await;
     // The process ends next: every write is already durable, and the system frees a large
     // `mem://` store at once where dropping it would free it object by object.
     std::mem::forget(engine);
     Ok(match response.next_action {
         NextAction::Complete => SUCCESS,
         NextAction::Failed { .. } => FAILED,
-        NextAction::Wait { .. } | NextAction::Continue { .. } | NextAction::FanOut { .. } => {
-            WAITING
-        }
+        NextAction::Wait { .. }
+        | NextAction::AwaitSignal { .. }
+        | NextAction::Continue { .. }
+        | NextAction::FanOut { .. } => WAITING,
     })
 }
 
@@ -433,9 +461,58 @@ async fn report(engine: &Engine, response: &Response, json: bool) -> Result<(), 
             "execution {}: waiting until {resume_at}; continue it with `resume {}`",
             response.execution_id, response.execution_id
         ),
+        NextAction::AwaitSignal {
+            nodes, resume_at, ..
+        } => {
+            let id = &response.execution_id;
+            let until = resume_at.map_or(String::new(), |at| format!(" (until {at})"));
+            for node in nodes {
+                eprintln!(
+                    "execution {id}: node `{node}` waits for a signal{until}; send it with `resume {id} --node {} --input FILE`",
+                    shell_word(node)
+                );
+            }
+        }
         NextAction::Continue { .. } | NextAction::FanOut { .. } => {}
     }
     Ok(())
+}
+
+/// Completes the task tokens of state machine runs that were paused until a signal this
+/// command delivered, through the state machine `HETUMIND_STATE_MACHINE_ARN` names; without
+/// it, says that they wait.
+async fn complete_task_tokens(response: &Response) {
+    if response.task_tokens.is_empty() {
+        return;
+    }
+    let id = &response.execution_id;
+    let Some(arn) = std::env::var(crate::config::STATE_MACHINE_VAR)
+        .ok()
+        .filter(|arn| !arn.is_empty())
+    else {
+        eprintln!(
+            "execution {id}: a Step Functions run paused until this signal stays paused: set {} to have it go on",
+            crate::config::STATE_MACHINE_VAR
+        );
+        return;
+    };
+    let state_machine = crate::lambda::StateMachine::new(arn);
+    let output = serde_json::to_string(response).unwrap_or_default();
+    for token in &response.task_tokens {
+        if let Err(error) = state_machine.complete(token, output.clone()).await {
+            eprintln!("execution {id}: {error}");
+        }
+    }
+}
+
+/// `word` as one word of a POSIX shell command: as it is when it is plain, else quoted.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:@".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 /// Says on standard error what became of the error workflow a failed execution started.
@@ -457,6 +534,7 @@ fn report_error_workflow(response: &Response, run: Option<&Driven>) {
                     eprintln!("error workflow `{workflow}`: execution {id}: failed: {error}");
                 }
                 NextAction::Wait { .. }
+                | NextAction::AwaitSignal { .. }
                 | NextAction::Continue { .. }
                 | NextAction::FanOut { .. } => {
                     eprintln!(

@@ -34,6 +34,7 @@ pub const LIMITS_VAR: &str = "HETUMIND_LIMITS";
 /// | `HETUMIND_LIMITS` | a JSON object of [`Limits`], like `{"workflow_nodes": 500}`; the limits it leaves out keep their defaults |
 /// | `HETUMIND_STATE_MACHINE_ARN` | the state machine that drives executions triggers start |
 /// | `HETUMIND_SECRETS`, `HETUMIND_SECRETS_FILE`, `HETUMIND_SECRETS_PREFIX`, `HETUMIND_SECRETS_TTL_MS` | where `secret("name")` reads (see [`crate::secrets`]); unset: the environment variable `HETUMIND_SECRET_<NAME>` |
+/// | `HETUMIND_PUBLIC_URL` | the function's public base URL (its Function URL or API stage), the base of the resume addresses `resume_url("Node")` gives (see [`crate::resume`]); unset: they are paths alone |
 /// | `HETUMIND_HTTP_ALLOW` | read by `core.http_request` (`hetumind-nodes`): the non-public destinations it may reach |
 ///
 /// A caller names a workflow with an HTTP path parameter `workflow_id`, a path
@@ -173,7 +174,8 @@ impl Config {
     }
 
     /// Engine limits from `HETUMIND_SAFETY_MARGIN_MS` and `HETUMIND_LEASE_MS` (at least 1 ms)
-    /// and `HETUMIND_LIMITS`, the defaults otherwise.
+    /// and `HETUMIND_LIMITS`, and the base of resume addresses from `HETUMIND_PUBLIC_URL`; the
+    /// defaults otherwise.
     ///
     /// # Errors
     ///
@@ -197,6 +199,15 @@ impl Config {
             let limits: Limits = crate::json_path::from_slice(text.as_bytes()).map_err(problem)?;
             limits.validate().map_err(problem)?;
             options.limits = limits;
+        }
+        if let Some(url) = var("HETUMIND_PUBLIC_URL").filter(|url| !url.is_empty()) {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError {
+                    variable: "HETUMIND_PUBLIC_URL",
+                    problem: format!("must be an http:// or https:// URL, not `{url}`"),
+                });
+            }
+            options.public_url = Arc::from(url.trim_end_matches('/'));
         }
         Ok(options)
     }

@@ -17,6 +17,7 @@
 //! | `node("Name")` | the `json` of the item of node `Name` that the current item derives from |
 //! | `node_items("Name")` | the `json` of every item on node `Name`'s first output, as an array |
 //! | `secret("name")` | the secret `name`, a string (see [`secrets`](crate::secrets)) |
+//! | `resume_url("Name")` | the address at which a signal resumes node `Name` of this execution (see [`resume`](crate::resume)) |
 //!
 //! with the whole jq language and jaq's standard library: `"{% "Hello \(.name)" %}"` interpolates,
 //! `"{% .tags | join(", ") %}"` joins, `"{% .email // "unknown" %}"` falls back.
@@ -77,6 +78,7 @@ impl DataT for Data {
 /// What `node`, `node_items` and `secret` read while an expression runs.
 struct Env<'a> {
     lut: &'a jaq_core::Lut<Data>,
+    execution: &'a ExecutionInfo,
     lookups: &'a Lookups,
     /// The lineage of the item the expression is evaluated on.
     source: Option<&'a ItemSource>,
@@ -187,6 +189,7 @@ impl Expression {
         let filter = &self.compiled.filter;
         let env = Env {
             lut: &filter.lut,
+            execution: scope.execution,
             lookups: scope.lookups,
             source: item.source.as_ref(),
         };
@@ -306,8 +309,9 @@ fn compile(code: &str) -> Result<Filter, String> {
 
 /// The functions this crate adds to jq, each of one name: `node(name)`, the item of node
 /// `name` the current item derives from; `node_items(name)`, every item on node `name`'s first
-/// output; `secret(name)`, the secret `name`.
-fn functions() -> [Fun<Data>; 3] {
+/// output; `secret(name)`, the secret `name`; `resume_url(name)`, the address at which a
+/// signal resumes node `name`.
+fn functions() -> [Fun<Data>; 4] {
     [
         (
             "node",
@@ -344,6 +348,16 @@ fn functions() -> [Fun<Data>; 3] {
                         .get(name)
                         .map(|secret| Val::utf8_str(secret.expose().as_bytes().to_vec()))
                         .ok_or_else(|| format!("secret `{name}` was not fetched"))
+                })
+            }),
+        ),
+        (
+            "resume_url",
+            native::v(1),
+            Native::new(|cv| {
+                by_name(cv, |env, name| {
+                    let url = env.execution.resume_url(name)?;
+                    Ok(Val::utf8_str(url.into_bytes()))
                 })
             }),
         ),
@@ -550,7 +564,7 @@ pub fn accepting_expressions(mut schema: schemars::Schema) -> schemars::Schema {
             defs.insert(
                 "Expression".to_owned(),
                 serde_json::json!({
-                    "description": "A jq expression, evaluated per item (once for a node that takes all items at once) before the parameters are read: its value, of any JSON type, replaces the string. `.` is the item's json; `$execution`, `$workflow` and `$now` are also defined, and `node(\"Name\")`, `node_items(\"Name\")` and `secret(\"name\")` read an earlier node's paired item, all its items, and a secret.",
+                    "description": "A jq expression, evaluated per item (once for a node that takes all items at once) before the parameters are read: its value, of any JSON type, replaces the string. `.` is the item's json; `$execution`, `$workflow` and `$now` are also defined, and `node(\"Name\")`, `node_items(\"Name\")`, `secret(\"name\")` and `resume_url(\"Name\")` read an earlier node's paired item, all its items, a secret, and the address at which a signal resumes a node.",
                     "type": "string",
                     "pattern": "^\\{%[\\s\\S]*%\\}$"
                 }),
@@ -621,6 +635,14 @@ pub struct ExecutionInfo {
     pub workflow_id: Arc<str>,
     /// The workflow's name (empty when it has none).
     pub workflow_name: Arc<str>,
+    /// The execution's resume key (see [`resume`](crate::resume)); absent for an execution
+    /// created before resume keys existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_key: Option<Arc<str>>,
+    /// The base of resume addresses: the function's public URL (`HETUMIND_PUBLIC_URL`), empty
+    /// for addresses that are paths alone. Set where the node runs, never carried along.
+    #[serde(skip)]
+    pub public_url: Arc<str>,
 }
 
 impl ExecutionInfo {
@@ -632,7 +654,31 @@ impl ExecutionInfo {
             started_at: Utc::now(),
             workflow_id: Arc::from(""),
             workflow_name: Arc::from(""),
+            resume_key: None,
+            public_url: Arc::from(""),
         }
+    }
+
+    /// The address at which a signal resumes node `node` of this execution (see
+    /// [`resume`](crate::resume)).
+    ///
+    /// # Errors
+    ///
+    /// When the execution has no resume key (it was created before they existed).
+    pub fn resume_url(&self, node: &str) -> Result<String, String> {
+        let key = self.resume_key.as_deref().ok_or_else(|| {
+            format!(
+                "execution `{}` has no resume key (it was created by an older version): its nodes have no resume address",
+                self.id
+            )
+        })?;
+        let token = crate::resume::token(key, &self.id, node);
+        Ok(crate::resume::address(
+            &self.public_url,
+            &self.id,
+            node,
+            &token,
+        ))
     }
 }
 
@@ -983,7 +1029,20 @@ mod tests {
             started_at: Utc.with_ymd_and_hms(2026, 12, 4, 10, 0, 0).unwrap(),
             workflow_id: Arc::from("orders"),
             workflow_name: Arc::from("Orders"),
+            resume_key: Some(Arc::from("k")),
+            public_url: Arc::from("https://fn.example"),
         }
+    }
+
+    #[test]
+    fn resume_url_gives_the_node_s_address() {
+        let token = crate::resume::token("k", "exec-1", "Manager approval");
+        assert_eq!(
+            eval(r#"{% resume_url("Manager approval") %}"#, &json!({})),
+            Ok(json!(format!(
+                "https://fn.example/resume?execution_id=exec-1&node=Manager%20approval&token={token}"
+            )))
+        );
     }
 
     fn now() -> DateTime<Utc> {

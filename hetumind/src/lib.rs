@@ -86,6 +86,7 @@ pub mod limits;
 pub mod model;
 mod node;
 pub mod registry;
+pub mod resume;
 pub mod retry;
 pub mod secrets;
 pub mod store;

@@ -460,9 +460,10 @@ impl WorkflowTest {
                 waits,
                 error_run,
             }),
-            NextAction::Continue { .. } | NextAction::Wait { .. } | NextAction::FanOut { .. } => {
-                Err(TestError::Unfinished(self.max_invocations))
-            }
+            NextAction::Continue { .. }
+            | NextAction::Wait { .. }
+            | NextAction::AwaitSignal { .. }
+            | NextAction::FanOut { .. } => Err(TestError::Unfinished(self.max_invocations)),
         }
     }
 

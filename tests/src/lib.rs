@@ -160,6 +160,21 @@ pub async fn wait(
     Ok(items)
 }
 
+/// Waits for a signal (at most `seconds` after it first started, when given), durably, then
+/// passes its items on: the signal's, when it brought some.
+#[node(kind = "test.signal")]
+pub async fn signal(
+    Params(seconds): Params<Option<u64>>,
+    Items(items): Items<serde_json::Value>,
+    ctx: &Ctx,
+) -> Result<Vec<serde_json::Value>, NodeError> {
+    let timeout = seconds
+        .map(|seconds| ctx.after_start(Duration::from_secs(seconds)))
+        .transpose()?;
+    ctx.wait_for_signal(timeout)?;
+    Ok(items)
+}
+
 /// The parameters of `test.block`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct BlockParams {

@@ -43,6 +43,8 @@ pub(super) enum Outcome {
     Parked {
         attempt: u32,
         until: DateTime<Utc>,
+        /// Whether it waits for a signal (until `until`, its timeout) rather than a time.
+        signal: bool,
         error: Option<String>,
         retries: Option<ItemRetries>,
     },
@@ -129,6 +131,8 @@ pub(super) struct NodeRun {
     pub(super) reads: Option<Arc<Reads>>,
     /// What it needs to start sub-workflows.
     pub(super) sub_workflows: SubWorkflows,
+    /// Whether a request named the node to resume it (see `Ctx::resumed`).
+    pub(super) resumed: bool,
 }
 
 /// How an attempt ended without an output.
@@ -200,7 +204,7 @@ impl NodeRun {
     /// attempt, or says how the run ends (failed, parked until the retry time).
     async fn retry_after(&self, error: NodeError, attempt: u32) -> Result<u32, Outcome> {
         let delay = match error.kind() {
-            ErrorKind::Wait { .. } | ErrorKind::Terminal => {
+            ErrorKind::Wait { .. } | ErrorKind::Signal { .. } | ErrorKind::Terminal => {
                 return Err(ended(error, attempt, None));
             }
             _ if !self.retry.allows_retry_after(attempt) => {
@@ -221,6 +225,7 @@ impl NodeRun {
             return Err(Outcome::Parked {
                 attempt: next,
                 until: saturating_add(self.clock.now(), delay),
+                signal: false,
                 error: Some(error.to_string()),
                 retries: None,
             });
@@ -259,12 +264,14 @@ impl NodeRun {
                     Err(Outcome::Parked {
                         attempt,
                         until,
+                        signal,
                         error,
                         ..
                     }) => {
                         return Outcome::Parked {
                             attempt,
                             until,
+                            signal,
                             error,
                             retries: Some(retries),
                         };
@@ -388,6 +395,7 @@ impl NodeRun {
                 first_item: self.first_item,
                 lookups: Arc::clone(&lookups),
                 sub_workflows: Some(self.sub_workflows.clone()),
+                resumed: self.resumed,
             }),
             on_error: self.on_error,
             only_items,
@@ -452,6 +460,14 @@ fn ended(error: NodeError, attempt: u32, retries: Option<ItemRetries>) -> Outcom
         ErrorKind::Wait { until } => Outcome::Parked {
             attempt,
             until,
+            signal: false,
+            error: None,
+            retries,
+        },
+        ErrorKind::Signal { timeout } => Outcome::Parked {
+            attempt,
+            until: timeout.unwrap_or_else(crate::model::latest_rfc3339),
+            signal: true,
             error: None,
             retries,
         },

@@ -120,11 +120,24 @@ pub(super) struct Workers {
     /// Tasks a live worker holds, until when.
     pub(super) held: HashMap<Part, DateTime<Utc>>,
     /// Tasks parked until a time: when, with which attempt, after which error.
-    pub(super) waiting: HashMap<Part, (DateTime<Utc>, u32, Option<String>)>,
+    pub(super) waiting: HashMap<Part, Parked>,
     /// A task failed for good: its attempt and error.
     pub(super) failed: Option<(u32, String)>,
     /// When the node first started, by the earliest claim that says so.
     pub(super) started: Option<DateTime<Utc>>,
+}
+
+/// How a node waits: parked by a worker, or by this invocation.
+#[derive(Debug, Clone)]
+pub(super) struct Parked {
+    /// When it runs again (for a signal wait, when the wait times out).
+    pub(super) until: DateTime<Utc>,
+    /// The attempt it runs with then.
+    pub(super) attempt: u32,
+    /// The error that caused a retry wait, if any.
+    pub(super) error: Option<String>,
+    /// Whether it waits for a signal.
+    pub(super) signal: bool,
 }
 
 /// What the workers did with the fan-out nodes of `schedule` not done yet, by node: one listing
@@ -210,11 +223,20 @@ pub(super) async fn survey(
                 workers.failed = Some((claim.attempt, error));
             }
             Some(Ended::Waiting {
-                resume_at, error, ..
+                resume_at,
+                signal,
+                error,
+                ..
             }) => {
-                workers
-                    .waiting
-                    .insert(part, (resume_at, claim.attempt, error));
+                workers.waiting.insert(
+                    part,
+                    Parked {
+                        until: resume_at,
+                        attempt: claim.attempt,
+                        error,
+                        signal,
+                    },
+                );
             }
             // Stored (and found by the restore), cut off, or its worker died: handed out
             // again if not done.

@@ -158,7 +158,15 @@ impl Engine {
                     self.run_tasks(&driven.response.execution_id, tasks, drive.deadline)
                         .await?;
                 }
-                NextAction::Wait { resume_at } => {
+                // Only a signal moves it on: that is for someone else to send.
+                NextAction::AwaitSignal {
+                    resume_at: None, ..
+                } => break,
+                NextAction::Wait { resume_at }
+                | NextAction::AwaitSignal {
+                    resume_at: Some(resume_at),
+                    ..
+                } => {
                     let delay = (resume_at - self.clock.now())
                         .to_std()
                         .unwrap_or(Duration::ZERO);
@@ -176,7 +184,10 @@ impl Engine {
                 }
             }
             let resume = Request::resume(driven.response.execution_id.clone());
+            // Task tokens to complete are completed with the drive's last answer.
+            let task_tokens = std::mem::take(&mut driven.response.task_tokens);
             driven.response = self.handle(resume, drive.deadline).await?;
+            driven.response.task_tokens.splice(0..0, task_tokens);
             driven.invocations += 1;
         }
         if let Some(execution_id) = driven

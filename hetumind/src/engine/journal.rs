@@ -209,6 +209,9 @@ impl Journal {
             if let Some(node_retries) = progress.retries {
                 retries.insert(index, node_retries.into_owned());
             }
+            if progress.resumed {
+                schedule.woke(index);
+            }
             self.state.progress.insert(name);
         }
         Ok(retries)
@@ -223,6 +226,18 @@ impl Journal {
         self.check_lease()?;
         self.state.status = ExecutionStatus::Running;
         self.renew(schedule).await
+    }
+
+    /// Takes the task token of the orchestrator run paused until a signal, if any: this
+    /// invocation moves the execution on, and completes it (cleared with the next write).
+    pub(super) fn take_task_token(&mut self) -> Option<String> {
+        self.state.task_token.take()
+    }
+
+    /// Keeps `token` with the execution (written with the next write): the orchestrator run it
+    /// belongs to pauses until a signal moves the execution on.
+    pub(super) fn keep_task_token(&mut self, token: String) {
+        self.state.task_token = Some(token);
     }
 
     /// A conflict while another invocation's lease on the execution lasts.
@@ -336,13 +351,15 @@ impl Journal {
         name: &str,
         input: Option<&[ItemData]>,
         retries: Option<&ItemRetries>,
+        resumed: bool,
     ) -> Result<(), EngineError> {
-        if input.is_none() && retries.is_none() {
+        if input.is_none() && retries.is_none() && !resumed {
             return Ok(());
         }
         let progress = Progress {
             input: input.map(Cow::Borrowed),
             retries: retries.map(Cow::Borrowed),
+            resumed,
         };
         let key = self.keys.progress(name);
         // Only this invocation writes it while it holds the lease.
@@ -434,6 +451,9 @@ struct Progress<'a> {
     /// Retries of some of its items under way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     retries: Option<Cow<'a, ItemRetries>>,
+    /// Whether a request named the node to resume it before its run was cut off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    resumed: bool,
 }
 
 /// Reads and parses the object at `key`, with its version; `missing` is the error when there

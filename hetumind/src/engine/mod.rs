@@ -152,6 +152,9 @@ pub struct EngineOptions {
     pub node_threads: bool,
     /// Ceilings on workflows, items, requests and JSON.
     pub limits: Limits,
+    /// The base of the resume addresses nodes and expressions give (see [`crate::resume`]):
+    /// the function's public URL, without a trailing `/`; empty for addresses that are paths.
+    pub public_url: Arc<str>,
 }
 
 impl Default for EngineOptions {
@@ -164,6 +167,7 @@ impl Default for EngineOptions {
             max_inline_output: 256 * 1024,
             node_threads: true,
             limits: Limits::default(),
+            public_url: Arc::from(""),
         }
     }
 }
@@ -384,7 +388,8 @@ impl Engine {
                     // redelivered event): the start carries on with that execution, and
                     // answers as a resume would.
                     Created::Existing(execution_id) => {
-                        self.advance(&execution_id, None, metadata, deadline).await
+                        self.advance(&execution_id, None, None, metadata, deadline)
+                            .await
                     }
                 }
             }
@@ -392,13 +397,14 @@ impl Engine {
                 execution_id,
                 node_name,
                 input_data,
+                task_token,
                 metadata,
             }) => {
                 let target = node_name.map(|name| Target {
                     name,
                     input: input_data,
                 });
-                self.advance(&execution_id, target, metadata, deadline)
+                self.advance(&execution_id, target, task_token, metadata, deadline)
                     .await
             }
             Request::ExecuteNode(request) => worker::execute(self, request, deadline).await,
@@ -450,6 +456,8 @@ impl Engine {
             lease: None,
             error_of: origin.error_of,
             depth: origin.depth,
+            resume_key: Some(crate::resume::new_key()),
+            task_token: None,
         };
         match self
             .store
@@ -462,11 +470,13 @@ impl Engine {
         }
     }
 
-    /// Carries an existing execution on: every node that can run, `target` first.
+    /// Carries an existing execution on: every node that can run, `target` first; the
+    /// orchestrator's `task_token` is kept if the execution is left waiting for a signal.
     async fn advance(
         &self,
         execution_id: &str,
         target: Option<Target>,
+        task_token: Option<String>,
         metadata: serde_json::Map<String, serde_json::Value>,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<Response, EngineError> {
@@ -479,6 +489,7 @@ impl Engine {
             },
         };
         run::Run::new(self, &plan, keys, state, deadline)
+            .with_task_token(task_token)
             .execute(scope, metadata)
             .await
     }
@@ -565,6 +576,30 @@ impl Engine {
             EngineError::ExecutionNotFound(execution_id.to_owned())
         })
         .await
+    }
+
+    /// Whether `token` is the token of node `node`'s resume address in execution
+    /// `execution_id` (see [`crate::resume`]): false for an execution that does not exist or
+    /// has no resume key. Reads the execution's state only.
+    ///
+    /// # Errors
+    ///
+    /// When the store fails.
+    pub async fn verify_resume_token(
+        &self,
+        execution_id: &str,
+        node: &str,
+        token: &str,
+    ) -> Result<bool, EngineError> {
+        let keys = ExecutionKeys::new(execution_id);
+        let state = match self.read_state(&keys, execution_id).await {
+            Ok((state, _)) => state,
+            Err(EngineError::ExecutionNotFound(_)) => return Ok(false),
+            Err(other) => return Err(other),
+        };
+        Ok(state
+            .resume_key
+            .is_some_and(|key| crate::resume::verify(&key, execution_id, node, token)))
     }
 
     /// The workflow an execution runs, as it was stored when the execution started.

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::SubWorkflows;
 use super::attempt::{ItemRetries, NodeRun, Outcome};
 use super::budget::Budget;
-use super::dispatch::{self, Tasks, Workers};
+use super::dispatch::{self, Parked, Tasks, Workers};
 use super::input::RunInput;
 use super::journal::{EndOutputs, Journal};
 use super::journal::{read_all_recorded, to_json};
@@ -28,7 +28,7 @@ use super::{EndOutput, Engine, EngineError, NodeEvent, NodeOutcome, Plan};
 use crate::expression::ExecutionInfo;
 use crate::model::{
     Batch, Dispatch, ErrorWorkflowStart, ExecutionState, ExecutionStatus, ItemData, NextAction,
-    NodeState, Response, Task,
+    NodeState, Response, Task, latest_rfc3339,
 };
 use crate::node::{NodeError, NodeOutput};
 use crate::store::{ExecutionKeys, Part, Version};
@@ -69,6 +69,8 @@ pub(super) struct Run<'a> {
     held_until: Option<DateTime<Utc>>,
     /// End nodes' outputs kept for this invocation's answer.
     end_outputs: EndOutputs,
+    /// The task token the request carried (see `ResumeExecution::task_token`).
+    task_token: Option<String>,
 }
 
 impl<'a> Run<'a> {
@@ -97,6 +99,8 @@ impl<'a> Run<'a> {
             started_at: state.created_at,
             workflow_id: Arc::clone(plan.workflow_id()),
             workflow_name: Arc::clone(plan.workflow_name()),
+            resume_key: state.resume_key.as_deref().map(Arc::from),
+            public_url: Arc::clone(&engine.options.public_url),
         });
         Self {
             engine,
@@ -109,7 +113,13 @@ impl<'a> Run<'a> {
             tasks: Tasks::default(),
             held_until: None,
             end_outputs: EndOutputs::default(),
+            task_token: None,
         }
+    }
+
+    /// This invocation, for a request carrying an orchestrator's task token.
+    pub(super) fn with_task_token(self, task_token: Option<String>) -> Self {
+        Self { task_token, ..self }
     }
 
     pub(super) async fn execute(
@@ -126,6 +136,7 @@ impl<'a> Run<'a> {
             let output = self.end_output(false).await?;
             let mut response = self.response(metadata, output);
             response.error_workflow = self.error_workflow().await;
+            response.task_tokens.extend(self.task_token.take());
             return Ok(response);
         }
         // Reading and checking first, so that a request that cannot be carried out changes
@@ -139,6 +150,8 @@ impl<'a> Run<'a> {
         if let Some((node, input)) = resume {
             self.wake(node, input)?;
         }
+        // A run paused until a signal goes on with this invocation's answer.
+        let held = self.journal.take_task_token();
         self.journal.claim(&self.schedule).await?;
         // Listed once this invocation holds the execution, so that a worker claiming a node
         // meanwhile either is seen here or sees this invocation's lease.
@@ -152,10 +165,22 @@ impl<'a> Run<'a> {
             .await?;
         }
         self.run().await?;
+        // The request's own run pauses until a signal if nothing else can move the execution
+        // on; otherwise it goes on with this answer too.
+        let mut task_tokens: Vec<String> = held.into_iter().collect();
+        if let Some(token) = self.task_token.take() {
+            if self.awaits_signal() {
+                task_tokens.retain(|held| *held != token);
+                self.journal.keep_task_token(token);
+            } else if !task_tokens.contains(&token) {
+                task_tokens.push(token);
+            }
+        }
         self.journal.finish(&self.schedule).await?;
         let output = self.end_output(true).await?;
         let mut response = self.response(metadata, output);
         response.error_workflow = self.error_workflow().await;
+        response.task_tokens = task_tokens;
         Ok(response)
     }
 
@@ -235,6 +260,7 @@ impl<'a> Run<'a> {
             retries: self.retries.remove(&index),
             reads: Arc::clone(&node.reads),
             depth: self.journal.state().depth,
+            resumed: self.schedule.is_woken(index),
         }
     }
 
@@ -392,7 +418,7 @@ impl<'a> Run<'a> {
         }
         let now = self.engine.clock.now();
         let mut away = false;
-        let mut wait: Option<(DateTime<Utc>, u32, Option<String>)> = None;
+        let mut wait: Option<Parked> = None;
         for part in parts {
             if workers.done.contains(&part) {
                 continue;
@@ -402,8 +428,12 @@ impl<'a> Run<'a> {
                 away = true;
                 continue;
             }
-            if let Some(parked) = workers.waiting.get(&part).filter(|(at, ..)| *at > now) {
-                if wait.as_ref().is_none_or(|(at, ..)| parked.0 < *at) {
+            if let Some(parked) = workers
+                .waiting
+                .get(&part)
+                .filter(|parked| parked.until > now)
+            {
+                if wait.as_ref().is_none_or(|wait| parked.until < wait.until) {
                     wait = Some(parked.clone());
                 }
                 continue;
@@ -454,24 +484,31 @@ impl<'a> Run<'a> {
         if away {
             self.journal.forget(&name);
             self.schedule.away(index);
-        } else if let Some((until, attempt, error)) = wait {
-            self.park(index, attempt, until, error);
+        } else if let Some(parked) = wait {
+            self.park(index, parked);
         }
         Ok(())
     }
 
-    /// Parks node `index` until `until`, to run with `attempt` then: recorded for the state.
-    fn park(&mut self, index: usize, attempt: u32, until: DateTime<Utc>, error: Option<String>) {
+    /// Parks node `index` as `parked` says: recorded for the state.
+    fn park(&mut self, index: usize, parked: Parked) {
+        let Parked {
+            until,
+            attempt,
+            error,
+            signal,
+        } = parked;
         self.journal.record_wait(
             &self.schedule.plan().nodes()[index].name,
             NodeState::Waiting {
                 attempt,
                 resume_at: until,
+                signal,
                 last_error: error,
                 started_at: self.schedule.started(index),
             },
         );
-        self.schedule.park(index, attempt, until);
+        self.schedule.park(index, attempt, until, signal);
     }
 
     /// A batched node whose `count` batches are all stored: their outputs, end to end, are its
@@ -561,6 +598,7 @@ impl<'a> Run<'a> {
                 &self.engine.secrets,
             ),
             sub_workflows: SubWorkflows::new(self.engine, self.journal.state().depth),
+            resumed: self.schedule.is_woken(index),
         };
         // Mapped rather than awaited in an `async` block, which would hold the run beside the
         // future it moves into: a node run's future is copied into the set of running ones.
@@ -600,18 +638,29 @@ impl<'a> Run<'a> {
             Outcome::Parked {
                 attempt,
                 until,
+                signal,
                 error,
                 retries,
             } => {
                 self.journal.forget(name);
-                self.keep_progress(index, &items, retries).await?;
-                self.park(index, attempt, until, error);
+                // A node parking again is no longer woken.
+                self.keep_progress(index, &items, retries, false).await?;
+                self.park(
+                    index,
+                    Parked {
+                        until,
+                        attempt,
+                        error,
+                        signal,
+                    },
+                );
             }
             Outcome::Interrupted { attempt, retries } => {
                 // Not an attempt of the node: it runs again with the same attempt number (and
                 // idempotency key) in the next invocation.
                 self.journal.forget(name);
-                self.keep_progress(index, &items, retries).await?;
+                let woken = self.schedule.is_woken(index);
+                self.keep_progress(index, &items, retries, woken).await?;
                 self.schedule.interrupt(index, attempt);
             }
         }
@@ -626,12 +675,13 @@ impl<'a> Run<'a> {
         index: usize,
         items: &Arc<[ItemData]>,
         retries: Option<ItemRetries>,
+        woken: bool,
     ) -> Result<(), EngineError> {
         self.schedule.give_back(index, Arc::clone(items));
         let name = &self.schedule.plan().nodes()[index].name;
         let input = self.schedule.is_given(index).then_some(&items[..]);
         self.journal
-            .keep_progress(name, input, retries.as_ref())
+            .keep_progress(name, input, retries.as_ref(), woken)
             .await?;
         if let Some(retries) = retries {
             self.retries.insert(index, retries);
@@ -678,6 +728,14 @@ impl<'a> Run<'a> {
             .await
     }
 
+    /// Whether the execution, as this invocation leaves it, waits for a signal: nothing runs
+    /// and no task is handed out, and a node waits for one.
+    fn awaits_signal(&self) -> bool {
+        self.schedule.status() == ExecutionStatus::Waiting
+            && self.tasks.list.is_empty()
+            && self.schedule.awaiting_signal().next().is_some()
+    }
+
     fn response(&self, metadata: Map<String, Value>, output: Option<EndOutput>) -> Response {
         let state = self.journal.state();
         let next_action = match state.status {
@@ -691,16 +749,31 @@ impl<'a> Run<'a> {
             _ if !self.tasks.list.is_empty() => NextAction::FanOut {
                 tasks: self.tasks.list.clone(),
             },
-            ExecutionStatus::Waiting => NextAction::Wait {
-                resume_at: self
+            ExecutionStatus::Waiting => {
+                let resume_at = self
                     .schedule
                     .earliest_wait()
                     .map(|(_, until)| until)
                     .into_iter()
                     .chain(self.held_until)
-                    .min()
-                    .unwrap_or_else(|| self.engine.clock.now()),
-            },
+                    .min();
+                let signalled: Vec<String> = self
+                    .schedule
+                    .awaiting_signal()
+                    .map(|index| self.schedule.plan().nodes()[index].name.to_string())
+                    .collect();
+                if signalled.is_empty() {
+                    NextAction::Wait {
+                        resume_at: resume_at.unwrap_or_else(|| self.engine.clock.now()),
+                    }
+                } else {
+                    NextAction::await_signal(
+                        signalled,
+                        resume_at.filter(|at| *at < latest_rfc3339()),
+                        self.engine.clock.now(),
+                    )
+                }
+            }
             // Nothing to run here while live workers hold nodes: come back when their
             // leases end (their work is adopted as soon as it is stored).
             ExecutionStatus::Running
@@ -734,6 +807,7 @@ impl<'a> Run<'a> {
             error: state.error.clone(),
             metadata,
             error_workflow: None,
+            task_tokens: Vec::new(),
         }
     }
 }

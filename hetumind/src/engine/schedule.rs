@@ -60,6 +60,10 @@ pub(super) struct Schedule<'p> {
     inputs: Vec<Delivered>,
     /// Nodes whose input a request gave (in `inputs`), rather than their connections.
     given: BTreeSet<usize>,
+    /// Nodes parked until a signal (while their phase is `Waiting`).
+    signals: BTreeSet<usize>,
+    /// Nodes a request named to resume them, until they are done or park again.
+    woken: BTreeSet<usize>,
     attempts: Vec<u32>,
     /// When each node first started, once it has.
     started: Vec<Option<DateTime<Utc>>>,
@@ -80,6 +84,8 @@ impl<'p> Schedule<'p> {
             unresolved: plan.nodes().iter().map(|node| node.incoming).collect(),
             inputs: vec![Delivered::default(); count],
             given: BTreeSet::new(),
+            signals: BTreeSet::new(),
+            woken: BTreeSet::new(),
             attempts: vec![1; count],
             started: vec![None; count],
             ready: VecDeque::new(),
@@ -130,12 +136,16 @@ impl<'p> Schedule<'p> {
             NodeState::Waiting {
                 attempt,
                 resume_at,
+                signal,
                 started_at,
                 ..
             } => {
                 self.attempts[index] = *attempt;
                 self.started[index] = *started_at;
                 self.phases[index] = Phase::Waiting(*resume_at);
+                if *signal {
+                    self.signals.insert(index);
+                }
             }
             NodeState::Success { attempt, .. } => self.adopt(index, *attempt),
             NodeState::Skipped {} => {}
@@ -209,6 +219,7 @@ impl<'p> Schedule<'p> {
         if let Some(input) = input {
             self.give(index, input.into());
         }
+        self.woken.insert(index);
         if self.phases[index] != Phase::Ready {
             self.phases[index] = Phase::Ready;
             self.ready.push_front(index);
@@ -276,10 +287,36 @@ impl<'p> Schedule<'p> {
         ));
     }
 
-    /// A node parked until `until`, to run with `attempt` then.
-    pub(super) fn park(&mut self, index: usize, attempt: u32, until: DateTime<Utc>) {
+    /// A node parked until `until` (or, with `signal`, until a signal or `until`), to run with
+    /// `attempt` then.
+    pub(super) fn park(&mut self, index: usize, attempt: u32, until: DateTime<Utc>, signal: bool) {
         self.attempts[index] = attempt;
         self.phases[index] = Phase::Waiting(until);
+        self.woken.remove(&index);
+        if signal {
+            self.signals.insert(index);
+        } else {
+            self.signals.remove(&index);
+        }
+    }
+
+    /// Whether a request named the node to resume it (see [`wake`](Self::wake)) since it last
+    /// parked.
+    pub(super) fn is_woken(&self, index: usize) -> bool {
+        self.woken.contains(&index)
+    }
+
+    /// The node's next run counts as woken by a request (one that was cut off after it).
+    pub(super) fn woke(&mut self, index: usize) {
+        self.woken.insert(index);
+    }
+
+    /// The nodes waiting for a signal, in plan order.
+    pub(super) fn awaiting_signal(&self) -> impl Iterator<Item = usize> + '_ {
+        self.signals
+            .iter()
+            .copied()
+            .filter(|&index| matches!(self.phases[index], Phase::Waiting(_)))
     }
 
     /// The deadline stopped a node: it is ready again, same attempt.
@@ -354,6 +391,7 @@ impl<'p> Schedule<'p> {
     fn done_with(&mut self, index: usize) {
         self.inputs[index] = Delivered::default();
         self.given.remove(&index);
+        self.woken.remove(&index);
     }
 
     fn skip(&mut self, index: usize) {

@@ -16,6 +16,11 @@ use super::{Created, Drive, Engine, EngineError, Origin};
 use crate::model::{ExecutionStatus, ItemData, NextAction, Workflow};
 use crate::node::NodeError;
 use crate::store::ExecutionKeys;
+use crate::time::saturating_add;
+
+/// How often a node whose sub-workflow waits for a signal looks in on it: the signal goes to
+/// the child execution, which does not wake its parent.
+const SIGNALLED_CHILD_POLL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Something that drives executions on, such as a Step Functions state machine: given to
 /// [`Engine::with_launcher`], it takes the sub-workflows nodes start without waiting for them.
@@ -227,7 +232,7 @@ impl SubWorkflows {
             // stored workflow as it was then): carried on as it started.
             Ok((_, Created::Existing(_))) | Err(EngineError::ExecutionExists { .. }) => {
                 engine
-                    .advance(execution_id, None, serde_json::Map::new(), deadline)
+                    .advance(execution_id, None, None, serde_json::Map::new(), deadline)
                     .await?
             }
             Err(other) => return Err(other),
@@ -257,6 +262,11 @@ impl SubWorkflows {
             }),
             NextAction::Failed { error } => Stand::Failed(error),
             NextAction::Wait { resume_at } => Stand::Later(resume_at),
+            // The signal goes to the child; the parent looks in on it meanwhile.
+            NextAction::AwaitSignal { resume_at, .. } => {
+                let look_in = saturating_add(engine.clock.now(), SIGNALLED_CHILD_POLL);
+                Stand::Later(resume_at.map_or(look_in, |at| at.min(look_in)))
+            }
             NextAction::Continue { .. } | NextAction::FanOut { .. } => {
                 Stand::Later(engine.clock.now())
             }

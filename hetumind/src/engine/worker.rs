@@ -85,6 +85,9 @@ pub(super) struct TaskSpec {
     /// How deeply the execution is nested (see `ExecutionState::depth`).
     #[serde(default, skip_serializing_if = "is_zero_depth")]
     pub(super) depth: u32,
+    /// Whether a request named the node to resume it (see `Ctx::resumed`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) resumed: bool,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
@@ -132,9 +135,12 @@ pub(super) enum Ended {
     Succeeded,
     /// It failed for good.
     Failed { error: String },
-    /// It runs again at `resume_at` (a wait, or a retry beyond the budget).
+    /// It runs again at `resume_at` (a wait, or a retry beyond the budget), or, with `signal`,
+    /// when a signal comes.
     Waiting {
         resume_at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        signal: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -420,9 +426,13 @@ impl Worker<'_> {
         let run = NodeRun {
             registration,
             name: Arc::clone(&self.name),
-            execution: spec
-                .execution
-                .unwrap_or_else(|| Arc::new(ExecutionInfo::new(self.execution_id.as_str()))),
+            execution: {
+                let mut execution = spec
+                    .execution
+                    .unwrap_or_else(|| Arc::new(ExecutionInfo::new(self.execution_id.as_str())));
+                Arc::make_mut(&mut execution).public_url = Arc::clone(&engine.options.public_url);
+                execution
+            },
             parameters: spec.parameters,
             items: RunInput::new(spec.items),
             input_ends: spec.input_ends,
@@ -440,6 +450,7 @@ impl Worker<'_> {
             resume,
             reads,
             sub_workflows: SubWorkflows::new(engine, spec.depth),
+            resumed: spec.resumed,
         };
         let timer = Instant::now();
         let running = run.run(hold.attempt);
@@ -477,11 +488,13 @@ impl Worker<'_> {
             },
             Outcome::Parked {
                 until,
+                signal,
                 error,
                 retries,
                 ..
             } => Ended::Waiting {
                 resume_at: until,
+                signal,
                 error,
                 retries,
             },
@@ -569,6 +582,7 @@ impl Worker<'_> {
             error,
             metadata,
             error_workflow: None,
+            task_tokens: Vec::new(),
         }
     }
 }

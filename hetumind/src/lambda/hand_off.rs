@@ -3,6 +3,10 @@
 //! state machine named by `HETUMIND_STATE_MACHINE_ARN`, with the execution id as input, and a
 //! Step Functions execution name made of it, so that a second start for the same execution (a
 //! redelivered message or event) starts nothing twice.
+//!
+//! It also completes the task tokens of state machine runs paused until a signal (a
+//! `.waitForTaskToken` task): the invocation that moves such an execution on sends
+//! `SendTaskSuccess` with its answer, and the state machine goes on from there.
 
 use serde_json::json;
 
@@ -62,12 +66,58 @@ impl StateMachine {
     }
 
     #[cfg(feature = "step-functions")]
+    async fn client(&self) -> &aws_sdk_sfn::Client {
+        self.client
+            .get_or_init(|| async { aws_sdk_sfn::Client::new(&crate::aws::load().await) })
+            .await
+    }
+
+    /// Completes the paused state machine run that `task_token` belongs to with `output` (an
+    /// invocation's answer, as JSON text): Step Functions' `SendTaskSuccess`. A token whose task
+    /// already ended (it timed out and the state machine went on) is not an error.
+    ///
+    /// # Errors
+    ///
+    /// When Step Functions refuses or cannot be reached; the message says why.
+    #[cfg(feature = "step-functions")]
+    pub async fn complete(&self, task_token: &str, output: String) -> Result<(), String> {
+        use aws_sdk_sfn::error::ProvideErrorMetadata;
+        let sent = self
+            .client()
+            .await
+            .send_task_success()
+            .task_token(task_token)
+            .output(output)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(error) if matches!(error.code(), Some("TaskTimedOut" | "TaskDoesNotExist")) => {
+                tracing::info!("a paused state machine run had already gone on: {}", aws_sdk_sfn::error::DisplayErrorContext(&error));
+                Ok(())
+            }
+            Err(error) => Err(format!(
+                "cannot complete a task token of state machine `{}`: {}",
+                self.arn,
+                aws_sdk_sfn::error::DisplayErrorContext(&error)
+            )),
+        }
+    }
+
+    /// Completes a task token (see the `step-functions` build): always an error without it.
+    ///
+    /// # Errors
+    ///
+    /// Always: this build cannot reach Step Functions.
+    #[cfg(not(feature = "step-functions"))]
+    pub async fn complete(&self, _task_token: &str, _output: String) -> Result<(), String> {
+        Err("this build lacks hetumind's `step-functions` feature".to_owned())
+    }
+
+    #[cfg(feature = "step-functions")]
     async fn start_named(&self, name: &str, input: String) -> Result<HandedOff, String> {
         use aws_sdk_sfn::error::ProvideErrorMetadata;
-        let client = self
-            .client
-            .get_or_init(|| async { aws_sdk_sfn::Client::new(&crate::aws::load().await) })
-            .await;
+        let client = self.client().await;
         let started = client
             .start_execution()
             .state_machine_arn(&self.arn)

@@ -26,8 +26,8 @@ use crate::engine::{Drive, Engine, EngineError};
 use crate::limits::json_len;
 use crate::model::{
     AuthFailure, ExecuteWorkflow, ExecutionStatus, HttpRequest, HttpTriggerChecks,
-    HttpTriggerOutput, ItemData, NextAction, Request, Response, WebhookAuth, WebhookResponse,
-    Workflow,
+    HttpTriggerOutput, ItemData, NextAction, Request, Response, ResumeExecution, WebhookAuth,
+    WebhookResponse, Workflow,
 };
 use crate::store::ExecutionKeys;
 
@@ -221,6 +221,7 @@ impl Handler {
                 HandlerError::InvalidRequest(format!("invalid request: {error}"))
             })?;
             let response = self.engine.handle(request, deadline).await?;
+            self.complete_task_tokens(&response).await;
             // The error workflow a failure started goes to the state machine (without one, it
             // waits for a driver, logged). A failed hand-off fails the invocation: the
             // orchestrator retries it, and the failed execution's answer names it again.
@@ -359,6 +360,9 @@ impl Handler {
                 413,
                 &json!({ "error": problem, "error_type": "Hetumind.TooLarge" }),
             );
+        }
+        if is_resume_path(&request.path) {
+            return self.http_resume(request, deadline).await;
         }
         let named = request
             .path_parameters
@@ -504,6 +508,128 @@ impl Handler {
                 HttpAnswer::json(202, &body).of(&execution_id)
             }
         }
+    }
+
+    /// Delivers a signal through a resume address (see [`crate::resume`]): checks its token,
+    /// then resumes the node it names with the request's items (its JSON body: an object is one
+    /// item, an array one item per element; without a body, one item of the query parameters
+    /// besides the address's own), as far as the invocation goes. Answers 200 with where the
+    /// execution stands; 403 for a token that is not the node's; 400 when the node does not
+    /// wait.
+    async fn http_resume(&self, request: IncomingHttp, deadline: Option<Instant>) -> HttpAnswer {
+        if !matches!(request.method.as_str(), "GET" | "POST") {
+            let mut answer = HttpAnswer::json(
+                405,
+                &json!({
+                    "error": format!("method `{}` is not allowed: a resume address accepts GET and POST", request.method),
+                    "error_type": "Hetumind.MethodNotAllowed",
+                }),
+            );
+            answer.headers.insert(ALLOW, HeaderValue::from_static("GET, POST"));
+            return answer;
+        }
+        let mut query = request.query;
+        let mut take = |name: &str| match query.remove(name) {
+            Some(Value::String(value)) if !value.is_empty() => Ok(value),
+            _ => Err(HttpAnswer::json(
+                400,
+                &json!({
+                    "error": format!("a resume address needs the query parameter `{name}`"),
+                    "error_type": "Hetumind.InvalidRequest",
+                }),
+            )),
+        };
+        let (execution_id, node, token) = match (take("execution_id"), take("node"), take("token"))
+        {
+            (Ok(execution_id), Ok(node), Ok(token)) => (execution_id, node, token),
+            (Err(answer), ..) | (_, Err(answer), _) | (.., Err(answer)) => return answer,
+        };
+        match self
+            .engine
+            .verify_resume_token(&execution_id, &node, &token)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(execution_id, node, "resume refused (403): the token is not the node's");
+                return HttpAnswer::json(
+                    403,
+                    &json!({
+                        "error": format!("this is not a resume address of node `{node}` of execution `{execution_id}`: the token does not match"),
+                        "error_type": "Hetumind.Forbidden",
+                    }),
+                );
+            }
+            Err(error) => return HttpAnswer::error(&error, Some(&execution_id)),
+        }
+        let items = match raw_body(request.body, request.base64).and_then(body_value) {
+            Ok(Value::Null) => vec![ItemData::new(Value::Object(query))],
+            Ok(Value::Array(values)) => values.into_iter().map(ItemData::new).collect(),
+            Ok(value) => vec![ItemData::new(value)],
+            Err(error) => return HttpAnswer::json(400, &json!({ "error": error })),
+        };
+        let signal = Request::ResumeExecution(ResumeExecution {
+            execution_id: execution_id.clone(),
+            node_name: Some(node),
+            input_data: Some(items),
+            task_token: None,
+            metadata: Map::new(),
+        });
+        // A node that does not wait (any more: the signal came twice, or too late) is a 400
+        // naming it.
+        let response = match self.engine.handle(signal, deadline).await {
+            Ok(response) => response,
+            Err(error) => return HttpAnswer::error(&error, Some(&execution_id)),
+        };
+        let mut body = json!({ "execution_id": response.execution_id, "status": response.status });
+        // A state machine run paused until this signal drives the execution on; else one is
+        // started for it, as for a trigger's execution.
+        let driven = self.complete_task_tokens(&response).await;
+        if !driven && !response.status.is_finished() {
+            match self.hand_off(&response).await {
+                Driver::StateMachine(arn) => body["continued_by"] = json!(arn),
+                Driver::Waiting => {
+                    body["waits_for_driver"] = json!(format!(
+                        "no state machine is configured ({STATE_MACHINE_VAR}): continue it with `resume {execution_id}`"
+                    ));
+                }
+                Driver::Failed(error) => body["hand_off_error"] = json!(error),
+                Driver::Finished => {}
+            }
+        } else if response.status == ExecutionStatus::Failed {
+            self.hand_off(&response).await;
+        }
+        HttpAnswer::json(200, &body).of(&execution_id)
+    }
+
+    /// Completes the task tokens `response` hands back (see [`Response::task_tokens`]) with
+    /// it, through the state machine; answers whether there were any to complete.
+    async fn complete_task_tokens(&self, response: &Response) -> bool {
+        if response.task_tokens.is_empty() {
+            return false;
+        }
+        let execution_id = &response.execution_id;
+        let Some(state_machine) = &self.state_machine else {
+            tracing::error!(
+                execution_id,
+                "a state machine run paused until a signal cannot be completed: no state machine is configured ({STATE_MACHINE_VAR})"
+            );
+            return false;
+        };
+        let output = match serde_json::to_string(response) {
+            Ok(output) => output,
+            Err(error) => {
+                tracing::error!(execution_id, "cannot write the answer: {error}");
+                return false;
+            }
+        };
+        for token in &response.task_tokens {
+            match state_machine.complete(token, output.clone()).await {
+                Ok(()) => tracing::info!(execution_id, "a state machine run paused until a signal goes on"),
+                Err(error) => tracing::error!(execution_id, "{error}"),
+            }
+        }
+        true
     }
 
     /// The response the first of the execution's `responders` (its nodes of role `http_response`
@@ -974,6 +1100,14 @@ struct IncomingHttp {
     query: Map<String, Value>,
     body: Option<String>,
     base64: bool,
+}
+
+/// Whether `path` is a resume address's (see [`crate::resume::PATH`]): its last segment is
+/// `resume`, after any stage prefix, and it does not name a workflow (`/workflows/resume`).
+fn is_resume_path(path: &str) -> bool {
+    let mut segments = path.rsplit('/').filter(|segment| !segment.is_empty());
+    segments.next() == Some(crate::resume::PATH.trim_start_matches('/'))
+        && segments.next() != Some("workflows")
 }
 
 /// `orders` from `/workflows/orders` (after any stage prefix).

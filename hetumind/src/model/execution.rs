@@ -74,6 +74,15 @@ pub struct ExecutionState {
     /// more than its parent's for a sub-workflow's.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub depth: u32,
+    /// The execution's own secret, from which the token of each node's resume address is
+    /// derived (see [`resume`](crate::resume)): random, made when the execution is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_key: Option<String>,
+    /// The task token of the orchestrator run (a Step Functions `.waitForTaskToken` task)
+    /// paused until a signal moves the execution on: the invocation that does completes it
+    /// with its answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_token: Option<String>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
@@ -103,12 +112,16 @@ pub enum NodeState {
         /// When the attempt started.
         started_at: DateTime<Utc>,
     },
-    /// The node asked to wait, or waits for a retry.
+    /// The node asked to wait (for a time or for a signal), or waits for a retry.
     Waiting {
         /// The attempt that runs at `resume_at`.
         attempt: u32,
-        /// When the node may run again.
+        /// When the node may run again: for a node waiting for a signal, when its wait times
+        /// out (`9999-12-31T23:59:59Z` when it never does).
         resume_at: DateTime<Utc>,
+        /// Whether the node waits for a signal: a `resume_execution` request naming it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        signal: bool,
         /// The error that caused a retry wait, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         last_error: Option<String>,

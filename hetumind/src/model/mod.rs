@@ -12,7 +12,7 @@ pub use execution::{ExecutionState, ExecutionStatus, Lease, NodeState};
 pub use item::{BinaryRef, ItemData, ItemSource};
 pub use request::{
     Batch, ErrorWorkflowStart, ExecuteNode, ExecuteWorkflow, NextAction, OutputRef, Request,
-    Response, ResumeExecution, Task, ceil_to_second,
+    Response, ResumeExecution, Task, ceil_to_second, latest_rfc3339,
 };
 pub(crate) use webhook::AuthFailure;
 pub use webhook::{

@@ -53,6 +53,12 @@ pub struct ResumeExecution {
     /// Items for that node, replacing its input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_data: Option<Vec<ItemData>>,
+    /// The task token of the orchestrator run sending this request (Step Functions'
+    /// `$$.Task.Token` in a `.waitForTaskToken` task): kept with the execution when the
+    /// invocation leaves it waiting for a signal, and handed back (see
+    /// [`Response::task_tokens`]) to be completed with the answer otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_token: Option<String>,
     /// Free-form metadata, echoed in the response.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub metadata: Map<String, Value>,
@@ -91,6 +97,7 @@ impl Request {
             execution_id: execution_id.into(),
             node_name: None,
             input_data: None,
+            task_token: None,
             metadata: Map::new(),
         })
     }
@@ -157,6 +164,12 @@ pub struct Response {
     /// `settings.error_workflow`), for the driver to carry on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_workflow: Option<ErrorWorkflowStart>,
+    /// Task tokens of orchestrator runs to complete with this answer (Step Functions'
+    /// `SendTaskSuccess`, as the Lambda handler does): the run that waited for a signal this
+    /// invocation delivered, or the request's own token when the execution no longer waits for
+    /// a signal. Not part of the answer's JSON.
+    #[serde(skip)]
+    pub task_tokens: Vec<String>,
 }
 
 /// The error workflow a failed execution started.
@@ -212,6 +225,24 @@ pub enum NextAction {
         /// Why.
         error: String,
     },
+    /// Nothing runs until a signal (a `resume_execution` request naming one of `nodes`), or
+    /// until `resume_at` when a wait ends then: an orchestrator pauses on a callback (a Step
+    /// Functions `.waitForTaskToken` task resuming with `task_token`) rather than polling.
+    AwaitSignal {
+        /// The nodes waiting for a signal.
+        nodes: Vec<String>,
+        /// When to resume anyway (a signal's timeout, another node's wait), in the format of
+        /// `wait`'s; absent when only a signal moves the execution on.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "whole_seconds_opt"
+        )]
+        resume_at: Option<DateTime<Utc>>,
+        /// The seconds until `resume_at` (at least 1), or a year (the longest a Step Functions
+        /// execution runs) without one: a task's `TimeoutSecondsPath`.
+        timeout_seconds: u64,
+    },
     /// Run every task, in parallel, as an `execute_node` request of this execution (the task's
     /// fields with `request_type` and `execution_id` added), then resume. A long list comes a
     /// part at a time: the next part with the next resume.
@@ -220,6 +251,30 @@ pub enum NextAction {
         tasks: Vec<Task>,
     },
 }
+
+impl NextAction {
+    /// Waiting for a signal to one of `nodes`, or until `resume_at` (at `now`).
+    #[must_use]
+    pub fn await_signal(
+        nodes: Vec<String>,
+        resume_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let timeout_seconds = resume_at.map_or(MAX_TASK_SECONDS, |at| {
+            let seconds = (ceil_to_second(at) - now).num_seconds();
+            u64::try_from(seconds).unwrap_or(0).clamp(1, MAX_TASK_SECONDS)
+        });
+        Self::AwaitSignal {
+            nodes,
+            resume_at,
+            timeout_seconds,
+        }
+    }
+}
+
+/// A year: the longest a Step Functions execution runs, and so the longest an `await_signal`
+/// task waits.
+const MAX_TASK_SECONDS: u64 = 365 * 24 * 60 * 60;
 
 /// One task of a `fan_out` action: the fields of an `execute_node` request after
 /// `execution_id`.
@@ -267,9 +322,22 @@ pub fn ceil_to_second(at: DateTime<Utc>) -> DateTime<Utc> {
     ceiling.min(latest_rfc3339())
 }
 
-/// `9999-12-31T23:59:59Z`.
-fn latest_rfc3339() -> DateTime<Utc> {
+/// `9999-12-31T23:59:59Z`, the latest time RFC 3339 writes: the `resume_at` of a node that
+/// waits for a signal without a timeout.
+#[must_use]
+pub fn latest_rfc3339() -> DateTime<Utc> {
     DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[allow(clippy::ref_option)] // serde's `serialize_with` passes a reference
+fn whole_seconds_opt<S: Serializer>(
+    at: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => whole_seconds(at, serializer),
+        None => serializer.serialize_none(),
+    }
 }
 
 fn whole_seconds<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {

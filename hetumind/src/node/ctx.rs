@@ -53,6 +53,8 @@ pub struct RunInfo {
     pub lookups: Arc<Lookups>,
     /// What [`Ctx::run_workflow`] needs; `None` outside an engine.
     pub sub_workflows: Option<SubWorkflows>,
+    /// Whether a request named the node to resume it (see [`Ctx::resumed`]).
+    pub resumed: bool,
 }
 
 impl RunInfo {
@@ -76,6 +78,7 @@ impl RunInfo {
             first_item: 0,
             lookups: Arc::default(),
             sub_workflows: None,
+            resumed: false,
         }
     }
 }
@@ -263,19 +266,60 @@ impl Ctx {
         self.run.started_at
     }
 
-    /// Parks the node until `until`: returns `Ok(())` once that time has passed, and otherwise
-    /// an error the engine understands as "run me again at `until`" (durably: the invocation
-    /// may end and a later one resumes). Use it with `?` before the work that must wait.
+    /// Whether this run of the node was woken by a request naming it: a `resume_execution`
+    /// with its `node_name` (the command line's `resume ID --node NAME`, a resume address of
+    /// the HTTP trigger, a signal passed on by Step Functions). The request's `input_data`, if
+    /// any, replaced the node's input items.
+    #[must_use]
+    pub fn resumed(&self) -> bool {
+        self.run.resumed
+    }
+
+    /// Parks the node until `until`: returns `Ok(())` once that time has passed (or when a
+    /// request woke the node early, see [`resumed`](Self::resumed)), and otherwise an error the
+    /// engine understands as "run me again at `until`" (durably: the invocation may end and a
+    /// later one resumes). Use it with `?` before the work that must wait.
     ///
     /// # Errors
     ///
     /// While `until` is in the future.
     pub fn wait_until(&self, until: DateTime<Utc>) -> Result<(), NodeError> {
-        if self.now() >= until {
+        if self.resumed() || self.now() >= until {
             Ok(())
         } else {
             Err(NodeError::wait_until(until))
         }
+    }
+
+    /// Parks the node until a signal: returns `Ok(())` once a request named the node (see
+    /// [`resumed`](Self::resumed); the signal's items are then the node's input), or once
+    /// `timeout` has passed, and otherwise an error the engine understands as "run me again
+    /// when a signal comes, or at `timeout`". Durable like [`wait_until`](Self::wait_until):
+    /// the execution answers `await_signal` and waits, however long, for a `resume_execution`
+    /// naming the node. Tell the signal's sender where to send it with the node's
+    /// [`resume_url`](Self::resume_url), in an earlier node or in this one before it parks.
+    ///
+    /// # Errors
+    ///
+    /// Until a signal came or `timeout` passed.
+    pub fn wait_for_signal(&self, timeout: Option<DateTime<Utc>>) -> Result<(), NodeError> {
+        if self.resumed() || timeout.is_some_and(|timeout| self.now() >= timeout) {
+            Ok(())
+        } else {
+            Err(NodeError::wait_for_signal(timeout))
+        }
+    }
+
+    /// The address at which a signal resumes node `node` of this execution through the HTTP
+    /// trigger (see [`resume`](crate::resume)); `self.node_name()` for this node's own.
+    ///
+    /// # Errors
+    ///
+    /// A terminal error when the execution has no resume key (created by an older version).
+    pub fn resume_url(&self, node: &str) -> Result<String, NodeError> {
+        self.execution()
+            .resume_url(node)
+            .map_err(NodeError::terminal)
     }
 
     /// Parks the node until `duration` after it first started: see [`Ctx::wait_until`].
@@ -285,7 +329,18 @@ impl Ctx {
     /// While that time is in the future; a terminal error when it is beyond the dates the
     /// engine can represent (hundreds of thousands of years away).
     pub fn wait_for(&self, duration: Duration) -> Result<(), NodeError> {
-        let until = chrono::TimeDelta::from_std(duration)
+        self.wait_until(self.after_start(duration)?)
+    }
+
+    /// The time `duration` after this node first started (see [`started_at`](Self::started_at)):
+    /// the end of a wait measured from it.
+    ///
+    /// # Errors
+    ///
+    /// A terminal error when that time is beyond the dates the engine can represent (hundreds
+    /// of thousands of years away).
+    pub fn after_start(&self, duration: Duration) -> Result<DateTime<Utc>, NodeError> {
+        chrono::TimeDelta::from_std(duration)
             .ok()
             .and_then(|delta| self.started_at().checked_add_signed(delta))
             .ok_or_else(|| {
@@ -294,8 +349,7 @@ impl Ctx {
                     duration.as_secs(),
                     self.started_at()
                 ))
-            })?;
-        self.wait_until(until)
+            })
     }
 
     /// Runs workflow `source` as a sub-workflow with `input` as its input items, and answers

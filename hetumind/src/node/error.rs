@@ -39,6 +39,14 @@ pub enum ErrorKind {
         /// When to run the node again.
         until: chrono::DateTime<chrono::Utc>,
     },
+    /// Not a failure: the node waits for a signal (a `resume_execution` request naming it),
+    /// or until `timeout` when given (see [`Ctx::wait_for_signal`]).
+    ///
+    /// [`Ctx::wait_for_signal`]: crate::Ctx::wait_for_signal
+    Signal {
+        /// When to run the node again if no signal came.
+        timeout: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 impl NodeError {
@@ -63,6 +71,17 @@ impl NodeError {
     #[must_use]
     pub fn wait_until(until: chrono::DateTime<chrono::Utc>) -> Self {
         Self::new(ErrorKind::Wait { until }, format!("waiting until {until}"))
+    }
+
+    /// Parks the node until a signal, or until `timeout` when given. Nodes use it through
+    /// [`Ctx::wait_for_signal`](crate::Ctx::wait_for_signal).
+    #[must_use]
+    pub fn wait_for_signal(timeout: Option<chrono::DateTime<chrono::Utc>>) -> Self {
+        let message = match timeout {
+            Some(timeout) => format!("waiting for a signal until {timeout}"),
+            None => "waiting for a signal".to_owned(),
+        };
+        Self::new(ErrorKind::Signal { timeout }, message)
     }
 
     fn new(kind: ErrorKind, message: impl fmt::Display) -> Self {

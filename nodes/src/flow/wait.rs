@@ -10,10 +10,18 @@ use serde_json::Value;
 
 use crate::support::params::schema_of_params;
 
-/// The parameters of `core.wait`: exactly one of `amount` (with `unit`) and `until`.
+/// The parameters of `core.wait`: in `time` mode (the default), exactly one of `amount` (with
+/// `unit`) and `until`; in `signal` mode, at most one of them, the time limit.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct WaitParams {
+    /// What ends the wait: `time` (the default), or `signal`: a `resume_execution` request
+    /// naming the node (the command line's `resume ID --node NAME --input FILE`, or a `GET` or
+    /// `POST` of the node's resume address, `resume_url("NAME")` in an expression), whose items
+    /// the node then outputs; `amount`/`until` then limit the wait, after which the node's own
+    /// items pass on.
+    #[serde(default)]
+    mode: Mode,
     /// How long to wait, in `unit`s, counted from when the node started: at most about 100
     /// years (36,500 days).
     #[serde(default)]
@@ -25,6 +33,17 @@ struct WaitParams {
     /// a time already past does not wait.
     #[serde(default)]
     until: Option<String>,
+}
+
+/// What ends a wait.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Mode {
+    /// A time.
+    #[default]
+    Time,
+    /// A signal, or the time limit if one is given.
+    Signal,
 }
 
 /// The unit of a wait's `amount`.
@@ -66,19 +85,43 @@ impl Unit {
     }
 }
 
-/// The parameters of `core.wait`, checked: how long to wait, or until when.
+/// The parameters of `core.wait`, checked: what ends the wait.
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "WaitParams")]
 enum WaitSpec {
-    /// For a duration after the node started.
+    /// A time.
+    Time(Time),
+    /// A signal, or the time when there is one.
+    Signal(Option<Time>),
+}
+
+/// A time to wait for.
+#[derive(Debug)]
+enum Time {
+    /// A duration after the node started.
     For(Duration),
-    /// Until a time.
+    /// A point in time.
     Until(DateTime<Utc>),
 }
 
 schema_of_params!(WaitSpec => WaitParams);
 
 impl TryFrom<WaitParams> for WaitSpec {
+    type Error = String;
+
+    fn try_from(params: WaitParams) -> Result<Self, String> {
+        match (params.mode, params.amount, &params.until) {
+            (Mode::Signal, None, None) if params.unit.is_some() => {
+                Err("`unit` applies to `amount`, which is missing".to_owned())
+            }
+            (Mode::Signal, None, None) => Ok(Self::Signal(None)),
+            (Mode::Signal, ..) => Time::try_from(params).map(|time| Self::Signal(Some(time))),
+            (Mode::Time, ..) => Time::try_from(params).map(Self::Time),
+        }
+    }
+}
+
+impl TryFrom<WaitParams> for Time {
     type Error = String;
 
     fn try_from(params: WaitParams) -> Result<Self, String> {
@@ -112,10 +155,32 @@ impl TryFrom<WaitParams> for WaitSpec {
     }
 }
 
-/// Waits, then passes the items on unchanged: for `amount` `unit`s (seconds, minutes, hours
-/// or days) after the node started, or until the time `until`. The wait is durable: the
-/// invocation answers `wait` with the resume time, and the execution continues in a later
-/// invocation, however long the wait.
+impl Time {
+    /// When the wait ends.
+    fn end(&self, ctx: &Ctx) -> Result<DateTime<Utc>, NodeError> {
+        match self {
+            Self::Until(until) => Ok(*until),
+            Self::For(duration) => ctx.after_start(*duration),
+        }
+    }
+}
+
+/// Waits, then passes the items on. In `time` mode (the default): for `amount` `unit`s
+/// (seconds, minutes, hours or days) after the node started, or until the time `until`, and
+/// the items pass on unchanged. In `signal` mode: until a signal, a `resume_execution`
+/// request naming the node, whose items (its `input_data`) the node outputs in place of its
+/// own; with `amount` or `until`, at most that long, after which the node's own items pass on
+/// (tell the two apart downstream by a field the signal sets, such as `approved`).
+///
+/// A signal comes from the command line (`resume ID --node NAME --input FILE`), from a
+/// `resume_execution` request, or through the HTTP trigger at the node's resume address: an
+/// earlier node sends it to whoever gives the signal, as the expression `resume_url("NAME")`
+/// gives it. A `GET` of the address resumes with one item of its extra query parameters
+/// (`&approved=true`); a `POST` with its JSON body.
+///
+/// The wait is durable: the invocation answers `wait` with the resume time (or, waiting for a
+/// signal, `await_signal`), and the execution continues in a later invocation, however long
+/// the wait.
 #[node(kind = "core.wait", nonblocking)]
 async fn wait(
     Params(params): Params<WaitSpec>,
@@ -123,8 +188,11 @@ async fn wait(
     ctx: &Ctx,
 ) -> Result<Vec<Value>, NodeError> {
     match params {
-        WaitSpec::For(duration) => ctx.wait_for(duration)?,
-        WaitSpec::Until(until) => ctx.wait_until(until)?,
+        WaitSpec::Time(time) => ctx.wait_until(time.end(ctx)?)?,
+        WaitSpec::Signal(time) => {
+            let timeout = time.as_ref().map(|time| time.end(ctx)).transpose()?;
+            ctx.wait_for_signal(timeout)?;
+        }
     }
     Ok(items)
 }
