@@ -98,6 +98,9 @@ mod tests {
             address("https://fn.example/", "e-1", "Manager approval", "ab"),
             "https://fn.example/resume?execution_id=e-1&node=Manager%20approval&token=ab"
         );
-        assert_eq!(address("", "e", "a&b=c", "t"), "/resume?execution_id=e&node=a%26b%3Dc&token=t");
+        assert_eq!(
+            address("", "e", "a&b=c", "t"),
+            "/resume?execution_id=e&node=a%26b%3Dc&token=t"
+        );
     }
 }

@@ -1098,6 +1098,7 @@ async fn a_stored_workflow_runs_by_id_and_later_edits_leave_running_executions_a
         execution_id: "exec-2".to_owned(),
         node_name: None,
         input_data: None,
+        task_token: None,
         metadata: Default::default(),
     });
     let response = engine.handle(resume_2, None).await.unwrap();
@@ -1124,6 +1125,7 @@ fn resume_node(node: &str, input: Option<Value>) -> Request {
         execution_id: "exec-1".to_owned(),
         node_name: Some(node.to_owned()),
         input_data: input.map(|input| vec![input.into()]),
+        task_token: None,
         metadata: Default::default(),
     })
 }

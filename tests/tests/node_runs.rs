@@ -246,6 +246,7 @@ async fn items_waiting_for_a_retry_beyond_the_budget_are_the_only_ones_run_again
                 execution_id: "items-parked".to_owned(),
                 node_name: Some("F".to_owned()),
                 input_data: None,
+                task_token: None,
                 metadata: serde_json::Map::new(),
             }),
             None,

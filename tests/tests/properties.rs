@@ -425,6 +425,8 @@ async fn drive(
                 }
             }
             NextAction::Continue { .. } => {}
+            // No node of these workflows waits for a signal.
+            NextAction::AwaitSignal { .. } => panic!("unexpected: {response:?}"),
         }
         response = invoke(engine, Request::resume(EXECUTION)).await?;
     }

@@ -142,6 +142,7 @@ async fn an_s3_outage_mid_execution_loses_nothing() {
                     execution_id: "fault-1".to_owned(),
                     node_name: None,
                     input_data: None,
+                    task_token: None,
                     metadata: serde_json::Map::new(),
                 }),
                 None,

@@ -59,15 +59,24 @@ fn start(execution_id: &str) -> Value {
 }
 
 /// The resume address `Ask` put out, as its query parameters.
-async fn address(engine: &Engine, store: &dyn StateStore, execution_id: &str) -> Vec<(String, String)> {
+async fn address(
+    engine: &Engine,
+    store: &dyn StateStore,
+    execution_id: &str,
+) -> Vec<(String, String)> {
     let state = engine.execution_state(execution_id).await.unwrap();
     let NodeState::Success { output_key, .. } = &state.nodes["Ask"] else {
         panic!("{state:?}");
     };
     let stored = store.get(output_key).await.unwrap().unwrap();
     let outputs: Value = serde_json::from_slice(&stored.bytes).unwrap();
-    let url = outputs[0][0]["json"]["approve_at"].as_str().unwrap().to_owned();
-    let query = url.strip_prefix("/resume?").unwrap_or_else(|| panic!("{url}"));
+    let url = outputs[0][0]["json"]["approve_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let query = url
+        .strip_prefix("/resume?")
+        .unwrap_or_else(|| panic!("{url}"));
     query
         .split('&')
         .map(|pair| {
@@ -102,7 +111,8 @@ fn resume_event(method: &str, query: &[(String, String)], body: Option<&str>) ->
 }
 
 fn with(query: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
-    let mut query: Vec<(String, String)> = query.iter().filter(|(n, _)| n != name).cloned().collect();
+    let mut query: Vec<(String, String)> =
+        query.iter().filter(|(n, _)| n != name).cloned().collect();
     query.push((name.to_owned(), value.to_owned()));
     query
 }
@@ -138,7 +148,14 @@ async fn a_resume_address_with_its_token_resumes_the_node_and_any_other_is_refus
         (with(&query, "token", &off), 403),
         (with(&query, "node", "Ask"), 403),
         (with(&query, "execution_id", "e-404"), 403),
-        (query.iter().filter(|(name, _)| name != "token").cloned().collect(), 400),
+        (
+            query
+                .iter()
+                .filter(|(name, _)| name != "token")
+                .cloned()
+                .collect(),
+            400,
+        ),
     ] {
         let answer = handler
             .handle(resume_event("GET", &query, None), 0)
@@ -189,7 +206,11 @@ async fn a_resume_address_with_its_token_resumes_the_node_and_any_other_is_refus
     let query = address(&engine, &*store, "e-2").await;
     let answer = handler
         .handle(
-            resume_event("POST", &query, Some(r#"[{"approved": false}, {"note": "too dear"}]"#)),
+            resume_event(
+                "POST",
+                &query,
+                Some(r#"[{"approved": false}, {"note": "too dear"}]"#),
+            ),
             0,
         )
         .await
@@ -207,7 +228,10 @@ async fn a_signal_reaches_a_node_handed_out_to_fan_out_workers() {
     let engine = Engine::new(hetumind::Registry::global().unwrap(), store);
     let request = Request::ExecuteWorkflow(ExecuteWorkflow {
         workflow_id: None,
-        workflow: Some(Box::new(approval("fanned", &json!({ "dispatch": "fan_out" })))),
+        workflow: Some(Box::new(approval(
+            "fanned",
+            &json!({ "dispatch": "fan_out" }),
+        ))),
         execution_id: Some("f-1".to_owned()),
         input_data: Some(vec![ItemData::new(json!({ "order": 1 }))]),
         metadata: serde_json::Map::new(),
@@ -238,12 +262,11 @@ async fn a_signal_reaches_a_node_handed_out_to_fan_out_workers() {
 async fn a_signal_wait_with_a_time_limit_passes_its_own_items_on_when_it_runs_out() {
     let store: Arc<dyn StateStore> = Arc::new(MemStore::new());
     // No wait slept within an invocation: each is answered.
-    let engine = Engine::new(hetumind::Registry::global().unwrap(), store).with_options(
-        EngineOptions {
+    let engine =
+        Engine::new(hetumind::Registry::global().unwrap(), store).with_options(EngineOptions {
             max_inline_wait: Duration::ZERO,
             ..EngineOptions::default()
-        },
-    );
+        });
     let workflow: Workflow = serde_json::from_value(json!({ "id": "limited", "nodes": [
         { "name": "Approval", "kind": "test.signal", "parameters": 1 }
     ] }))
@@ -256,10 +279,7 @@ async fn a_signal_wait_with_a_time_limit_passes_its_own_items_on_when_it_runs_ou
         metadata: serde_json::Map::new(),
     });
     // Answered first: the signal, or else the time limit (1 s, rounded up to whole seconds).
-    let first = engine
-        .handle(request.clone(), None)
-        .await
-        .unwrap();
+    let first = engine.handle(request.clone(), None).await.unwrap();
     let NextAction::AwaitSignal {
         resume_at: Some(_),
         timeout_seconds,
@@ -295,8 +315,8 @@ impl aws_sdk_sfn::config::Intercept for Completions {
     ) -> Result<(), aws_sdk_sfn::error::BoxError> {
         if let Some(input) = context
             .input()
-            .downcast_ref::<aws_sdk_sfn::operation::send_task_success::SendTaskSuccessInput>()
-        {
+            .downcast_ref::<aws_sdk_sfn::operation::send_task_success::SendTaskSuccessInput>(
+        ) {
             let output = serde_json::from_str(input.output().unwrap_or("null"))?;
             self.0
                 .lock()
@@ -360,7 +380,12 @@ async fn the_signal_s_invocation_completes_the_task_token_the_function_kept() {
     assert_eq!(answer["next_action"]["type"], "await_signal", "{answer}");
     assert!(answer.get("task_tokens").is_none(), "{answer}");
     assert_eq!(
-        engine.execution_state("s-1").await.unwrap().task_token.as_deref(),
+        engine
+            .execution_state("s-1")
+            .await
+            .unwrap()
+            .task_token
+            .as_deref(),
         Some("token-1")
     );
     assert!(completions.take().is_empty());
@@ -379,9 +404,19 @@ async fn the_signal_s_invocation_completes_the_task_token_the_function_kept() {
     assert_eq!(token, "token-1");
     assert_eq!(output["execution_id"], "s-1", "{output}");
     assert_eq!(output["status"], "success", "{output}");
-    assert_eq!(output["next_action"], json!({ "type": "complete" }), "{output}");
-    assert_eq!(output["output_data"], json!([{ "json": { "approved": "yes" } }]));
-    assert_eq!(engine.execution_state("s-1").await.unwrap().task_token, None);
+    assert_eq!(
+        output["next_action"],
+        json!({ "type": "complete" }),
+        "{output}"
+    );
+    assert_eq!(
+        output["output_data"],
+        json!([{ "json": { "approved": "yes" } }])
+    );
+    assert_eq!(
+        engine.execution_state("s-1").await.unwrap().task_token,
+        None
+    );
     let started = client
         .list_executions()
         .state_machine_arn(&arn)

@@ -664,7 +664,7 @@ mod tests {
         assert_eq!(schedule.wake(b, None), Err(WakeError::NotReady));
         let started = schedule.start_next(now).unwrap();
         let later = now() + chrono::TimeDelta::hours(1);
-        schedule.park(started, 2, later);
+        schedule.park(started, 2, later, false);
         assert_eq!(schedule.status(), ExecutionStatus::Waiting);
         assert_eq!(schedule.earliest_wait(), Some((a, later)));
         // Woken early with other items: they replace what A was delivered.

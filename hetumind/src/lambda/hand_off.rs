@@ -93,7 +93,10 @@ impl StateMachine {
         match sent {
             Ok(_) => Ok(()),
             Err(error) if matches!(error.code(), Some("TaskTimedOut" | "TaskDoesNotExist")) => {
-                tracing::info!("a paused state machine run had already gone on: {}", aws_sdk_sfn::error::DisplayErrorContext(&error));
+                tracing::info!(
+                    "a paused state machine run had already gone on: {}",
+                    aws_sdk_sfn::error::DisplayErrorContext(&error)
+                );
                 Ok(())
             }
             Err(error) => Err(format!(

@@ -525,24 +525,28 @@ impl Handler {
                     "error_type": "Hetumind.MethodNotAllowed",
                 }),
             );
-            answer.headers.insert(ALLOW, HeaderValue::from_static("GET, POST"));
+            answer
+                .headers
+                .insert(ALLOW, HeaderValue::from_static("GET, POST"));
             return answer;
         }
         let mut query = request.query;
         let mut take = |name: &str| match query.remove(name) {
             Some(Value::String(value)) if !value.is_empty() => Ok(value),
-            _ => Err(HttpAnswer::json(
-                400,
-                &json!({
-                    "error": format!("a resume address needs the query parameter `{name}`"),
-                    "error_type": "Hetumind.InvalidRequest",
-                }),
-            )),
+            _ => Err(name.to_owned()),
         };
         let (execution_id, node, token) = match (take("execution_id"), take("node"), take("token"))
         {
             (Ok(execution_id), Ok(node), Ok(token)) => (execution_id, node, token),
-            (Err(answer), ..) | (_, Err(answer), _) | (.., Err(answer)) => return answer,
+            (Err(missing), ..) | (_, Err(missing), _) | (.., Err(missing)) => {
+                return HttpAnswer::json(
+                    400,
+                    &json!({
+                        "error": format!("a resume address needs the query parameter `{missing}`"),
+                        "error_type": "Hetumind.InvalidRequest",
+                    }),
+                );
+            }
         };
         match self
             .engine
@@ -551,7 +555,11 @@ impl Handler {
         {
             Ok(true) => {}
             Ok(false) => {
-                tracing::warn!(execution_id, node, "resume refused (403): the token is not the node's");
+                tracing::warn!(
+                    execution_id,
+                    node,
+                    "resume refused (403): the token is not the node's"
+                );
                 return HttpAnswer::json(
                     403,
                     &json!({
@@ -625,7 +633,10 @@ impl Handler {
         };
         for token in &response.task_tokens {
             match state_machine.complete(token, output.clone()).await {
-                Ok(()) => tracing::info!(execution_id, "a state machine run paused until a signal goes on"),
+                Ok(()) => tracing::info!(
+                    execution_id,
+                    "a state machine run paused until a signal goes on"
+                ),
                 Err(error) => tracing::error!(execution_id, "{error}"),
             }
         }

@@ -262,7 +262,9 @@ impl NextAction {
     ) -> Self {
         let timeout_seconds = resume_at.map_or(MAX_TASK_SECONDS, |at| {
             let seconds = (ceil_to_second(at) - now).num_seconds();
-            u64::try_from(seconds).unwrap_or(0).clamp(1, MAX_TASK_SECONDS)
+            u64::try_from(seconds)
+                .unwrap_or(0)
+                .clamp(1, MAX_TASK_SECONDS)
         });
         Self::AwaitSignal {
             nodes,
