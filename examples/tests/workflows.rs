@@ -20,6 +20,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_hetumind-examples");
 const TESTED: &[&str] = &[
     "appointment-reminders.json",
     "audience-export.json",
+    "expense-approval.json",
     "failure-alert.json",
     "greetings.json",
     "order-confirmations.json",
@@ -550,6 +551,79 @@ fn quote_orders_prices_them_in_a_sub_workflow_and_keeps_the_priority_ones() {
     let child = parse_run(&output);
     child.assert_success();
     assert_eq!(child.items(), priced_orders());
+}
+
+#[test]
+fn expense_approval_waits_for_the_approver_s_signal_then_decides() {
+    let state = tempfile::tempdir().unwrap();
+    let state_url = format!("file://{}", state.path().display());
+    let output = command()
+        .arg("run")
+        .arg(workflows_dir().join("expense-approval.json"))
+        .arg("--input")
+        .arg(input_file("expense-approval.json"))
+        .args(["--execution-id", "exp-1", "--json", "--state", &state_url])
+        .output()
+        .unwrap();
+    let waiting = parse_run(&output);
+    // Left waiting (exit 3) for a signal to `Approval`, for three days at most.
+    assert_eq!(waiting.code, 3, "{}", waiting.stderr);
+    assert_eq!(waiting.response["status"], "waiting");
+    let action = &waiting.response["next_action"];
+    assert_eq!(action["type"], "await_signal", "{action}");
+    assert_eq!(action["nodes"], json!(["Approval"]));
+    let resume_at = DateTime::parse_from_rfc3339(action["resume_at"].as_str().unwrap()).unwrap();
+    let days = (resume_at.to_utc() - Utc::now()).num_hours();
+    assert!((71..=72).contains(&days), "{action}");
+    assert!(
+        (259_100..=259_200).contains(&action["timeout_seconds"].as_u64().unwrap()),
+        "{action}"
+    );
+    // Without --json, the command says how to send the signal.
+    let output = command()
+        .args(["resume", "exp-1", "--state", &state_url])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("node `Approval` waits for a signal")
+            && said.contains("resume exp-1 --node Approval --input FILE"),
+        "{said}"
+    );
+
+    // The approver's answer.
+    let output = command()
+        .args(["resume", "exp-1", "--node", "Approval", "--input"])
+        .arg(input_file("expense-approval-approve.json"))
+        .args(["--json", "--state", &state_url])
+        .output()
+        .unwrap();
+    let run = parse_run(&output);
+    run.assert_success();
+    assert_eq!(
+        run.items(),
+        [
+            json!({ "expense_id": "EXP-301", "amount": 420.5, "status": "approved", "decided_by": "lee" })
+        ]
+    );
+    // A second answer finds nothing waiting.
+    let output = command()
+        .args([
+            "resume", "exp-1", "--node", "Approval", "--state", &state_url,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("already finished"), "{said}");
+    // --input goes with --node only.
+    let output = command()
+        .args(["resume", "exp-1", "--input"])
+        .arg(input_file("expense-approval-approve.json"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
 }
 
 #[test]

@@ -11,7 +11,7 @@
 //    "invocations": {"execute_workflow": n, "resume_execution": n, "execute_node": n},
 //    "timings": {request_type: {"total_ms", "max_ms", "first_ms", "last_ms"}} (the sum and
 //    the longest of the invocations' durations; when the first started and the last ended),
-//    "errors": {errorType: n}, "kills": n, "peak_workers": n, "wall_ms": n}
+//    "errors": {errorType: n}, "kills": n, "peak_workers": n, "signals": n, "wall_ms": n}
 // and exits 0 (also when the state machine failed: the line says so); 2 on a usage error.
 //
 // Knobs (environment):
@@ -22,6 +22,14 @@
 //                             milliseconds after it started (a worker that dies mid-task)
 //   HETUMIND_SFN_RETRY_MS     STATE:MS,...: retry STATE after MS milliseconds, whatever its
 //                             Retry fields say (their attempt counts still hold)
+//   HETUMIND_SFN_SIGNALS      a JSON array of signals, each {"node_name", "input_data"?}: the
+//                             interpreter does not run `.waitForTaskToken` tasks, so this
+//                             harness serves the AwaitSignal task: it invokes the function
+//                             with the task's payload (the function keeps the token), then
+//                             delivers the next signal as a resume_execution invocation of
+//                             its own, and answers that invocation's response, which is what
+//                             the function's SendTaskSuccess hands the task in AWS. With no
+//                             signal left, the task waits until its TimeoutSecondsPath ends it.
 //   HETUMIND_SFN_TRACE        1: the interpreter's events and every invocation on stderr
 // Everything else in the environment (HETUMIND_LEASE_MS, AWS_ENDPOINT_URL_S3, ...) is the
 // function's.
@@ -104,16 +112,27 @@ const definition = JSON.parse(
   readFileSync(machinePath, 'utf8').replaceAll('${FunctionArn}', FUNCTION_ARN),
 );
 
-// Every Lambda Task state, at any depth (Map and Parallel states hold their own).
-function lambdaTasks(states, names = []) {
+// Every Lambda Task state invoking `resource`, at any depth (Map and Parallel states hold
+// their own).
+function lambdaTasks(states, resource, names = []) {
   for (const [name, state] of Object.entries(states)) {
-    if (state.Type === 'Task' && state.Resource === 'arn:aws:states:::lambda:invoke') names.push(name);
+    if (state.Type === 'Task' && state.Resource === resource) names.push(name);
     for (const inner of [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])]) {
-      if (inner?.States) lambdaTasks(inner.States, names);
+      if (inner?.States) lambdaTasks(inner.States, resource, names);
     }
   }
   return names;
 }
+
+let signals;
+try {
+  signals = JSON.parse(process.env.HETUMIND_SFN_SIGNALS ?? '[]');
+} catch (error) {
+  usage(`HETUMIND_SFN_SIGNALS is not JSON: ${error.message}`);
+}
+let signalsSent = 0;
+// The task token the context object gives `$$.Task.Token`.
+const TASK_TOKEN = 'local-task-token';
 
 const events = mkdtempSync(join(tmpdir(), 'hetumind-sfn-'));
 const invocations = {};
@@ -201,7 +220,57 @@ async function invoke(taskInput) {
   );
 }
 
-const handlers = Object.fromEntries(lambdaTasks(definition.States).map((name) => [name, invoke]));
+/**
+ * Serves a `.waitForTaskToken` Lambda Task: the function keeps the token (its answer is not
+ * the task's result), then the next signal's own invocation answers what SendTaskSuccess would
+ * hand the task.
+ */
+async function invokeForToken(taskInput) {
+  await invoke(taskInput);
+  const signal = signals.shift();
+  if (!signal) {
+    // No signal comes: the task's TimeoutSecondsPath ends it, as in AWS.
+    return new Promise(() => {});
+  }
+  signalsSent += 1;
+  const payload = {
+    request_type: 'resume_execution',
+    execution_id: taskInput.Payload.execution_id,
+    ...signal,
+  };
+  const answer = await invoke({ FunctionName: FUNCTION_ARN, Payload: payload });
+  return answer.Payload;
+}
+
+// The interpreter reads TimeoutSecondsPath from the task's input after Parameters, where Step
+// Functions reads it from the state's input: in the copy it runs, each such task carries the
+// value through its Parameters, where the interpreter looks for it.
+for (const name of lambdaTasks(definition.States, 'arn:aws:states:::lambda:invoke.waitForTaskToken')) {
+  const state = findState(definition.States, name);
+  if (state.TimeoutSecondsPath) {
+    state.Parameters['TimeoutSeconds.$'] = state.TimeoutSecondsPath;
+    state.TimeoutSecondsPath = '$.TimeoutSeconds';
+  }
+}
+
+function findState(states, name) {
+  for (const [found, state] of Object.entries(states)) {
+    if (found === name) return state;
+    for (const inner of [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])]) {
+      const deeper = inner?.States && findState(inner.States, name);
+      if (deeper) return deeper;
+    }
+  }
+  return null;
+}
+
+const handlers = Object.fromEntries([
+  ...lambdaTasks(definition.States, 'arn:aws:states:::lambda:invoke').map((name) => [name, invoke]),
+  ...lambdaTasks(definition.States, 'arn:aws:states:::lambda:invoke.waitForTaskToken').map((name) => [
+    name,
+    invokeForToken,
+  ]),
+]);
 const name = process.env.HETUMIND_SFN_EXECUTION || `sfn-${randomUUID()}`;
 // Built (and validated) before the clock starts: Step Functions does that once, at deployment.
 const machine = new StateMachine(definition);
@@ -217,6 +286,7 @@ const execution = machine.run(input, {
       Id: 'arn:aws:states:us-east-1:123456789012:stateMachine:hetumind-executions',
       Name: 'hetumind-executions',
     },
+    Task: { Token: TASK_TOKEN },
   },
 });
 if (trace) {
@@ -245,6 +315,7 @@ Object.assign(report, {
   errors,
   kills,
   peak_workers: peakWorkers,
+  signals: signalsSent,
   wall_ms: Math.round(performance.now() - started),
 });
 rmSync(events, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 /// Errors a retry cannot fix: the request, the workflow or the execution id is wrong.
 const PERMANENT: [&str; 5] = [
@@ -85,7 +85,7 @@ fn the_state_machine_never_retries_a_permanent_error() {
     tasks.sort();
     assert_eq!(
         tasks,
-        ["ExecuteNode", "Resume", "Start"],
+        ["AwaitSignal", "ExecuteNode", "Resume", "Start"],
         "every Lambda task has a retry policy"
     );
 }
@@ -110,6 +110,7 @@ fn the_state_machine_handles_every_next_action() {
         [
             ("continue", "Resume"),
             ("wait", "WaitUntilResume"),
+            ("await_signal", "AwaitSignal"),
             ("fan_out", "FanOut"),
             ("complete", "Completed"),
             ("failed", "ExecutionFailed"),
@@ -148,4 +149,28 @@ fn the_state_machine_handles_every_next_action() {
         state("Prepare")["Parameters"]["execution_id.$"],
         "$$.Execution.Name"
     );
+}
+
+#[test]
+fn the_state_machine_awaits_a_signal_on_a_task_token_and_resumes_when_it_times_out() {
+    let await_signal = state("AwaitSignal");
+    assert_eq!(
+        await_signal["Resource"],
+        "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    );
+    assert_eq!(
+        await_signal["Parameters"]["Payload"],
+        json!({ "request_type": "resume_execution", "execution_id.$": "$.execution_id",
+            "task_token.$": "$$.Task.Token" })
+    );
+    assert_eq!(
+        await_signal["TimeoutSecondsPath"],
+        "$.last.next_action.timeout_seconds"
+    );
+    assert_eq!(await_signal["ResultPath"], "$.last");
+    assert_eq!(await_signal["Next"], "Decide");
+    let catches = await_signal["Catch"].as_array().unwrap();
+    assert_eq!(catches.len(), 1);
+    assert_eq!(catches[0]["ErrorEquals"], json!(["States.Timeout"]));
+    assert_eq!(catches[0]["Next"], "Resume");
 }

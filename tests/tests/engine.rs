@@ -112,6 +112,20 @@ async fn wait(
     Ok(v)
 }
 
+/// Waits, durably, until its time, even when a request wakes it early: it parks again.
+#[node(kind = "test.hold")]
+async fn hold(
+    Params(p): Params<WaitParams>,
+    Items(v): Items<Value>,
+    ctx: &Ctx,
+) -> Result<Vec<Value>, NodeError> {
+    let until = ctx.after_start(Duration::from_secs(p.seconds))?;
+    if ctx.now() < until {
+        return Err(NodeError::wait_until(until));
+    }
+    Ok(v)
+}
+
 static RATE_LIMITED: AtomicU32 = AtomicU32::new(0);
 
 /// Fails once asking to be retried after 7 s, then passes items on.
@@ -1198,10 +1212,27 @@ async fn a_finished_execution_answers_repeats_with_its_output_and_refuses_its_no
 }
 
 #[tokio::test(start_paused = true)]
-async fn items_given_to_a_node_that_waits_again_are_kept_until_it_runs() {
+async fn a_request_naming_a_waiting_node_ends_its_wait_now() {
     let engine = engine();
     let wf = workflow(json!({ "id": "w", "nodes": [
         { "name": "W", "kind": "test.wait", "parameters": { "seconds": 3600 } },
+        { "name": "N", "kind": "test.inc" }
+    ], "connections": { "W": { "main": [[{ "node": "N" }]] } } }));
+    let response = engine.handle(execute(wf, json!([1])), None).await.unwrap();
+    assert_eq!(response.status, ExecutionStatus::Waiting);
+    // `Ctx::wait_for` returns at once in a run a request woke, with the items it gave.
+    let response = engine
+        .handle(resume_node("W", Some(json!(10))), None)
+        .await
+        .unwrap();
+    assert_eq!(outputs(&response), [json!(11)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn items_given_to_a_node_that_waits_again_are_kept_until_it_runs() {
+    let engine = engine();
+    let wf = workflow(json!({ "id": "w", "nodes": [
+        { "name": "W", "kind": "test.hold", "parameters": { "seconds": 3600 } },
         { "name": "N", "kind": "test.inc" }
     ], "connections": { "W": { "main": [[{ "node": "N" }]] } } }));
     let response = engine.handle(execute(wf, json!([1])), None).await.unwrap();

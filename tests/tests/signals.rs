@@ -132,7 +132,7 @@ async fn a_resume_address_with_its_token_resumes_the_node_and_any_other_is_refus
     let answer = handler.handle(start("e-1"), 0).await.unwrap();
     assert_eq!(
         answer["next_action"],
-        json!({ "type": "await_signal", "nodes": ["Approval"], "timeout_seconds": 31_536_000 }),
+        json!({ "type": "await_signal", "nodes": ["Approval"], "timeout_seconds": 2_073_600 }),
         "{answer}"
     );
     assert_eq!(answer["status"], "waiting");

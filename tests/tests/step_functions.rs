@@ -148,6 +148,83 @@ fn a_wait_is_slept_in_the_wait_state_until_resume_at() {
     }
 }
 
+/// `Ask` says where the approval goes, `Approval` waits for it (at most `limit` seconds when
+/// given), `E` passes its items on.
+fn approval(limit: Option<u64>) -> Value {
+    json!({
+        "id": "approval",
+        "nodes": [
+            { "name": "Ask", "kind": "test.say", "parameters": {
+                "approve_at": "{% resume_url(\"Approval\") %}" } },
+            { "name": "Approval", "kind": "test.signal", "parameters": limit },
+            { "name": "E", "kind": "test.echo" }
+        ],
+        "connections": {
+            "Ask": { "main": [[{ "node": "Approval" }]] },
+            "Approval": { "main": [[{ "node": "E" }]] }
+        }
+    })
+}
+
+#[test]
+fn a_signal_is_awaited_in_the_await_signal_task_not_polled() {
+    let Some(tools) = sfn::interpreter() else {
+        return;
+    };
+    let stores = stores("sfn-signal");
+    for store in &stores {
+        store.put_workflow(&approval(None));
+    }
+    let signals = json!([{ "node_name": "Approval",
+        "input_data": [{ "json": { "approved": true, "by": "ana" } }] }])
+    .to_string();
+    let reports = run_all(
+        &tools,
+        &stores,
+        &[("HETUMIND_SFN_SIGNALS", &signals)],
+        |_| json!({ "workflow_id": "approval" }),
+    );
+    for report in &reports {
+        assert_succeeded(report);
+        assert_eq!(outputs(report), [json!({ "approved": true, "by": "ana" })]);
+        // The start answered `await_signal`; the AwaitSignal task's invocation kept the token;
+        // the signal's invocation finished the execution, and its answer ended the loop.
+        assert_eq!(
+            report["invocations"],
+            json!({ "execute_workflow": 1, "resume_execution": 2 }),
+            "{report}"
+        );
+        assert_eq!(report["signals"], 1, "{report}");
+    }
+}
+
+#[test]
+fn a_signal_s_time_limit_times_the_task_out_and_the_loop_resumes() {
+    let Some(tools) = sfn::interpreter() else {
+        return;
+    };
+    let stores = stores("sfn-signal-limit");
+    // Six seconds: the function sleeps through waits of up to five seconds itself.
+    for store in &stores {
+        store.put_workflow(&approval(Some(6)));
+    }
+    let reports = run_all(
+        &tools,
+        &stores,
+        &[],
+        |_| json!({ "workflow_id": "approval", "input_data": items(&[json!({ "order": 3 })]) }),
+    );
+    for report in &reports {
+        assert_succeeded(report);
+        // No signal: the node's own item passed on once the limit was over.
+        let out = outputs(report);
+        assert_eq!(out.len(), 1, "{report}");
+        assert!(out[0]["approve_at"].is_string(), "{report}");
+        assert_eq!(report["signals"], 0, "{report}");
+        assert!(report["wall_ms"].as_u64().unwrap() >= 5_000, "{report}");
+    }
+}
+
 #[test]
 fn twenty_fan_out_nodes_run_once_each_ten_at_a_time() {
     let Some(tools) = sfn::interpreter() else {

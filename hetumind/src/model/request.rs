@@ -239,8 +239,8 @@ pub enum NextAction {
             serialize_with = "whole_seconds_opt"
         )]
         resume_at: Option<DateTime<Utc>>,
-        /// The seconds until `resume_at` (at least 1), or a year (the longest a Step Functions
-        /// execution runs) without one: a task's `TimeoutSecondsPath`.
+        /// The seconds until `resume_at` (at least 1, at most 24 days, 2,073,600; also without
+        /// `resume_at`): a task's `TimeoutSecondsPath`, after which the loop resumes.
         timeout_seconds: u64,
     },
     /// Run every task, in parallel, as an `execute_node` request of this execution (the task's
@@ -274,9 +274,11 @@ impl NextAction {
     }
 }
 
-/// A year: the longest a Step Functions execution runs, and so the longest an `await_signal`
-/// task waits.
-const MAX_TASK_SECONDS: u64 = 365 * 24 * 60 * 60;
+/// The longest an `await_signal` task waits before its loop resumes (and, if nothing changed,
+/// pauses again): 24 days, the longest timer Node.js holds, so that the local interpreter the
+/// tests run the state machine in keeps it as Step Functions does (which allows more). A wait
+/// with no time limit costs one invocation every 24 days.
+const MAX_TASK_SECONDS: u64 = 24 * 24 * 60 * 60;
 
 /// One task of a `fan_out` action: the fields of an `execute_node` request after
 /// `execution_id`.
