@@ -28,10 +28,11 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::engine::{Drive, Driven, Engine, EngineOptions};
+use crate::engine::{Drive, Driven, Engine, EngineError, EngineOptions};
 use crate::expression::{Lookups, Parameters};
 use crate::model::{
-    ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, OnError, Request, Response, Workflow,
+    ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, OnError, Request, Response,
+    ResumeExecution, Workflow,
 };
 use crate::node::{Invocation, NodeError, NodeOutput, NodeRegistration, RunInfo};
 use crate::registry::{Registry, RegistryError};
@@ -334,6 +335,8 @@ pub struct WorkflowTest {
     start: Option<DateTime<Utc>>,
     secrets: BTreeMap<String, String>,
     stored: Vec<Result<Workflow, String>>,
+    /// Signals to send, in order: the node, and its items.
+    signals: Vec<(String, Vec<ItemData>)>,
 }
 
 impl WorkflowTest {
@@ -361,6 +364,7 @@ impl WorkflowTest {
             start: None,
             secrets: BTreeMap::new(),
             stored: Vec::new(),
+            signals: Vec::new(),
         }
     }
 
@@ -396,6 +400,19 @@ impl WorkflowTest {
     /// what it stores, as in production.
     pub fn secret(mut self, name: &str, value: &str) -> Self {
         self.secrets.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Sends a signal to node `node` with `items` (given by their `json`) the next time the
+    /// execution waits for one (`Ctx::wait_for_signal`, `core.wait` in `signal` mode), before
+    /// any time limit of the wait; signals go in the order given. With no signal left, a wait
+    /// with a time limit runs out (the clock jumps over it), one without leaves the run
+    /// unfinished.
+    pub fn signal(mut self, node: &str, items: impl IntoIterator<Item = Value>) -> Self {
+        self.signals.push((
+            node.to_owned(),
+            items.into_iter().map(ItemData::new).collect(),
+        ));
         self
     }
 
@@ -442,17 +459,52 @@ impl WorkflowTest {
             input_data: Some(self.input),
             metadata: serde_json::Map::new(),
         });
-        // Every wait is jumped over, however long.
-        let drive = Drive::sleeping_up_to(std::time::Duration::MAX).at_most(self.max_invocations);
+        // Every wait is jumped over, however long, but for a signal still to send.
+        let drive = |signals_left: bool| {
+            let drive =
+                Drive::sleeping_up_to(std::time::Duration::MAX).at_most(self.max_invocations);
+            if signals_left {
+                drive.stopping_at_signals()
+            } else {
+                drive
+            }
+        };
+        let engine_error = |error: EngineError| TestError::Engine(error.to_string());
+        let mut signals = self.signals.into_iter().peekable();
         let Driven {
-            response,
-            waits,
-            error_run,
+            mut response,
+            mut waits,
+            mut error_run,
             ..
         } = engine
-            .drive(request, &drive)
+            .drive(request, &drive(signals.peek().is_some()))
             .await
-            .map_err(|error| TestError::Engine(error.to_string()))?;
+            .map_err(engine_error)?;
+        while matches!(response.next_action, NextAction::AwaitSignal { .. }) {
+            let Some((node, items)) = signals.next() else {
+                break;
+            };
+            let signal = Request::ResumeExecution(ResumeExecution {
+                execution_id: response.execution_id.clone(),
+                node_name: Some(node),
+                input_data: Some(items),
+                task_token: None,
+                metadata: serde_json::Map::new(),
+            });
+            let driven = engine
+                .drive(signal, &drive(signals.peek().is_some()))
+                .await
+                .map_err(engine_error)?;
+            response = driven.response;
+            waits.extend(driven.waits);
+            error_run = driven.error_run;
+        }
+        if let Some((node, _)) = signals.next() {
+            return Err(TestError::Engine(format!(
+                "the signal to `{node}` was never awaited: the execution was {:?} before",
+                response.status
+            )));
+        }
         match response.next_action {
             NextAction::Complete | NextAction::Failed { .. } => Ok(WorkflowRun {
                 engine,

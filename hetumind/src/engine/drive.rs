@@ -25,6 +25,9 @@ pub struct Drive {
     /// Whether a failed execution's error workflow is left to another driver (a state
     /// machine it is handed to) instead of driven on here.
     pub leave_error_workflow: bool,
+    /// Whether the drive stops at `await_signal` even when a time limit follows that it could
+    /// sleep through: for a driver with a signal to send first.
+    pub stop_at_signals: bool,
 }
 
 impl Drive {
@@ -51,6 +54,13 @@ impl Drive {
     #[must_use]
     pub fn leaving_error_workflow(mut self) -> Self {
         self.leave_error_workflow = true;
+        self
+    }
+
+    /// This drive, stopping at every `await_signal` (see [`Drive::stop_at_signals`]).
+    #[must_use]
+    pub fn stopping_at_signals(mut self) -> Self {
+        self.stop_at_signals = true;
         self
     }
 
@@ -158,10 +168,11 @@ impl Engine {
                     self.run_tasks(&driven.response.execution_id, tasks, drive.deadline)
                         .await?;
                 }
-                // Only a signal moves it on: that is for someone else to send.
+                // Only a signal moves it on (or, first, one the driver has to send).
                 NextAction::AwaitSignal {
                     resume_at: None, ..
                 } => break,
+                NextAction::AwaitSignal { .. } if drive.stop_at_signals => break,
                 NextAction::Wait { resume_at }
                 | NextAction::AwaitSignal {
                     resume_at: Some(resume_at),

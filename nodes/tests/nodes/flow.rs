@@ -929,6 +929,66 @@ async fn a_wait_beyond_about_100_years_is_rejected_at_validation_naming_the_rang
     );
 }
 
+#[tokio::test]
+async fn wait_for_a_signal_outputs_the_signal_s_items() {
+    let run = WorkflowTest::new(wait_workflow(json!({ "mode": "signal" })))
+        .input([json!({ "expense": 1 })])
+        .signal(
+            "Wait",
+            [json!({ "approved": true }), json!({ "note": "ok" })],
+        )
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), ExecutionStatus::Success);
+    assert_eq!(
+        run.output(),
+        [json!({ "approved": true }), json!({ "note": "ok" })]
+    );
+    assert!(run.waits().is_empty(), "{:?}", run.waits());
+    // Without a signal and without a time limit, the run does not finish.
+    let unfinished = WorkflowTest::new(wait_workflow(json!({ "mode": "signal" })))
+        .run()
+        .await;
+    assert!(
+        matches!(unfinished, Err(TestError::Unfinished(_))),
+        "{unfinished:?}"
+    );
+}
+
+#[tokio::test]
+async fn wait_for_a_signal_with_a_time_limit_passes_its_items_on_when_it_runs_out() {
+    let params = json!({ "mode": "signal", "amount": 2, "unit": "hours" });
+    // The signal comes before the time limit.
+    let run = WorkflowTest::new(wait_workflow(params.clone()))
+        .input([json!({ "expense": 1 })])
+        .signal("Wait", [json!({ "approved": false })])
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(run.output(), [json!({ "approved": false })]);
+    assert!(run.waits().is_empty(), "{:?}", run.waits());
+    // None comes: two hours later, the node's own items pass on.
+    let before = Utc::now();
+    let run = WorkflowTest::new(wait_workflow(params))
+        .input([json!({ "expense": 1 })])
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(run.output(), [json!({ "expense": 1 })]);
+    let [resume_at] = run.waits() else {
+        panic!("{:?}", run.waits())
+    };
+    assert!(*resume_at >= before + TimeDelta::hours(2), "{resume_at}");
+    // A signal to a node that never waits for one is an error of the test.
+    let error = WorkflowTest::new(wait_workflow(json!({ "amount": 0 })))
+        .signal("Wait", [json!({})])
+        .run()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("never awaited"), "{error}");
+}
+
 #[test]
 fn wait_passes_no_items_when_given_none() {
     let out = NodeTest::new("core.wait")
@@ -962,6 +1022,8 @@ fn wait_rejects_bad_parameters_naming_them() {
             &["`amount`"][..],
         ),
         (json!({ "duration": 1 }), &["`duration`"][..]),
+        (json!({ "mode": "signal", "unit": "days" }), &["`unit`"][..]),
+        (json!({ "mode": "webhook" }), &["`mode`", "webhook"][..]),
     ];
     for (params, parts) in cases {
         let error = node_error(NodeTest::new("core.wait").params(params).items([json!({})]));
