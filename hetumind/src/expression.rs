@@ -114,17 +114,19 @@ struct Compiled {
     references: References,
 }
 
-/// The earlier nodes and the secrets that expressions name.
+/// The earlier nodes, the secrets and the resume addresses that expressions name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct References {
     /// The nodes read with `node` or `node_items`.
     pub nodes: BTreeSet<Arc<str>>,
     /// The secrets read with `secret`.
     pub secrets: BTreeSet<Arc<str>>,
+    /// The nodes whose resume address `resume_url` gives (nothing to fetch for those).
+    pub resumes: BTreeSet<Arc<str>>,
 }
 
 impl References {
-    /// Whether nothing is named.
+    /// Whether nothing is to be fetched before the node runs: no node, no secret.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty() && self.secrets.is_empty()
@@ -133,6 +135,7 @@ impl References {
     fn extend(&mut self, other: &Self) {
         self.nodes.extend(other.nodes.iter().cloned());
         self.secrets.extend(other.secrets.iter().cloned());
+        self.resumes.extend(other.resumes.iter().cloned());
     }
 }
 
@@ -378,8 +381,9 @@ fn by_name<'a>(
     native::bome(result.map_err(jaq_core::Error::str))
 }
 
-/// The names `code` reads with `node`, `node_items` and `secret`: each must be one literal
-/// string (the engine fetches what a node reads before it runs).
+/// The names `code` reads with `node`, `node_items`, `secret` and `resume_url`: each must be
+/// one literal string (the engine fetches what a node reads before it runs, and validation
+/// checks the nodes named exist).
 fn references(code: &str) -> Result<References, String> {
     let mut found = References::default();
     let mut problems = Vec::new();
@@ -397,7 +401,7 @@ fn references(code: &str) -> Result<References, String> {
 fn find_references(tokens: &[Token<&str>], found: &mut References, problems: &mut Vec<String>) {
     for (index, Token(text, token)) in tokens.iter().enumerate() {
         match token {
-            Tok::Word if matches!(*text, "node" | "node_items" | "secret") => {
+            Tok::Word if matches!(*text, "node" | "node_items" | "secret" | "resume_url") => {
                 let Some(Token(open, Tok::Block(arguments))) = tokens.get(index + 1) else {
                     continue;
                 };
@@ -407,6 +411,9 @@ fn find_references(tokens: &[Token<&str>], found: &mut References, problems: &mu
                 match literal(arguments) {
                     Some(name) if *text == "secret" => {
                         found.secrets.insert(Arc::from(name));
+                    }
+                    Some(name) if *text == "resume_url" => {
+                        found.resumes.insert(Arc::from(name));
                     }
                     Some(name) => {
                         found.nodes.insert(Arc::from(name));

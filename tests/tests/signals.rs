@@ -435,3 +435,35 @@ async fn the_signal_s_invocation_completes_the_task_token_the_function_kept() {
     assert_eq!(completed[0].0, "token-2");
     assert_eq!(completed[0].1["next_action"]["type"], "complete");
 }
+
+#[tokio::test]
+async fn validation_checks_the_nodes_resume_url_names() {
+    let (engine, _) = engine().await;
+    let invalid = |parameters: Value| -> Workflow {
+        serde_json::from_value(json!({ "id": "bad", "nodes": [
+            { "name": "Ask", "kind": "test.say", "parameters": parameters },
+            { "name": "Approval", "kind": "test.signal", "parameters": null }
+        ], "connections": { "Ask": { "main": [[{ "node": "Approval" }]] } } }))
+        .unwrap()
+    };
+    for (parameters, expected) in [
+        (
+            json!({ "url": "{% resume_url(\"Aproval\") %}" }),
+            "`resume_url` names node `Aproval`, which the workflow does not have",
+        ),
+        (
+            json!({ "url": "{% resume_url(.node) %}" }),
+            "`resume_url` takes a name written as one literal string",
+        ),
+    ] {
+        let error = engine.put_workflow(&invalid(parameters)).await.unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("nodes[0].parameters"), "{text}");
+        assert!(text.contains(expected), "{text}");
+    }
+    // Any node of the workflow, before or after the expression's own.
+    let valid = invalid(
+        json!({ "later": "{% resume_url(\"Approval\") %}", "own": "{% resume_url(\"Ask\") %}" }),
+    );
+    engine.put_workflow(&valid).await.unwrap();
+}

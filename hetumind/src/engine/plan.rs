@@ -273,6 +273,7 @@ impl Plan {
         let mut ports = Vec::with_capacity(workflow.nodes.len());
         // The nodes whose expressions name other nodes, by index.
         let mut naming = Vec::new();
+        let mut resuming = Vec::new();
         for (index, instance) in workflow.nodes.iter().enumerate() {
             let path = |field: &str| format!("nodes[{index}].{field}");
             let name: Arc<str> = Arc::from(instance.name.as_str());
@@ -305,12 +306,28 @@ impl Plan {
             if !node.parameters.references().nodes.is_empty() {
                 naming.push((index, Arc::clone(&node.parameters)));
             }
+            if !node.parameters.references().resumes.is_empty() {
+                resuming.push((index, Arc::clone(&node.parameters)));
+            }
             ports.push(Some(Ports {
                 outputs: node.registration.outputs.len()
                     + usize::from(instance.on_error == OnError::ErrorOutput),
                 inputs: node.registration.inputs,
             }));
             nodes.push(node);
+        }
+        // Any node's resume address can be given, before or after it, by name.
+        for (index, parameters) in &resuming {
+            for name in &parameters.references().resumes {
+                if !by_name.contains_key(name) {
+                    problems.push(problem(
+                        format!("nodes[{index}].parameters"),
+                        format!(
+                            "`resume_url` names node `{name}`, which the workflow does not have"
+                        ),
+                    ));
+                }
+            }
         }
         if let Some(id) = &workflow.settings.error_workflow {
             let message = if id.is_empty() {
