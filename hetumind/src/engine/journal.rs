@@ -228,8 +228,8 @@ impl Journal {
         self.renew(schedule).await
     }
 
-    /// Takes the task token of the orchestrator run paused until a signal, if any: this
-    /// invocation moves the execution on, and completes it (cleared with the next write).
+    /// Takes the task token of the orchestrator run paused until a signal, if any, for this
+    /// invocation to complete (cleared with the next write).
     pub(super) fn take_task_token(&mut self) -> Option<String> {
         self.state.task_token.take()
     }

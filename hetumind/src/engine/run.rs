@@ -150,8 +150,6 @@ impl<'a> Run<'a> {
         if let Some((node, input)) = resume {
             self.wake(node, input)?;
         }
-        // A run paused until a signal goes on with this invocation's answer.
-        let held = self.journal.take_task_token();
         self.journal.claim(&self.schedule).await?;
         // Listed once this invocation holds the execution, so that a worker claiming a node
         // meanwhile either is seen here or sees this invocation's lease.
@@ -165,9 +163,11 @@ impl<'a> Run<'a> {
             .await?;
         }
         self.run().await?;
-        // The request's own run pauses until a signal if nothing else can move the execution
-        // on; otherwise it goes on with this answer too.
-        let mut task_tokens: Vec<String> = held.into_iter().collect();
+        // A run paused until a signal goes on with this invocation's answer: its token leaves
+        // the state with the final write (kept until then, so that an invocation that fails
+        // before leaves it to the next). The request's own run pauses until a signal if nothing
+        // else can move the execution on; otherwise it goes on with this answer too.
+        let mut task_tokens: Vec<String> = self.journal.take_task_token().into_iter().collect();
         if let Some(token) = self.task_token.take() {
             if self.awaits_signal() {
                 task_tokens.retain(|held| *held != token);
