@@ -465,7 +465,12 @@ async fn report(engine: &Engine, response: &Response, json: bool) -> Result<(), 
             nodes, resume_at, ..
         } => {
             let id = &response.execution_id;
-            let until = resume_at.map_or(String::new(), |at| format!(" (until {at})"));
+            let until = resume_at.map_or(String::new(), |at| {
+                format!(
+                    " (until {})",
+                    crate::model::ceil_to_second(at).format("%Y-%m-%dT%H:%M:%SZ")
+                )
+            });
             for node in nodes {
                 eprintln!(
                     "execution {id}: node `{node}` waits for a signal{until}; send it with `resume {id} --node {} --input FILE`",
