@@ -11,6 +11,9 @@ use crate::engine::{NodeEvent, NodeOutcome, Observer};
 /// The metric namespace.
 const NAMESPACE: &str = "Hetumind";
 
+/// The most values one metric may hold in one EMF line: more are split over several lines.
+const MAX_VALUES: usize = 100;
+
 /// Collects node durations during an invocation; [`Metrics::flush`] prints them with the
 /// invocation's own metrics.
 #[derive(Debug, Default)]
@@ -73,7 +76,12 @@ impl Metrics {
             "CloudWatchMetrics": [{ "Namespace": NAMESPACE, "Dimensions": [[]], "Metrics": names }],
         });
         let mut lines = vec![line];
-        lines.extend(nodes.into_iter().map(|(kind, durations)| {
+        let chunks = nodes.iter().flat_map(|(kind, durations)| {
+            durations
+                .chunks(MAX_VALUES)
+                .map(move |chunk| (*kind, chunk))
+        });
+        lines.extend(chunks.map(|(kind, durations)| {
             json!({
                 "_aws": {
                     "Timestamp": timestamp,
@@ -88,5 +96,58 @@ impl Metrics {
             })
         }));
         lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use super::*;
+
+    fn run(metrics: &Metrics, kind: &'static str) {
+        metrics.node_finished(&NodeEvent {
+            execution_id: "e",
+            node: "N",
+            kind,
+            attempt: 1,
+            outcome: NodeOutcome::Succeeded,
+            duration: Duration::from_millis(2),
+        });
+    }
+
+    #[test]
+    fn a_metric_holds_at_most_100_values_per_line() {
+        let metrics = Metrics::default();
+        for _ in 0..250 {
+            run(&metrics, "a.many");
+        }
+        run(&metrics, "b.one");
+        let lines = metrics.flush(&InvocationMetrics {
+            duration_ms: 5.0,
+            success: true,
+            init_ms: None,
+        });
+        assert_eq!(lines[0]["NodesExecuted"], 251);
+        let counts: Vec<(&str, usize)> = lines[1..]
+            .iter()
+            .map(|line| {
+                (
+                    line["Kind"].as_str().unwrap(),
+                    line["NodeDuration"].as_array().unwrap().len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("a.many", 100),
+                ("a.many", 100),
+                ("a.many", 50),
+                ("b.one", 1)
+            ]
+        );
     }
 }
