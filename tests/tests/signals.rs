@@ -256,6 +256,36 @@ async fn a_signal_reaches_a_node_handed_out_to_fan_out_workers() {
         outputs(driven.response.output_data.as_deref().unwrap()),
         [json!({ "approved": true })]
     );
+
+    // A signal without items: the node, handed out to a worker again, resumes with its own.
+    let request = Request::ExecuteWorkflow(ExecuteWorkflow {
+        workflow_id: None,
+        workflow: Some(Box::new(approval(
+            "fanned",
+            &json!({ "dispatch": "fan_out" }),
+        ))),
+        execution_id: Some("f-2".to_owned()),
+        input_data: Some(vec![ItemData::new(json!({ "order": 2 }))]),
+        metadata: serde_json::Map::new(),
+    });
+    let driven = engine.drive(request, &drive).await.unwrap();
+    assert!(
+        matches!(driven.response.next_action, NextAction::AwaitSignal { .. }),
+        "{:?}",
+        driven.response.next_action
+    );
+    let signal = Request::ResumeExecution(ResumeExecution {
+        execution_id: "f-2".to_owned(),
+        node_name: Some("Approval".to_owned()),
+        input_data: None,
+        task_token: None,
+        metadata: serde_json::Map::new(),
+    });
+    let driven = engine.drive(signal, &drive).await.unwrap();
+    assert_eq!(driven.response.next_action, NextAction::Complete);
+    let output = outputs(driven.response.output_data.as_deref().unwrap());
+    assert_eq!(output.len(), 1, "{output:?}");
+    assert_eq!(output[0]["order"], 2, "{output:?}");
 }
 
 #[tokio::test]

@@ -149,6 +149,7 @@ impl<'a> Run<'a> {
         self.retries = self.journal.restore(&mut self.schedule, given).await?;
         if let Some((node, input)) = resume {
             self.wake(node, input)?;
+            self.schedule.woke(node);
         }
         self.journal.claim(&self.schedule).await?;
         // Listed once this invocation holds the execution, so that a worker claiming a node
@@ -419,6 +420,8 @@ impl<'a> Run<'a> {
         let now = self.engine.clock.now();
         let mut away = false;
         let mut wait: Option<Parked> = None;
+        // A node a request woke runs now, whatever its workers parked it for.
+        let woken = self.schedule.is_woken(index);
         for part in parts {
             if workers.done.contains(&part) {
                 continue;
@@ -431,7 +434,7 @@ impl<'a> Run<'a> {
             if let Some(parked) = workers
                 .waiting
                 .get(&part)
-                .filter(|parked| parked.until > now)
+                .filter(|parked| parked.until > now && !woken)
             {
                 if wait.as_ref().is_none_or(|wait| parked.until < wait.until) {
                     wait = Some(parked.clone());

@@ -219,7 +219,6 @@ impl<'p> Schedule<'p> {
         if let Some(input) = input {
             self.give(index, input.into());
         }
-        self.woken.insert(index);
         if self.phases[index] != Phase::Ready {
             self.phases[index] = Phase::Ready;
             self.ready.push_front(index);
@@ -300,13 +299,14 @@ impl<'p> Schedule<'p> {
         }
     }
 
-    /// Whether a request named the node to resume it (see [`wake`](Self::wake)) since it last
+    /// Whether a request named the node to resume it (see [`woke`](Self::woke)) since it last
     /// parked.
     pub(super) fn is_woken(&self, index: usize) -> bool {
         self.woken.contains(&index)
     }
 
-    /// The node's next run counts as woken by a request (one that was cut off after it).
+    /// The node's next run counts as woken by a request naming it: it does not wait again for
+    /// what it waited for (see `Ctx::resumed`).
     pub(super) fn woke(&mut self, index: usize) {
         self.woken.insert(index);
     }
