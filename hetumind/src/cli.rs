@@ -502,11 +502,8 @@ async fn complete_task_tokens(response: &Response) {
         return;
     };
     let state_machine = crate::lambda::StateMachine::new(arn);
-    let output = serde_json::to_string(response).unwrap_or_default();
-    for token in &response.task_tokens {
-        if let Err(error) = state_machine.complete(token, output.clone()).await {
-            eprintln!("execution {id}: {error}");
-        }
+    for problem in state_machine.complete_all(response).await {
+        eprintln!("execution {id}: {problem}");
     }
 }
 

@@ -107,6 +107,23 @@ impl StateMachine {
         }
     }
 
+    /// Completes every task token `response` hands back (see
+    /// [`Response::task_tokens`](crate::model::Response::task_tokens)) with `response` as the
+    /// output: the problems, one per token that could not be completed.
+    pub async fn complete_all(&self, response: &crate::model::Response) -> Vec<String> {
+        let output = match serde_json::to_string(response) {
+            Ok(output) => output,
+            Err(error) => return vec![format!("cannot write the answer: {error}")],
+        };
+        let mut problems = Vec::new();
+        for token in &response.task_tokens {
+            if let Err(problem) = self.complete(token, output.clone()).await {
+                problems.push(problem);
+            }
+        }
+        problems
+    }
+
     /// Completes a task token (see the `step-functions` build): always an error without it.
     ///
     /// # Errors

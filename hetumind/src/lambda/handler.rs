@@ -495,16 +495,7 @@ impl Handler {
             _ => {
                 let mut body =
                     json!({ "execution_id": response.execution_id, "status": response.status });
-                match self.hand_off(&response).await {
-                    Driver::StateMachine(arn) => body["continued_by"] = json!(arn),
-                    Driver::Waiting => {
-                        body["waits_for_driver"] = json!(format!(
-                            "no state machine is configured ({STATE_MACHINE_VAR}): continue it with `resume {execution_id}`"
-                        ));
-                    }
-                    Driver::Failed(error) => body["hand_off_error"] = json!(error),
-                    Driver::Finished => {}
-                }
+                say_driver(&mut body, self.hand_off(&response).await, &execution_id);
                 HttpAnswer::json(202, &body).of(&execution_id)
             }
         }
@@ -593,19 +584,11 @@ impl Handler {
         // A state machine run paused until this signal drives the execution on; else one is
         // started for it, as for a trigger's execution.
         let driven = self.complete_task_tokens(&response).await;
-        if !driven && !response.status.is_finished() {
-            match self.hand_off(&response).await {
-                Driver::StateMachine(arn) => body["continued_by"] = json!(arn),
-                Driver::Waiting => {
-                    body["waits_for_driver"] = json!(format!(
-                        "no state machine is configured ({STATE_MACHINE_VAR}): continue it with `resume {execution_id}`"
-                    ));
-                }
-                Driver::Failed(error) => body["hand_off_error"] = json!(error),
-                Driver::Finished => {}
-            }
-        } else if response.status == ExecutionStatus::Failed {
+        if response.status == ExecutionStatus::Failed {
+            // Logged when it fails, as for a trigger's execution.
             self.hand_off(&response).await;
+        } else if !driven && !response.status.is_finished() {
+            say_driver(&mut body, self.hand_off(&response).await, &execution_id);
         }
         HttpAnswer::json(200, &body).of(&execution_id)
     }
@@ -624,21 +607,15 @@ impl Handler {
             );
             return false;
         };
-        let output = match serde_json::to_string(response) {
-            Ok(output) => output,
-            Err(error) => {
-                tracing::error!(execution_id, "cannot write the answer: {error}");
-                return false;
-            }
-        };
-        for token in &response.task_tokens {
-            match state_machine.complete(token, output.clone()).await {
-                Ok(()) => tracing::info!(
-                    execution_id,
-                    "a state machine run paused until a signal goes on"
-                ),
-                Err(error) => tracing::error!(execution_id, "{error}"),
-            }
+        let problems = state_machine.complete_all(response).await;
+        if problems.is_empty() {
+            tracing::info!(
+                execution_id,
+                "a state machine run paused until a signal goes on"
+            );
+        }
+        for problem in problems {
+            tracing::error!(execution_id, "{problem}");
         }
         true
     }
@@ -1111,6 +1088,20 @@ struct IncomingHttp {
     query: Map<String, Value>,
     body: Option<String>,
     base64: bool,
+}
+
+/// Says in an HTTP answer's `body` what drives execution `execution_id` on after `driver`.
+fn say_driver(body: &mut Value, driver: Driver, execution_id: &str) {
+    match driver {
+        Driver::StateMachine(arn) => body["continued_by"] = json!(arn),
+        Driver::Waiting => {
+            body["waits_for_driver"] = json!(format!(
+                "no state machine is configured ({STATE_MACHINE_VAR}): continue it with `resume {execution_id}`"
+            ));
+        }
+        Driver::Failed(error) => body["hand_off_error"] = json!(error),
+        Driver::Finished => {}
+    }
 }
 
 /// Whether `path` is a resume address's (see [`crate::resume::PATH`]): its last segment is
