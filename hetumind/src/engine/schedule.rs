@@ -20,8 +20,11 @@ pub(super) enum Phase {
     /// All inputs resolved; queued to start.
     Ready,
     Running,
-    /// Parked until a time.
-    Waiting(DateTime<Utc>),
+    /// Parked until a time (with `signal`, until a signal, or that time, its limit).
+    Waiting {
+        until: DateTime<Utc>,
+        signal: bool,
+    },
     /// Running elsewhere: handed out to `execute_node` workers, or held by one. Not stored:
     /// derived again from the workers' claims on every restore.
     Away,
@@ -60,8 +63,6 @@ pub(super) struct Schedule<'p> {
     inputs: Vec<Delivered>,
     /// Nodes whose input a request gave (in `inputs`), rather than their connections.
     given: BTreeSet<usize>,
-    /// Nodes parked until a signal (while their phase is `Waiting`).
-    signals: BTreeSet<usize>,
     /// Nodes a request named to resume them, until they are done or park again.
     woken: BTreeSet<usize>,
     attempts: Vec<u32>,
@@ -84,7 +85,6 @@ impl<'p> Schedule<'p> {
             unresolved: plan.nodes().iter().map(|node| node.incoming).collect(),
             inputs: vec![Delivered::default(); count],
             given: BTreeSet::new(),
-            signals: BTreeSet::new(),
             woken: BTreeSet::new(),
             attempts: vec![1; count],
             started: vec![None; count],
@@ -142,10 +142,10 @@ impl<'p> Schedule<'p> {
             } => {
                 self.attempts[index] = *attempt;
                 self.started[index] = *started_at;
-                self.phases[index] = Phase::Waiting(*resume_at);
-                if *signal {
-                    self.signals.insert(index);
-                }
+                self.phases[index] = Phase::Waiting {
+                    until: *resume_at,
+                    signal: *signal,
+                };
             }
             NodeState::Success { attempt, .. } => self.adopt(index, *attempt),
             NodeState::Skipped {} => {}
@@ -212,7 +212,7 @@ impl<'p> Schedule<'p> {
         input: Option<Vec<ItemData>>,
     ) -> Result<(), WakeError> {
         match self.phases[index] {
-            Phase::Waiting(_) | Phase::Ready => {}
+            Phase::Waiting { .. } | Phase::Ready => {}
             Phase::Succeeded | Phase::Skipped | Phase::Failed => return Err(WakeError::Finished),
             Phase::Pending | Phase::Running | Phase::Away => return Err(WakeError::NotReady),
         }
@@ -290,13 +290,8 @@ impl<'p> Schedule<'p> {
     /// `attempt` then.
     pub(super) fn park(&mut self, index: usize, attempt: u32, until: DateTime<Utc>, signal: bool) {
         self.attempts[index] = attempt;
-        self.phases[index] = Phase::Waiting(until);
+        self.phases[index] = Phase::Waiting { until, signal };
         self.woken.remove(&index);
-        if signal {
-            self.signals.insert(index);
-        } else {
-            self.signals.remove(&index);
-        }
     }
 
     /// Whether a request named the node to resume it (see [`woke`](Self::woke)) since it last
@@ -313,10 +308,8 @@ impl<'p> Schedule<'p> {
 
     /// The nodes waiting for a signal, in plan order.
     pub(super) fn awaiting_signal(&self) -> impl Iterator<Item = usize> + '_ {
-        self.signals
-            .iter()
-            .copied()
-            .filter(|&index| matches!(self.phases[index], Phase::Waiting(_)))
+        (0..self.phases.len())
+            .filter(|&index| matches!(self.phases[index], Phase::Waiting { signal: true, .. }))
     }
 
     /// The deadline stopped a node: it is ready again, same attempt.
@@ -347,7 +340,7 @@ impl<'p> Schedule<'p> {
             .iter()
             .enumerate()
             .filter_map(|(index, phase)| match phase {
-                Phase::Waiting(until) => Some((index, *until)),
+                Phase::Waiting { until, .. } => Some((index, *until)),
                 _ => None,
             })
             .min_by_key(|(_, until)| *until)
@@ -374,7 +367,7 @@ impl<'p> Schedule<'p> {
         let waiting = self
             .phases
             .iter()
-            .any(|phase| matches!(phase, Phase::Waiting(_)));
+            .any(|phase| matches!(phase, Phase::Waiting { .. }));
         let unfinished = self.phases.iter().any(|phase| !phase.is_done());
         if self.failure.is_some() {
             ExecutionStatus::Failed
