@@ -222,35 +222,48 @@ async fn a_resume_address_with_its_token_resumes_the_node_and_any_other_is_refus
     );
 }
 
+/// A new execution `execution_id` of `workflow` with one item.
+fn execute(workflow: Workflow, execution_id: &str, item: Value) -> Request {
+    Request::ExecuteWorkflow(ExecuteWorkflow {
+        workflow_id: None,
+        workflow: Some(Box::new(workflow)),
+        execution_id: Some(execution_id.to_owned()),
+        input_data: Some(vec![ItemData::new(item)]),
+        metadata: serde_json::Map::new(),
+    })
+}
+
+/// A signal to node `Approval` of execution `execution_id`, with `items` when given.
+fn signal(execution_id: &str, items: Option<Vec<ItemData>>) -> Request {
+    Request::ResumeExecution(ResumeExecution {
+        execution_id: execution_id.to_owned(),
+        node_name: Some("Approval".to_owned()),
+        input_data: items,
+        task_token: None,
+        metadata: serde_json::Map::new(),
+    })
+}
+
 #[tokio::test]
 async fn a_signal_reaches_a_node_handed_out_to_fan_out_workers() {
     let store: Arc<dyn StateStore> = Arc::new(MemStore::new());
     let engine = Engine::new(hetumind::Registry::global().unwrap(), store);
-    let request = Request::ExecuteWorkflow(ExecuteWorkflow {
-        workflow_id: None,
-        workflow: Some(Box::new(approval(
-            "fanned",
-            &json!({ "dispatch": "fan_out" }),
-        ))),
-        execution_id: Some("f-1".to_owned()),
-        input_data: Some(vec![ItemData::new(json!({ "order": 1 }))]),
-        metadata: serde_json::Map::new(),
-    });
+    let fanned = || approval("fanned", &json!({ "dispatch": "fan_out" }));
     let drive = Drive::sleeping_up_to(Duration::from_secs(1));
-    let driven = engine.drive(request, &drive).await.unwrap();
+    let driven = engine
+        .drive(execute(fanned(), "f-1", json!({ "order": 1 })), &drive)
+        .await
+        .unwrap();
     assert!(
         matches!(&driven.response.next_action, NextAction::AwaitSignal { nodes, resume_at: None, .. } if nodes == &["Approval"]),
         "{:?}",
         driven.response.next_action
     );
-    let signal = Request::ResumeExecution(ResumeExecution {
-        execution_id: "f-1".to_owned(),
-        node_name: Some("Approval".to_owned()),
-        input_data: Some(vec![ItemData::new(json!({ "approved": true }))]),
-        task_token: None,
-        metadata: serde_json::Map::new(),
-    });
-    let driven = engine.drive(signal, &drive).await.unwrap();
+    let approved = vec![ItemData::new(json!({ "approved": true }))];
+    let driven = engine
+        .drive(signal("f-1", Some(approved)), &drive)
+        .await
+        .unwrap();
     assert_eq!(driven.response.next_action, NextAction::Complete);
     assert_eq!(
         outputs(driven.response.output_data.as_deref().unwrap()),
@@ -258,30 +271,16 @@ async fn a_signal_reaches_a_node_handed_out_to_fan_out_workers() {
     );
 
     // A signal without items: the node, handed out to a worker again, resumes with its own.
-    let request = Request::ExecuteWorkflow(ExecuteWorkflow {
-        workflow_id: None,
-        workflow: Some(Box::new(approval(
-            "fanned",
-            &json!({ "dispatch": "fan_out" }),
-        ))),
-        execution_id: Some("f-2".to_owned()),
-        input_data: Some(vec![ItemData::new(json!({ "order": 2 }))]),
-        metadata: serde_json::Map::new(),
-    });
-    let driven = engine.drive(request, &drive).await.unwrap();
+    let driven = engine
+        .drive(execute(fanned(), "f-2", json!({ "order": 2 })), &drive)
+        .await
+        .unwrap();
     assert!(
         matches!(driven.response.next_action, NextAction::AwaitSignal { .. }),
         "{:?}",
         driven.response.next_action
     );
-    let signal = Request::ResumeExecution(ResumeExecution {
-        execution_id: "f-2".to_owned(),
-        node_name: Some("Approval".to_owned()),
-        input_data: None,
-        task_token: None,
-        metadata: serde_json::Map::new(),
-    });
-    let driven = engine.drive(signal, &drive).await.unwrap();
+    let driven = engine.drive(signal("f-2", None), &drive).await.unwrap();
     assert_eq!(driven.response.next_action, NextAction::Complete);
     let output = outputs(driven.response.output_data.as_deref().unwrap());
     assert_eq!(output.len(), 1, "{output:?}");
@@ -301,13 +300,7 @@ async fn a_signal_wait_with_a_time_limit_passes_its_own_items_on_when_it_runs_ou
         { "name": "Approval", "kind": "test.signal", "parameters": 1 }
     ] }))
     .unwrap();
-    let request = Request::ExecuteWorkflow(ExecuteWorkflow {
-        workflow_id: None,
-        workflow: Some(Box::new(workflow)),
-        execution_id: Some("t-1".to_owned()),
-        input_data: Some(vec![ItemData::new(json!({ "order": 2 }))]),
-        metadata: serde_json::Map::new(),
-    });
+    let request = execute(workflow, "t-1", json!({ "order": 2 }));
     // Answered first: the signal, or else the time limit (1 s, rounded up to whole seconds).
     let first = engine.handle(request.clone(), None).await.unwrap();
     let NextAction::AwaitSignal {
