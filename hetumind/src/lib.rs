@@ -199,9 +199,9 @@ pub use hetumind_macros::link_node_crates;
 pub use limits::Limits;
 pub use model::{ItemData, Workflow};
 pub use node::{
-    Ctx, ErrorKind, ExecuteMode, InputCount, Invocation, Item, Items, NodeError, NodeOutput,
-    NodeRegistration, NodeRole, OutputSink, Paired, Params, Routed, RunInfo, SourceLocation,
-    blocking,
+    Ctx, ErrorKind, ExecuteMode, InputCount, Invocation, Item, Items, Metric, MetricUnit,
+    NodeError, NodeOutput, NodeRegistration, NodeRole, OutputSink, Paired, Params, Routed, RunInfo,
+    SourceLocation, blocking,
 };
 pub use registry::Registry;
 pub use retry::RetryPolicy;

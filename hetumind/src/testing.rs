@@ -28,13 +28,13 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::engine::{Drive, Driven, Engine, EngineError, EngineOptions};
+use crate::engine::{Drive, Driven, Engine, EngineError, EngineOptions, Observer};
 use crate::expression::{Lookups, Parameters};
 use crate::model::{
     ExecuteWorkflow, ExecutionStatus, ItemData, NextAction, OnError, Request, Response,
     ResumeExecution, Workflow,
 };
-use crate::node::{Invocation, NodeError, NodeOutput, NodeRegistration, RunInfo};
+use crate::node::{Invocation, Metric, NodeError, NodeOutput, NodeRegistration, RunInfo};
 use crate::registry::{Registry, RegistryError};
 use crate::secrets::{Secret, Secrets};
 use crate::store::MemStore;
@@ -205,6 +205,8 @@ impl NodeTest {
         let mut run = RunInfo::new("test-execution", registration.kind, self.attempt);
         run.lookups = Arc::new(self.lookups);
         run.input_ends = crate::node::input_ends(self.inputs.iter().map(Vec::len));
+        let recorder = Arc::new(MetricRecorder::default());
+        run.observer = Some(Arc::clone(&recorder) as Arc<dyn Observer>);
         if let Some(now) = self.now {
             run.started_at = now;
             run.clock = Arc::new(Frozen(now));
@@ -224,9 +226,16 @@ impl NodeTest {
         if let Some(error) = output.marks.iter().find_map(|mark| mark.error.clone()) {
             return Err(error.into());
         }
+        let metrics = std::mem::take(
+            &mut *recorder
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         Ok(TestOutput {
             registration,
             output,
+            metrics,
         })
     }
 
@@ -250,9 +259,31 @@ impl NodeTest {
 pub struct TestOutput {
     registration: &'static NodeRegistration,
     output: NodeOutput,
+    metrics: Vec<Metric>,
+}
+
+/// Keeps the metrics a node under test reports.
+#[derive(Debug, Default)]
+struct MetricRecorder(std::sync::Mutex<Vec<Metric>>);
+
+impl Observer for MetricRecorder {
+    fn node_finished(&self, _event: &crate::engine::NodeEvent<'_>) {}
+
+    fn metric(&self, event: &crate::engine::MetricEvent<'_>) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(event.metric.clone());
+    }
 }
 
 impl TestOutput {
+    /// The metrics the node reported ([`Ctx::metric`](crate::Ctx::metric)), in order.
+    #[must_use]
+    pub fn metrics(&self) -> &[Metric] {
+        &self.metrics
+    }
+
     /// The items of output `index`, whole.
     #[must_use]
     pub fn items(&self, index: usize) -> &[ItemData] {

@@ -256,9 +256,10 @@ async fn the_function_serves_every_request_type_and_trigger() {
         "{stdout}"
     );
     assert!(
-        metrics
-            .iter()
-            .any(|line| line["Kind"] == "test.sleep" && line["NodeDuration"].is_array()),
+        metrics.iter().any(|line| line["Kind"] == "test.sleep"
+            && line["NodeDuration"].is_array()
+            && line["FunctionName"] == "hetumind-test"
+            && line["Workflow"] == "slow"),
         "{stdout}"
     );
 }

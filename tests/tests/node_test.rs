@@ -1132,3 +1132,48 @@ fn a_node_test_can_fix_the_time_the_node_sees() {
         .unwrap();
     assert_eq!(output.json(0), [json!("2026-11-28T12:00:00+00:00")]);
 }
+
+/// Reports the size of each text it passes on.
+#[node(kind = "nt.measure")]
+async fn measure(ctx: &Ctx, Item(text): Item<String>) -> Result<String, NodeError> {
+    ctx.metric("TextBytes", text.len() as f64, hetumind::MetricUnit::Bytes)?;
+    Ok(text)
+}
+
+/// Reports a metric under a name the function's own lines use.
+#[node(kind = "nt.bad_metric")]
+async fn bad_metric(ctx: &Ctx, Item(value): Item<Value>) -> Result<Value, NodeError> {
+    ctx.metric("Workflow", 1.0, hetumind::MetricUnit::Count)?;
+    Ok(value)
+}
+
+#[tokio::test]
+async fn the_metrics_a_node_reports_are_recorded_in_order() {
+    let output = NodeTest::new("nt.measure")
+        .items([json!("ab"), json!("abcd")])
+        .run()
+        .await
+        .unwrap();
+    let reported: Vec<(&str, f64, hetumind::MetricUnit)> = output
+        .metrics()
+        .iter()
+        .map(|metric| (metric.name.as_str(), metric.value, metric.unit))
+        .collect();
+    let bytes = hetumind::MetricUnit::Bytes;
+    assert_eq!(
+        reported,
+        [("TextBytes", 2.0, bytes), ("TextBytes", 4.0, bytes)]
+    );
+}
+
+#[tokio::test]
+async fn a_metric_with_a_reserved_name_fails_the_item_naming_it() {
+    let error = NodeTest::new("nt.bad_metric")
+        .items([json!(1)])
+        .run()
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("\"Workflow\""), "{message}");
+    assert!(message.contains("metric"), "{message}");
+}

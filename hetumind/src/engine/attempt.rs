@@ -13,10 +13,10 @@ use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::NodeOutcome;
 use super::SubWorkflows;
 use super::input::RunInput;
 use super::lookup::{Reads, redact};
+use super::{NodeOutcome, Observer};
 use crate::expression::{ExecutionInfo, Lookups, Parameters};
 use crate::limits::Limits;
 use crate::model::{ItemData, OnError};
@@ -133,6 +133,8 @@ pub(super) struct NodeRun {
     pub(super) sub_workflows: SubWorkflows,
     /// Whether a request named the node to resume it (see `Ctx::resumed`).
     pub(super) resumed: bool,
+    /// Who hears of the metrics the node reports.
+    pub(super) observer: Option<Arc<dyn Observer>>,
 }
 
 /// How an attempt ended without an output.
@@ -396,6 +398,7 @@ impl NodeRun {
                 lookups: Arc::clone(&lookups),
                 sub_workflows: Some(self.sub_workflows.clone()),
                 resumed: self.resumed,
+                observer: self.observer.clone(),
             }),
             on_error: self.on_error,
             only_items,

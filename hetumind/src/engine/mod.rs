@@ -95,6 +95,30 @@ pub trait Observer: Send + Sync + std::fmt::Debug {
     fn waiting(&self, execution_id: &str, until: chrono::DateTime<chrono::Utc>) {
         let _ = (execution_id, until);
     }
+
+    /// A node reported a metric ([`Ctx::metric`](crate::Ctx::metric)).
+    fn metric(&self, event: &MetricEvent<'_>) {
+        let _ = event;
+    }
+
+    /// The execution index could not record a change of `execution_id`, even after retries
+    /// (the execution itself is unaffected: see [`crate::index`]).
+    fn index_failed(&self, execution_id: &str) {
+        let _ = execution_id;
+    }
+}
+
+/// A metric a node reported.
+#[derive(Debug, Clone)]
+pub struct MetricEvent<'a> {
+    /// The execution.
+    pub execution_id: &'a str,
+    /// The workflow it runs.
+    pub workflow_id: &'a str,
+    /// The node's name.
+    pub node: &'a str,
+    /// The metric.
+    pub metric: &'a crate::Metric,
 }
 
 /// How one node run ended.
@@ -102,6 +126,8 @@ pub trait Observer: Send + Sync + std::fmt::Debug {
 pub struct NodeEvent<'a> {
     /// The execution.
     pub execution_id: &'a str,
+    /// The workflow it runs.
+    pub workflow_id: &'a str,
     /// The node's name.
     pub node: &'a str,
     /// The node's kind.

@@ -602,6 +602,7 @@ impl<'a> Run<'a> {
             ),
             sub_workflows: SubWorkflows::new(self.engine, self.journal.state().depth),
             resumed: self.schedule.is_woken(index),
+            observer: self.engine.observer.clone(),
         };
         // Mapped rather than awaited in an `async` block, which would hold the run beside the
         // future it moves into: a node run's future is copied into the set of running ones.
@@ -711,6 +712,7 @@ impl<'a> Run<'a> {
             let node = &self.schedule.plan().nodes()[index];
             observer.node_finished(&NodeEvent {
                 execution_id: &self.execution.id,
+                workflow_id: &self.execution.workflow_id,
                 node: &node.name,
                 kind: node.registration.kind,
                 attempt,

@@ -451,7 +451,9 @@ impl Worker<'_> {
             reads,
             sub_workflows: SubWorkflows::new(engine, spec.depth),
             resumed: spec.resumed,
+            observer: engine.observer.clone(),
         };
+        let workflow_id = Arc::clone(&run.execution.workflow_id);
         let timer = Instant::now();
         let running = run.run(hold.attempt);
         tokio::pin!(running);
@@ -475,7 +477,7 @@ impl Worker<'_> {
             }
         };
         let (attempt, what) = outcome.reported();
-        self.report(registration, attempt, what, timer.elapsed());
+        self.report(registration, &workflow_id, attempt, what, timer.elapsed());
         hold.attempt = attempt;
         let ended = match outcome.or_passed_on(&items, on_error, registration.outputs) {
             Outcome::Succeeded { attempt, output } => {
@@ -526,6 +528,7 @@ impl Worker<'_> {
     fn report(
         &self,
         registration: &NodeRegistration,
+        workflow_id: &str,
         attempt: u32,
         outcome: NodeOutcome,
         duration: Duration,
@@ -533,6 +536,7 @@ impl Worker<'_> {
         if let Some(observer) = &self.engine.observer {
             observer.node_finished(&NodeEvent {
                 execution_id: &self.execution_id,
+                workflow_id,
                 node: &self.name,
                 kind: registration.kind,
                 attempt,

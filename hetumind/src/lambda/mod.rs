@@ -25,7 +25,8 @@ use crate::registry::Registry;
 pub async fn run(started: std::time::Instant) -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env(|name| std::env::var(name).ok())?;
     let registry = Registry::global().map_err(ToString::to_string)?;
-    let metrics = Arc::new(metrics::Metrics::default());
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    let metrics = Arc::new(metrics::Metrics::new(function));
     let engine = Engine::new(registry, config.store)
         .with_options(config.options)
         .with_secrets(config.secrets)

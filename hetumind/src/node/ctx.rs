@@ -8,7 +8,8 @@ use tokio::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::NodeError;
-use crate::engine::{Started, SubWorkflows, WorkflowSource};
+use super::{Metric, MetricUnit};
+use crate::engine::{MetricEvent, Observer, Started, SubWorkflows, WorkflowSource};
 use crate::expression::{ExecutionInfo, Lookups};
 use crate::model::ItemData;
 use crate::time::{Clock, SystemClock};
@@ -55,6 +56,8 @@ pub struct RunInfo {
     pub sub_workflows: Option<SubWorkflows>,
     /// Whether a request named the node to resume it (see [`Ctx::resumed`]).
     pub resumed: bool,
+    /// Who hears of the metrics the node reports ([`Ctx::metric`]); `None` drops them.
+    pub observer: Option<Arc<dyn Observer>>,
 }
 
 impl RunInfo {
@@ -79,6 +82,7 @@ impl RunInfo {
             lookups: Arc::default(),
             sub_workflows: None,
             resumed: false,
+            observer: None,
         }
     }
 }
@@ -155,6 +159,39 @@ impl Ctx {
     #[must_use]
     pub fn attempt(&self) -> u32 {
         self.run.attempt
+    }
+
+    /// Reports a metric about the node's work: under Lambda it is published with the
+    /// function's own metrics (CloudWatch namespace `Hetumind`, with the dimensions
+    /// `FunctionName` and `FunctionName, Workflow`); under [`NodeTest`](crate::testing::NodeTest)
+    /// it is recorded for the test to read ([`TestOutput::metrics`](crate::testing::TestOutput::metrics)).
+    ///
+    /// ```rust
+    /// use hetumind::prelude::*;
+    /// use hetumind::MetricUnit;
+    ///
+    /// /// Charges an order.
+    /// #[node(kind = "doc.charge")]
+    /// async fn charge(ctx: &Ctx, Item(cents): Item<u64>) -> Result<u64, NodeError> {
+    ///     ctx.metric("AmountCharged", cents as f64, MetricUnit::Count)?;
+    ///     Ok(cents)
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A terminal error when the name or the value is invalid (see [`Metric::new`]).
+    pub fn metric(&self, name: &str, value: f64, unit: MetricUnit) -> Result<(), NodeError> {
+        let metric = Metric::new(name, value, unit)?;
+        if let Some(observer) = &self.run.observer {
+            observer.metric(&MetricEvent {
+                execution_id: &self.run.execution.id,
+                workflow_id: &self.run.execution.workflow_id,
+                node: &self.run.node_name,
+                metric: &metric,
+            });
+        }
+        Ok(())
     }
 
     /// A key that is the same every time this attempt of this node runs, including a re-run

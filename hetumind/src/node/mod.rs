@@ -5,6 +5,7 @@ mod blocking;
 mod ctx;
 mod error;
 pub(crate) mod execute;
+mod metric;
 pub(crate) mod output;
 mod registration;
 mod roles;
@@ -14,6 +15,7 @@ pub(crate) use ctx::input_ends;
 pub use ctx::{Ctx, RunInfo};
 pub(crate) use error::panic_message;
 pub use error::{ErrorKind, NodeError};
+pub use metric::{Metric, MetricUnit};
 pub use output::{OutputSink, Paired, Routed};
 pub(crate) use registration::ItemMark;
 pub use registration::{
