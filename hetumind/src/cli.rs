@@ -47,9 +47,15 @@ fn running_engine(
     options: EngineOptions,
 ) -> Result<Engine, Failure> {
     let secrets = Secrets::from_env(&env).map_err(|error| Failure::invalid(error.to_string()))?;
-    Ok(Engine::new(registry, store)
+    let engine = Engine::new(registry, store)
         .with_options(options)
-        .with_secrets(Arc::new(secrets)))
+        .with_secrets(Arc::new(secrets));
+    Ok(
+        match Config::index(env).map_err(|error| Failure::invalid(error.to_string()))? {
+            Some(index) => engine.with_index(index),
+            None => engine,
+        },
+    )
 }
 
 #[derive(Debug, Parser)]
@@ -249,6 +255,7 @@ async fn execute(command: Command) -> Result<u8, Failure> {
                 workflow: Some(Box::new(workflow)),
                 execution_id,
                 input_data: Some(input_data.unwrap_or_else(|| vec![ItemData::empty()])),
+                trigger: Some("cli".to_owned()),
                 metadata: serde_json::Map::new(),
             });
             drive(registry, request, &options, engine_options, &stored).await

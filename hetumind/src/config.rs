@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::Limits;
 use crate::engine::EngineOptions;
+use crate::index::ExecutionIndex;
 use crate::secrets::Secrets;
 use crate::store::StateStore;
 
@@ -18,6 +19,9 @@ pub const DEFAULT_STATE: &str = "file://./.hetumind";
 /// The variable naming the Step Functions state machine that drives the executions triggers
 /// start, when they do not finish within their invocation.
 pub const STATE_MACHINE_VAR: &str = "HETUMIND_STATE_MACHINE_ARN";
+
+/// The variable naming the execution index (see [`crate::index`]): a `postgres://` URL.
+pub const INDEX_VAR: &str = "HETUMIND_INDEX";
 
 /// The variable setting the [`Limits`] on workflows, items, requests and JSON.
 pub const LIMITS_VAR: &str = "HETUMIND_LIMITS";
@@ -33,6 +37,7 @@ pub const LIMITS_VAR: &str = "HETUMIND_LIMITS";
 /// | `HETUMIND_SAFETY_MARGIN_MS`, `HETUMIND_LEASE_MS` | engine limits |
 /// | `HETUMIND_LIMITS` | a JSON object of [`Limits`], like `{"workflow_nodes": 500}`; the limits it leaves out keep their defaults |
 /// | `HETUMIND_STATE_MACHINE_ARN` | the state machine that drives executions triggers start |
+/// | `HETUMIND_INDEX` | the execution index, a `postgres://user:password@host/database` URL (see [`crate::index`]); unset: none |
 /// | `HETUMIND_SECRETS`, `HETUMIND_SECRETS_FILE`, `HETUMIND_SECRETS_PREFIX`, `HETUMIND_SECRETS_TTL_MS` | where `secret("name")` reads (see [`crate::secrets`]); unset: the environment variable `HETUMIND_SECRET_<NAME>` |
 /// | `HETUMIND_PUBLIC_URL` | the function's public base URL (its Function URL or API stage), the base of the resume addresses `resume_url("Node")` gives (see [`crate::resume`]); unset: they are paths alone |
 /// | `HETUMIND_HTTP_ALLOW` | read by `core.http_request` (`hetumind-nodes`): the non-public destinations it may reach |
@@ -59,6 +64,8 @@ pub struct Config {
     /// Where `secret("name")` in an expression reads from (`HETUMIND_SECRETS` and the
     /// variables [`Secrets::from_env`] lists).
     pub secrets: Arc<Secrets>,
+    /// The execution index `HETUMIND_INDEX` names, if any (not connected yet).
+    pub index: Option<Arc<dyn ExecutionIndex>>,
 }
 
 /// A configuration problem, naming the variable.
@@ -91,7 +98,28 @@ impl Config {
             options: Self::engine_options(&var)?,
             state_machine: Self::state_machine(&var)?,
             secrets: Arc::new(Secrets::from_env(&var)?),
+            index: Self::index(&var)?,
         })
+    }
+
+    /// The execution index `HETUMIND_INDEX` names, if set; nothing connects before its first
+    /// use.
+    ///
+    /// # Errors
+    ///
+    /// When it is not a PostgreSQL URL, or this build lacks the `postgres` feature.
+    pub fn index(
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Arc<dyn ExecutionIndex>>, ConfigError> {
+        let Some(url) = var(INDEX_VAR).filter(|url| !url.trim().is_empty()) else {
+            return Ok(None);
+        };
+        crate::index::from_url(url.trim())
+            .map(Some)
+            .map_err(|error| ConfigError {
+                variable: INDEX_VAR,
+                problem: error.to_string(),
+            })
     }
 
     /// The ARN of the state machine `HETUMIND_STATE_MACHINE_ARN` names, if set.

@@ -80,6 +80,7 @@ pub mod expression;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graph;
+pub mod index;
 mod json_path;
 pub mod lambda;
 pub mod limits;

@@ -488,6 +488,7 @@ impl WorkflowTest {
             workflow: Some(Box::new(workflow)),
             execution_id: Some("test-execution".to_owned()),
             input_data: Some(self.input),
+            trigger: None,
             metadata: serde_json::Map::new(),
         });
         // Every wait is jumped over, however long, but for a signal still to send.

@@ -300,6 +300,7 @@ fn child(spec: &str) -> ExitCode {
         workflow: Some(Box::new(workflow)),
         execution_id: Some("bench".to_owned()),
         input_data: Some(vec![json!({ "n": 1 }).into()]),
+        trigger: None,
         metadata: Map::new(),
     });
     let started = Instant::now();

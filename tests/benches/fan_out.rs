@@ -42,6 +42,7 @@ fn start(workflow: Workflow, id: &str, input: Vec<ItemData>) -> Request {
         workflow: Some(Box::new(workflow)),
         execution_id: Some(id.to_owned()),
         input_data: Some(input),
+        trigger: None,
         metadata: serde_json::Map::new(),
     })
 }

@@ -65,6 +65,7 @@ fn measure(
         workflow: Some(Box::new(chain(nodes, bytes))),
         execution_id: Some(id.to_owned()),
         input_data: None,
+        trigger: None,
         metadata: Map::new(),
     });
     let started = Instant::now();

@@ -194,6 +194,7 @@ fn execute(workflow: Workflow, input: Value) -> Request {
                 .map(Into::into)
                 .collect(),
         ),
+        trigger: None,
         metadata: Default::default(),
     })
 }
@@ -989,6 +990,7 @@ async fn cleanup_deletes_finished_executions_past_retention_only() {
         workflow: Some(Box::new(waiting)),
         execution_id: Some("exec-2".to_owned()),
         input_data: None,
+        trigger: None,
         metadata: Default::default(),
     });
     engine.handle(request, None).await.unwrap();
@@ -1081,6 +1083,7 @@ async fn a_stored_workflow_runs_by_id_and_later_edits_leave_running_executions_a
             workflow: None,
             execution_id: Some(id.to_owned()),
             input_data: Some(vec![json!(1).into()]),
+            trigger: None,
             metadata: Default::default(),
         })
     };
@@ -1127,6 +1130,7 @@ async fn a_stored_workflow_runs_by_id_and_later_edits_leave_running_executions_a
         workflow: None,
         execution_id: None,
         input_data: None,
+        trigger: None,
         metadata: Default::default(),
     });
     let error = engine.handle(missing, None).await.unwrap_err();
@@ -1339,6 +1343,7 @@ async fn execution_ids_and_node_names_must_be_1_to_512_characters() {
             workflow: Some(Box::new(workflow(chain(&["A"], "test.inc")))),
             execution_id: Some(id.to_owned()),
             input_data: Some(vec![json!(1).into()]),
+            trigger: None,
             metadata: Default::default(),
         })
     };

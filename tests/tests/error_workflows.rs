@@ -55,6 +55,7 @@ fn start(workflow: Value, execution_id: &str) -> Request {
         workflow: Some(Box::new(self::workflow(workflow))),
         execution_id: Some(execution_id.to_owned()),
         input_data: Some(vec![json!({ "file": "orders.csv" }).into()]),
+        trigger: None,
         metadata: Default::default(),
     })
 }

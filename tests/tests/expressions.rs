@@ -376,6 +376,7 @@ async fn no_stored_file_holds_a_secret_value() {
         workflow: Some(Box::new(workflow)),
         execution_id: Some("secretive".to_owned()),
         input_data: None,
+        trigger: None,
         metadata: Default::default(),
     });
     let drive = hetumind::engine::Drive::sleeping_up_to(std::time::Duration::ZERO);

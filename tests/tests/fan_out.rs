@@ -66,6 +66,7 @@ fn start(workflow: Workflow, id: &str, input: &[Value]) -> Request {
         workflow: Some(Box::new(workflow)),
         execution_id: Some(id.to_owned()),
         input_data: Some(input.iter().cloned().map(ItemData::from).collect()),
+        trigger: None,
         metadata: Default::default(),
     })
 }

@@ -134,6 +134,7 @@ fn request(id: &str, workflow: Workflow) -> Request {
         workflow: Some(Box::new(workflow)),
         execution_id: Some(id.to_owned()),
         input_data: Some(input().into_iter().map(Into::into).collect()),
+        trigger: None,
         metadata: serde_json::Map::new(),
     })
 }

@@ -72,6 +72,7 @@ fn start(workflow: Workflow, input: Option<Vec<ItemData>>) -> Request {
         workflow: Some(Box::new(workflow)),
         execution_id: Some("x-1".to_owned()),
         input_data: input,
+        trigger: None,
         metadata: Default::default(),
     })
 }

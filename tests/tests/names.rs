@@ -87,6 +87,7 @@ fn execute(workflow: Workflow, execution_id: &str) -> Request {
         workflow: Some(Box::new(workflow)),
         execution_id: Some(execution_id.to_owned()),
         input_data: None,
+        trigger: None,
         metadata: Default::default(),
     })
 }

@@ -79,6 +79,7 @@ fn execute(execution_id: &str, workflow: Value, input: &Value) -> Request {
                 .map(Into::into)
                 .collect(),
         ),
+        trigger: None,
         metadata: serde_json::Map::new(),
     })
 }

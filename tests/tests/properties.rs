@@ -381,6 +381,7 @@ fn start(workflow: &Workflow) -> Request {
         workflow: Some(Box::new(workflow.clone())),
         execution_id: Some(EXECUTION.to_owned()),
         input_data: None,
+        trigger: None,
         metadata: serde_json::Map::new(),
     })
 }

@@ -113,6 +113,7 @@ async fn an_s3_outage_mid_execution_loses_nothing() {
         workflow: Some(Box::new(workflow())),
         execution_id: Some("fault-1".to_owned()),
         input_data: Some(vec![json!({ "n": 1 }).into()]),
+        trigger: None,
         metadata: serde_json::Map::new(),
     });
     let running = tokio::spawn({

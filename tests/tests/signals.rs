@@ -229,6 +229,7 @@ fn execute(workflow: Workflow, execution_id: &str, item: Value) -> Request {
         workflow: Some(Box::new(workflow)),
         execution_id: Some(execution_id.to_owned()),
         input_data: Some(vec![ItemData::new(item)]),
+        trigger: None,
         metadata: serde_json::Map::new(),
     })
 }

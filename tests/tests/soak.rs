@@ -246,6 +246,7 @@ async fn recover_and_check(
                 workflow: Some(Box::new(workflow.clone())),
                 execution_id: Some(id.clone()),
                 input_data: None,
+                trigger: None,
                 metadata: serde_json::Map::new(),
             }),
             Some(state) => {

@@ -117,6 +117,7 @@ async fn a_child_that_waits_parks_the_node_and_runs_once_per_attempt() {
         )))),
         execution_id: Some("p".to_owned()),
         input_data: Some(numbers().into_iter().map(Into::into).collect()),
+        trigger: None,
         metadata: Default::default(),
     });
     let before = COUNTED.load(Ordering::SeqCst);
@@ -282,6 +283,7 @@ async fn a_child_started_without_waiting_runs_here_or_goes_to_the_launcher() {
         workflow: Some(Box::new(workflow(parent(&start("slow"))))),
         execution_id: Some("q".to_owned()),
         input_data: None,
+        trigger: None,
         metadata: Default::default(),
     });
     let response = engine.handle(request, None).await.unwrap();

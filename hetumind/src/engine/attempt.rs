@@ -19,7 +19,7 @@ use super::lookup::{Reads, redact};
 use super::{NodeOutcome, Observer};
 use crate::expression::{ExecutionInfo, Lookups, Parameters};
 use crate::limits::Limits;
-use crate::model::{ItemData, OnError};
+use crate::model::{ItemData, NodeRunRecord, OnError};
 use crate::node::execute::{failed_output, may_consume};
 use crate::node::{
     ErrorKind, Invocation as NodeCall, ItemMark, NodeError, NodeOutput, NodeRegistration, RunInfo,
@@ -64,6 +64,39 @@ impl Outcome {
             Self::Failed { attempt, .. } => (*attempt, NodeOutcome::Failed),
             Self::Parked { attempt, .. } => (*attempt, NodeOutcome::Waiting),
             Self::Interrupted { attempt, .. } => (*attempt, NodeOutcome::Interrupted),
+        }
+    }
+
+    /// The run as the execution's history keeps it: of node `node` of kind `kind`, on
+    /// `items_in` items, started `duration` before `now`.
+    pub(super) fn history(
+        &self,
+        node: &str,
+        kind: &str,
+        items_in: usize,
+        now: DateTime<Utc>,
+        duration: Duration,
+    ) -> NodeRunRecord {
+        let (attempt, outcome) = self.reported();
+        let (items_out, error) = match self {
+            Self::Succeeded { output, .. } => {
+                (Some(output.outputs.iter().map(Vec::len).sum()), None)
+            }
+            Self::Failed { error, .. } => (None, Some(error.to_string())),
+            Self::Parked { error, .. } => (None, error.clone()),
+            Self::Interrupted { .. } => (None, None),
+        };
+        NodeRunRecord {
+            node: node.to_owned(),
+            kind: kind.to_owned(),
+            attempt,
+            batch: None,
+            outcome,
+            started_at: now - chrono::Duration::from_std(duration).unwrap_or_default(),
+            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            items_in,
+            items_out,
+            error,
         }
     }
 

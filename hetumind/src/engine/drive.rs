@@ -118,6 +118,7 @@ impl Engine {
     ///     workflow: Some(Box::new(workflow)),
     ///     execution_id: None,
     ///     input_data: None,
+    ///     trigger: None,
     ///     metadata: Default::default(),
     /// });
     /// let driven = engine.drive(request, &Drive::sleeping_up_to(Duration::from_secs(5))).await?;

@@ -104,6 +104,7 @@ impl Engine {
         let origin = Origin {
             error_of: Some(state.execution_id.clone()),
             depth: state.depth,
+            trigger: Some("error_workflow".to_owned()),
         };
         let keys = ExecutionKeys::new(execution_id);
         // Created or found: either way it exists, for its driver.

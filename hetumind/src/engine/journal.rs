@@ -22,7 +22,10 @@ use super::attempt::ItemRetries;
 use super::budget::lease_term;
 use super::schedule::{Phase, Schedule};
 use super::{EndOutput, EngineError, Plan};
-use crate::model::{ExecutionState, ExecutionStatus, ItemData, Lease, NodeState, OutputRef};
+use crate::model::{
+    ExecutionState, ExecutionStatus, InvocationRecord, ItemData, Lease, NodeRunRecord, NodeState,
+    OutputRef,
+};
 use crate::node::NodeOutput;
 use crate::store::{Condition, ExecutionKeys, StateStore, StoreError, Version};
 use crate::time::Clock;
@@ -47,6 +50,8 @@ pub(super) struct Journal {
     hard_end: Option<Instant>,
     /// When to renew the lease, for an invocation without a deadline.
     renew_at: Option<Instant>,
+    /// The node runs this invocation made, for the execution's history.
+    history: Vec<NodeRunRecord>,
 }
 
 impl Journal {
@@ -69,6 +74,7 @@ impl Journal {
             lease,
             hard_end,
             renew_at: None,
+            history: Vec::new(),
         }
     }
 
@@ -372,12 +378,28 @@ impl Journal {
         Ok(())
     }
 
-    /// Sets the final status (from `schedule`), releases the lease and persists the state.
+    /// Keeps a node run for the execution's history (written by [`finish`](Self::finish)).
+    pub(super) fn remember(&mut self, run: NodeRunRecord) {
+        self.history.push(run);
+    }
+
+    /// Sets the final status (from `schedule`), releases the lease and persists the state,
+    /// with the history of the node runs this invocation made beside it.
     pub(super) async fn finish(&mut self, schedule: &Schedule<'_>) -> Result<(), EngineError> {
         self.state.status = schedule.status();
         self.state.error = schedule.failure().map(str::to_owned);
         self.state.lease = None;
-        self.persist(schedule).await
+        let history = std::mem::take(&mut self.history);
+        let (store, keys, owner) = (
+            Arc::clone(&self.store),
+            self.keys.clone(),
+            self.owner.clone(),
+        );
+        let (persisted, ()) = tokio::join!(
+            self.persist(schedule),
+            write_history(&*store, &keys, &owner, history)
+        );
+        persisted
     }
 
     /// The output of a completed execution (its end nodes' items), as a response carries it;
@@ -437,6 +459,32 @@ impl Journal {
             state.nodes.insert(node.name.to_string(), derived);
         }
         Ok(state)
+    }
+}
+
+/// Writes the node runs `invocation` made to the execution's history: best effort, as the
+/// history is a record for people (`executions show`), never read to run the execution; a
+/// failed write is logged.
+pub(super) async fn write_history(
+    store: &dyn StateStore,
+    keys: &ExecutionKeys,
+    invocation: &str,
+    runs: Vec<NodeRunRecord>,
+) {
+    if runs.is_empty() {
+        return;
+    }
+    let record = InvocationRecord { runs };
+    let written = match to_json(&record) {
+        Ok(bytes) => store
+            .put(&keys.run(invocation), bytes, Condition::Create)
+            .await
+            .map(drop)
+            .map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(error) = written {
+        tracing::warn!(%error, key = %keys.run(invocation), "the execution's history was not written");
     }
 }
 

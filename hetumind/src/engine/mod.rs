@@ -31,6 +31,7 @@
 //!         workflow: Some(Box::new(workflow)),
 //!         execution_id: None,
 //!         input_data: Some(vec![serde_json::json!(40).into()]),
+//!         trigger: None,
 //!         metadata: Default::default(),
 //!     }), None)
 //!     .await?;
@@ -62,10 +63,11 @@ pub use drive::{Drive, Driven};
 pub use plan::{Edge, Plan, PlannedNode, Problem, WorkflowError};
 pub use sub_workflow::{Launcher, Started, SubWorkflows, WorkflowSource};
 
+use crate::index::{ExecutionIndex, ExecutionRecord};
 use crate::limits::Limits;
 use crate::model::{
-    ExecuteWorkflow, ExecutionState, ExecutionStatus, ItemData, MAX_NAME_CHARS, OutputRef, Request,
-    Response, ResumeExecution, Workflow,
+    ExecuteWorkflow, ExecutionState, ExecutionStatus, InvocationRecord, ItemData, MAX_NAME_CHARS,
+    NodeRunRecord, OutputRef, Request, Response, ResumeExecution, Workflow,
 };
 use crate::registry::Registry;
 use crate::secrets::Secrets;
@@ -84,6 +86,7 @@ pub struct Engine {
     observer: Option<Arc<dyn Observer>>,
     secrets: Arc<Secrets>,
     launcher: Option<Arc<dyn Launcher>>,
+    index: Option<Arc<dyn ExecutionIndex>>,
 }
 
 /// Watches node runs as they end: progress displays, metrics.
@@ -141,7 +144,8 @@ pub struct NodeEvent<'a> {
 }
 
 /// How a node run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum NodeOutcome {
     /// It produced its output.
     Succeeded,
@@ -278,6 +282,56 @@ impl Engine {
             observer: None,
             secrets: Arc::default(),
             launcher: None,
+            index: None,
+        }
+    }
+
+    /// This engine, recording every execution's start and every change of its status in
+    /// `index` (see [`crate::index`]).
+    #[must_use]
+    pub fn with_index(mut self, index: Arc<dyn ExecutionIndex>) -> Self {
+        self.index = Some(index);
+        self
+    }
+
+    /// The execution index, if there is one.
+    #[must_use]
+    pub fn index(&self) -> Option<&Arc<dyn ExecutionIndex>> {
+        self.index.as_ref()
+    }
+
+    /// Writes `record` to the index, if there is one: tried a few times, each try within
+    /// `deadline`; given up with a warning and a report to the observer, never an error (the
+    /// store is the source of truth, and `index rebuild` rebuilds the index from it).
+    async fn index_record(&self, record: ExecutionRecord, deadline: Option<tokio::time::Instant>) {
+        let Some(index) = &self.index else {
+            return;
+        };
+        let mut last_error = String::new();
+        for pause in crate::index::TRIES {
+            let time = deadline.map_or(crate::index::TRY_TIMEOUT, |deadline| {
+                deadline
+                    .saturating_duration_since(tokio::time::Instant::now())
+                    .min(crate::index::TRY_TIMEOUT)
+            });
+            if time.is_zero() {
+                break;
+            }
+            match tokio::time::timeout(time, index.record(&record)).await {
+                Ok(Ok(())) => return,
+                Ok(Err(error)) => last_error = error.to_string(),
+                Err(_) => last_error = format!("no answer within {} ms", time.as_millis()),
+            }
+            tokio::time::sleep(pause).await;
+        }
+        tracing::warn!(
+            execution_id = %record.execution_id,
+            error = %last_error,
+            "the execution index could not record the execution's change; \
+             `index rebuild` rebuilds it from the store"
+        );
+        if let Some(observer) = &self.observer {
+            observer.index_failed(&record.execution_id);
         }
     }
 
@@ -386,6 +440,7 @@ impl Engine {
                 workflow,
                 execution_id,
                 input_data,
+                trigger,
                 metadata,
             }) => {
                 let workflow = match (workflow, workflow_id) {
@@ -402,10 +457,27 @@ impl Engine {
                 let input = input_data.unwrap_or_else(|| vec![ItemData::empty()]);
                 let keys = ExecutionKeys::new(&execution_id);
                 let (plan, created) = self
-                    .create(&workflow, &keys, execution_id, &input, Origin::default())
+                    .create(
+                        &workflow,
+                        &keys,
+                        execution_id,
+                        &input,
+                        Origin {
+                            trigger,
+                            ..Origin::default()
+                        },
+                    )
                     .await?;
                 match created {
                     Created::New(state, version) => {
+                        if self.index.is_some() {
+                            let counts = crate::index::NodeCounts::of_states(
+                                plan.nodes().len(),
+                                std::iter::empty(),
+                            );
+                            let record = ExecutionRecord::new(&state, counts);
+                            self.index_record(record, deadline).await;
+                        }
                         run::Run::new(self, &plan, keys, (*state, version), deadline)
                             .execute(run::Scope::Start { input }, metadata)
                             .await
@@ -474,6 +546,7 @@ impl Engine {
             execution_id,
             workflow_id: workflow.id.clone(),
             status: ExecutionStatus::Running,
+            trigger: origin.trigger,
             created_at: now,
             updated_at: now,
             nodes: std::collections::BTreeMap::new(),
@@ -578,6 +651,86 @@ impl Engine {
                 }],
             })
         })
+    }
+
+    /// The execution as the execution index records it, read from the store (its node counts
+    /// from [`execution_state`](Self::execution_state)).
+    ///
+    /// # Errors
+    ///
+    /// As [`execution_state`](Self::execution_state).
+    pub async fn execution_record(
+        &self,
+        execution_id: &str,
+    ) -> Result<ExecutionRecord, EngineError> {
+        let (plan, keys, state) = self.load(execution_id).await?;
+        let total = plan.nodes().len();
+        let view = run::Run::new(self, &plan, keys, state, None).view().await?;
+        let counts = crate::index::NodeCounts::of_states(total, view.nodes.values());
+        Ok(ExecutionRecord::new(&view, counts))
+    }
+
+    /// Every execution in the store, as the execution index records them, by walking the
+    /// store: a listing of every object under `executions/`, then each execution's state and
+    /// outputs. Slower than the index by far on a large store. An execution that cannot be
+    /// read is left out, with a warning naming it.
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot be listed.
+    pub async fn execution_records(&self) -> Result<Vec<ExecutionRecord>, EngineError> {
+        use futures_util::StreamExt as _;
+        let keys = self.store.list("executions/").await?;
+        let states = keys.into_iter().filter(|key| {
+            key.strip_prefix("executions/")
+                .and_then(|rest| rest.strip_suffix("/state.json"))
+                .is_some_and(|id| !id.contains('/'))
+        });
+        let records = futures_util::stream::iter(states)
+            .map(|key| async move {
+                let state: ExecutionState = read(&*self.store, &key, || {
+                    EngineError::Store(format!("`{key}` vanished"))
+                })
+                .await?
+                .0;
+                self.execution_record(&state.execution_id).await
+            })
+            .buffer_unordered(journal::IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await;
+        Ok(records
+            .into_iter()
+            .filter_map(|record| {
+                record
+                    .inspect_err(|error| tracing::warn!(%error, "an execution left out"))
+                    .ok()
+            })
+            .collect())
+    }
+
+    /// The execution's history: every node run its invocations recorded (see
+    /// [`NodeRunRecord`]), in the order they started.
+    ///
+    /// # Errors
+    ///
+    /// When there is no such execution, or the store fails or holds a history that does not
+    /// parse.
+    pub async fn history(&self, execution_id: &str) -> Result<Vec<NodeRunRecord>, EngineError> {
+        use futures_util::{StreamExt as _, TryStreamExt as _};
+        let keys = ExecutionKeys::new(execution_id);
+        self.read_state(&keys, execution_id).await?;
+        let listed = self.store.list(&keys.runs()).await?;
+        let invocations: Vec<InvocationRecord> = futures_util::stream::iter(listed)
+            .map(|key| async move { read_recorded::<InvocationRecord>(&*self.store, &key).await })
+            .buffered(journal::IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut runs: Vec<NodeRunRecord> = invocations
+            .into_iter()
+            .flat_map(|invocation| invocation.runs)
+            .collect();
+        runs.sort_by(|a, b| (a.started_at, &a.node).cmp(&(b.started_at, &b.node)));
+        Ok(runs)
     }
 
     /// The state of an execution with every node's state: the stored header and states of
@@ -724,6 +877,7 @@ impl Engine {
 struct Origin {
     error_of: Option<String>,
     depth: u32,
+    trigger: Option<String>,
 }
 
 /// What [`Engine::create`] found.

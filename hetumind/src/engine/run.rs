@@ -26,6 +26,7 @@ use super::schedule::{Schedule, WakeError};
 use super::worker::{PartOutput, TaskSpec};
 use super::{EndOutput, Engine, EngineError, NodeEvent, NodeOutcome, Plan};
 use crate::expression::ExecutionInfo;
+use crate::index::ExecutionRecord;
 use crate::model::{
     Batch, Dispatch, ErrorWorkflowStart, ExecutionState, ExecutionStatus, ItemData, NextAction,
     NodeState, Response, Task, latest_rfc3339,
@@ -178,6 +179,10 @@ impl<'a> Run<'a> {
             }
         }
         self.journal.finish(&self.schedule).await?;
+        if self.engine.index.is_some() {
+            let record = ExecutionRecord::new(self.journal.state(), self.schedule.counts());
+            self.engine.index_record(record, self.budget.hard_end).await;
+        }
         let output = self.end_output(true).await?;
         let mut response = self.response(metadata, output);
         response.error_workflow = self.error_workflow().await;
@@ -621,6 +626,13 @@ impl<'a> Run<'a> {
         let name = &*node.name;
         let (attempt, what) = outcome.reported();
         self.report(index, attempt, what, duration);
+        self.journal.remember(outcome.history(
+            name,
+            node.registration.kind,
+            items.len(),
+            self.engine.clock.now(),
+            duration,
+        ));
         match outcome.or_passed_on(&items, node.on_error, node.registration.outputs) {
             Outcome::Succeeded {
                 attempt,

@@ -118,6 +118,26 @@ impl<'p> Schedule<'p> {
         *started = Some(started.map_or(at, |known| known.min(at)));
     }
 
+    /// Where the nodes stand, counted for the execution index.
+    pub(super) fn counts(&self) -> crate::index::NodeCounts {
+        let mut counts = crate::index::NodeCounts {
+            total: u32::try_from(self.phases.len()).unwrap_or(u32::MAX),
+            ..Default::default()
+        };
+        for phase in &self.phases {
+            let count = match phase {
+                Phase::Pending | Phase::Ready => continue,
+                Phase::Running | Phase::Away => &mut counts.running,
+                Phase::Waiting { .. } => &mut counts.waiting,
+                Phase::Succeeded => &mut counts.succeeded,
+                Phase::Skipped => &mut counts.skipped,
+                Phase::Failed => &mut counts.failed,
+            };
+            *count += 1;
+        }
+        counts
+    }
+
     /// Why the execution failed, once a node failed for good.
     pub(super) fn failure(&self) -> Option<&str> {
         self.failure.as_deref()

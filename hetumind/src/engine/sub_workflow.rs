@@ -184,6 +184,7 @@ impl SubWorkflows {
         let origin = Origin {
             error_of: None,
             depth,
+            trigger: Some("sub_workflow".to_owned()),
         };
         self.engine
             .create(&workflow, &keys, execution_id.to_owned(), input, origin)

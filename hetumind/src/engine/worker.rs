@@ -33,12 +33,14 @@ use super::SubWorkflows;
 use super::attempt::{ItemRetries, NodeRun, Outcome};
 use super::budget::{Budget, lease_term};
 use super::input::RunInput;
-use super::journal::{from_json, to_json};
+use super::journal::{from_json, to_json, write_history};
 use super::lookup::Reads;
 use super::{Engine, EngineError, NodeEvent, NodeOutcome};
 use crate::expression::{ExecutionInfo, Parameters};
 use crate::json_path::from_field;
-use crate::model::{Batch, ExecuteNode, ExecutionStatus, ItemData, NextAction, OnError, Response};
+use crate::model::{
+    Batch, ExecuteNode, ExecutionStatus, ItemData, NextAction, NodeRunRecord, OnError, Response,
+};
 use crate::node::NodeRegistration;
 use crate::retry::RetryPolicy;
 use crate::store::{Condition, ExecutionKeys, Part, StateStore, StoreError, Version};
@@ -477,12 +479,24 @@ impl Worker<'_> {
             }
         };
         let (attempt, what) = outcome.reported();
-        self.report(registration, &workflow_id, attempt, what, timer.elapsed());
+        let elapsed = timer.elapsed();
+        self.report(registration, &workflow_id, attempt, what, elapsed);
+        let mut history = outcome.history(
+            &self.name,
+            registration.kind,
+            items.len(),
+            engine.clock.now(),
+            elapsed,
+        );
+        if let Part::Batch(index) = self.part {
+            history.batch = Some(index);
+        }
         hold.attempt = attempt;
         let ended = match outcome.or_passed_on(&items, on_error, registration.outputs) {
             Outcome::Succeeded { attempt, output } => {
                 // The stored output is the release.
                 self.store_output(attempt, output.outputs).await?;
+                self.write_history(history).await;
                 return Ok(Ended::Succeeded);
             }
             Outcome::Failed { error, .. } => Ended::Failed {
@@ -503,7 +517,14 @@ impl Worker<'_> {
             Outcome::Interrupted { retries, .. } => Ended::Interrupted { retries },
         };
         self.release(hold, &ended).await?;
+        self.write_history(history).await;
         Ok(ended)
+    }
+
+    /// Writes the task's run to the execution's history, under an invocation id of its own.
+    async fn write_history(&self, run: NodeRunRecord) {
+        let invocation = uuid::Uuid::now_v7().to_string();
+        write_history(self.store(), &self.keys, &invocation, vec![run]).await;
     }
 
     /// Stores the task's output, create-only: a taken-over run may have stored it first.

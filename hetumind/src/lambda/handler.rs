@@ -459,6 +459,7 @@ impl Handler {
             Some(workflow),
             execution_id.clone(),
             vec![item.into()],
+            "http",
         );
         let response = match self.engine.drive(start, &self.drive(deadline)).await {
             Ok(driven) => driven.response,
@@ -660,6 +661,7 @@ impl Handler {
         deadline: Option<Instant>,
     ) -> Result<Value, HandlerError> {
         let scheduled = event.source == "aws.events" && event.detail_type == "Scheduled Event";
+        let trigger = if scheduled { "schedule" } else { "event" };
         let names: Vec<String> = if scheduled {
             let rules = event.resources.iter().flatten().filter_map(|arn| {
                 arn.rsplit_once("rule/")
@@ -687,12 +689,12 @@ impl Handler {
         let input = vec![item.into()];
         let response = match execution_id {
             Some(execution_id) => {
-                self.start_or_continue(workflow_id, execution_id, input, deadline)
+                self.start_or_continue(workflow_id, execution_id, input, trigger, deadline)
                     .await?
             }
             None => {
                 let execution_id = uuid::Uuid::now_v7().to_string();
-                let start = execute(Some(workflow_id), None, execution_id, input);
+                let start = execute(Some(workflow_id), None, execution_id, input, trigger);
                 self.engine
                     .drive(start, &self.drive(deadline))
                     .await?
@@ -730,7 +732,13 @@ impl Handler {
                 Err(unrouted) => Err(format!("message {id}: {unrouted}")),
                 Ok(workflow_id) => {
                     match self
-                        .start_or_continue(workflow_id, id.clone(), vec![body.into()], deadline)
+                        .start_or_continue(
+                            workflow_id,
+                            id.clone(),
+                            vec![body.into()],
+                            "sqs",
+                            deadline,
+                        )
                         .await
                     {
                         Ok(response) if response.status == ExecutionStatus::Failed => {
@@ -780,10 +788,11 @@ impl Handler {
         workflow_id: String,
         execution_id: String,
         input: Vec<ItemData>,
+        trigger: &str,
         deadline: Option<Instant>,
     ) -> Result<Response, EngineError> {
         let first = self
-            .first_invocation(workflow_id, execution_id, input, deadline)
+            .first_invocation(workflow_id, execution_id, input, trigger, deadline)
             .await?;
         let driven = self.engine.drive_on(first, &self.drive(deadline)).await?;
         Ok(driven.response)
@@ -795,6 +804,7 @@ impl Handler {
         workflow_id: String,
         execution_id: String,
         input: Vec<ItemData>,
+        trigger: &str,
         deadline: Option<Instant>,
     ) -> Result<Response, EngineError> {
         let resume = || Request::resume(execution_id.clone());
@@ -802,7 +812,13 @@ impl Handler {
             Err(EngineError::ExecutionNotFound(_)) => {}
             other => return other,
         }
-        let start = execute(Some(workflow_id), None, execution_id.clone(), input.clone());
+        let start = execute(
+            Some(workflow_id),
+            None,
+            execution_id.clone(),
+            input.clone(),
+            trigger,
+        );
         match self.engine.handle(start, deadline).await {
             // Another delivery started it in between, or an earlier one stopped after writing
             // the execution's definition.
@@ -814,7 +830,7 @@ impl Handler {
             // definition it wrote.
             Err(EngineError::ExecutionNotFound(_)) => {
                 let workflow = self.engine.execution_workflow(&execution_id).await?;
-                let start = execute(None, Some(workflow), execution_id, input);
+                let start = execute(None, Some(workflow), execution_id, input, trigger);
                 self.engine.handle(start, deadline).await
             }
             other => other,
@@ -843,18 +859,21 @@ enum Driver {
     Failed(String),
 }
 
-/// An `execute_workflow` request: the stored workflow `workflow_id`, or `workflow` inline.
+/// An `execute_workflow` request: the stored workflow `workflow_id`, or `workflow` inline,
+/// started by `trigger`.
 fn execute(
     workflow_id: Option<String>,
     workflow: Option<Workflow>,
     execution_id: String,
     input: Vec<ItemData>,
+    trigger: &str,
 ) -> Request {
     Request::ExecuteWorkflow(ExecuteWorkflow {
         workflow_id,
         workflow: workflow.map(Box::new),
         execution_id: Some(execution_id),
         input_data: Some(input),
+        trigger: Some(trigger.to_owned()),
         metadata: Map::new(),
     })
 }

@@ -31,6 +31,10 @@ pub async fn run(started: std::time::Instant) -> Result<(), lambda_runtime::Erro
         .with_options(config.options)
         .with_secrets(config.secrets)
         .with_observer(Arc::clone(&metrics) as Arc<dyn crate::engine::Observer>);
+    let engine = match config.index {
+        Some(index) => engine.with_index(index),
+        None => engine,
+    };
     let mut handler = Handler::new(engine, config.triggers);
     if let Some(arn) = config.state_machine {
         handler = handler.with_state_machine(StateMachine::new(arn));

@@ -26,6 +26,36 @@ impl ExecutionStatus {
     pub const fn is_finished(self) -> bool {
         matches!(self, Self::Success | Self::Failed)
     }
+
+    /// Its name, as JSON spells it: `running`, `waiting`, `success` or `failed`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Waiting => "waiting",
+            Self::Success => "success",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for ExecutionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ExecutionStatus {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        [Self::Running, Self::Waiting, Self::Success, Self::Failed]
+            .into_iter()
+            .find(|status| status.as_str() == name)
+            .ok_or_else(|| {
+                format!("unknown status `{name}`: expected running, waiting, success or failed")
+            })
+    }
 }
 
 /// The header and per-node states of one execution.
@@ -45,6 +75,10 @@ pub struct ExecutionState {
     pub workflow_id: String,
     /// The overall status.
     pub status: ExecutionStatus,
+    /// What started it (see [`ExecuteWorkflow::trigger`](crate::model::ExecuteWorkflow::trigger));
+    /// absent for a request that named nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
     /// When the execution was created.
     pub created_at: DateTime<Utc>,
     /// When the state was last written.
@@ -148,4 +182,43 @@ pub enum NodeState {
         /// What went wrong.
         error: String,
     },
+}
+
+/// One node run of an execution, as its history keeps it: each invocation that runs nodes
+/// writes the runs it made to `executions/{id}/runs/{invocation}.json` (see
+/// [`Engine::history`](crate::engine::Engine::history)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeRunRecord {
+    /// The node's name.
+    pub node: String,
+    /// The node's kind.
+    pub kind: String,
+    /// The attempt, from 1.
+    pub attempt: u32,
+    /// The batch of the node's input it ran on, for a node run in batches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
+    /// How the run ended.
+    pub outcome: crate::engine::NodeOutcome,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// How long it ran, in milliseconds (retries slept in-process included).
+    pub duration_ms: u64,
+    /// The items it ran on.
+    pub items_in: usize,
+    /// The items it produced, over all its outputs, when it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items_out: Option<usize>,
+    /// Why it failed, or the error it waits to retry, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What one invocation writes to an execution's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvocationRecord {
+    /// The node runs it made, in the order they ended.
+    pub runs: Vec<NodeRunRecord>,
 }

@@ -8,7 +8,9 @@ mod webhook;
 mod workflow;
 
 pub use connections::NodeConnections;
-pub use execution::{ExecutionState, ExecutionStatus, Lease, NodeState};
+pub use execution::{
+    ExecutionState, ExecutionStatus, InvocationRecord, Lease, NodeRunRecord, NodeState,
+};
 pub use item::{BinaryRef, ItemData, ItemSource};
 pub use request::{
     Batch, ErrorWorkflowStart, ExecuteNode, ExecuteWorkflow, NextAction, OutputRef, Request,

@@ -36,6 +36,11 @@ pub struct ExecuteWorkflow {
     /// The items the start nodes receive; one empty item when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_data: Option<Vec<ItemData>>,
+    /// What started the execution, as its records keep it (the execution index, `executions
+    /// list`): the function's triggers say `http`, `schedule`, `event` or `sqs`, the CLI's
+    /// `run` says `cli`; a caller may give its own label. `request` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
     /// Free-form metadata, echoed in the response.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub metadata: Map<String, Value>,

@@ -298,6 +298,19 @@ impl ExecutionKeys {
         key
     }
 
+    /// `executions/{id}/runs/`: the execution's history, one object per invocation that ran
+    /// nodes (see [`InvocationRecord`](crate::model::InvocationRecord)).
+    #[must_use]
+    pub fn runs(&self) -> String {
+        format!("{}/runs/", self.prefix)
+    }
+
+    /// `executions/{id}/runs/{invocation}.json`: the node runs invocation `invocation` made.
+    #[must_use]
+    pub fn run(&self, invocation: &str) -> String {
+        format!("{}/runs/{}.json", self.prefix, encoded(invocation))
+    }
+
     /// `executions/{id}/progress/{node}.json`: what a parked node's next run starts from
     /// (see [`ExecutionState::progress`](crate::model::ExecutionState::progress)).
     #[must_use]

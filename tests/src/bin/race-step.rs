@@ -39,6 +39,7 @@ fn main() -> ExitCode {
                 workflow: Some(Box::new(workflow)),
                 execution_id: Some(execution_id.clone()),
                 input_data: None,
+                trigger: None,
                 metadata: serde_json::Map::new(),
             })
         }

@@ -76,6 +76,7 @@ fn main() -> ExitCode {
                     workflow: Some(Box::new(workflow.clone())),
                     execution_id: Some(id.clone()),
                     input_data: None,
+                    trigger: None,
                     metadata: serde_json::Map::new(),
                 });
                 match engine
