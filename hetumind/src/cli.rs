@@ -404,7 +404,10 @@ async fn drive(
         })?;
     }
     let drive = Drive::sleeping_up_to(Duration::from_secs(options.max_sleep));
-    let driven = engine.drive(request, &drive).await?;
+    let span = crate::telemetry::invocation_span(None, true);
+    let driven = tracing::Instrument::instrument(engine.drive(request, &drive), span).await;
+    crate::telemetry::flush(None).await;
+    let driven = driven?;
     let response = driven.response;
     report(&engine, &response, options.json).await?;
     report_error_workflow(&response, driven.error_run.as_deref());

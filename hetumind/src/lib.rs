@@ -90,6 +90,7 @@ pub mod resume;
 pub mod retry;
 pub mod secrets;
 pub mod store;
+mod telemetry;
 pub mod testing;
 pub mod time;
 

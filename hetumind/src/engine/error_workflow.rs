@@ -104,6 +104,7 @@ impl Engine {
         let origin = Origin {
             error_of: Some(state.execution_id.clone()),
             depth: state.depth,
+            ..Origin::default()
         };
         let keys = ExecutionKeys::new(execution_id);
         // Created or found: either way it exists, for its driver.

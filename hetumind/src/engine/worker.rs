@@ -453,7 +453,8 @@ impl Worker<'_> {
             resumed: spec.resumed,
         };
         let timer = Instant::now();
-        let running = run.run(hold.attempt);
+        let span = crate::telemetry::execution_span(&run.execution);
+        let running = tracing::Instrument::instrument(run.run(hold.attempt), span);
         tokio::pin!(running);
         let (items, outcome) = loop {
             let renewal = async {

@@ -8,7 +8,7 @@ mod webhook;
 mod workflow;
 
 pub use connections::NodeConnections;
-pub use execution::{ExecutionState, ExecutionStatus, Lease, NodeState};
+pub use execution::{ExecutionState, ExecutionStatus, ExecutionTrace, Lease, NodeState};
 pub use item::{BinaryRef, ItemData, ItemSource};
 pub use request::{
     Batch, ErrorWorkflowStart, ExecuteNode, ExecuteWorkflow, NextAction, OutputRef, Request,
