@@ -5,9 +5,9 @@
 //!
 //! The spans, and their attributes (names kept stable):
 //!
-//! - `invocation`: one Lambda invocation, or one `run`/`resume` of the command line.
-//!   `faas.invocation_id` (Lambda's request id), `faas.coldstart`, and `execution_id` once it
-//!   advances an execution.
+//! - `invocation`: one Lambda invocation, or one `run`, `resume` or `invoke` of the command
+//!   line. `faas.invocation_id` (Lambda's request id), `faas.coldstart`, and `execution_id`
+//!   once it advances an execution.
 //! - `execution`: one invocation advancing one execution (a child of `invocation`).
 //!   `execution_id`, `workflow_id`.
 //! - `node`: one attempt of one node (a child of `execution`). `execution_id`, `workflow_id`,
