@@ -306,7 +306,8 @@ mod otel {
         }
     }
 
-    /// A request's metadata, read for `traceparent` and `tracestate`.
+    /// A request's metadata, read for `traceparent` (the propagator reads `tracestate` too,
+    /// which is not kept).
     struct Metadata<'a>(&'a Map<String, Value>);
 
     impl Extractor for Metadata<'_> {
