@@ -373,3 +373,67 @@ mod otel {
         }
     }
 }
+
+#[cfg(all(test, feature = "otel"))]
+mod tests {
+    use serde_json::{Map, Value, json};
+
+    use super::otel::Trace;
+    use crate::model::ExecutionTrace;
+
+    fn metadata(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn a_traceparent_names_the_trace_and_its_parent() {
+        let given = metadata(json!({
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        }));
+        assert_eq!(
+            super::new_trace(Some(&given)),
+            Some(ExecutionTrace {
+                trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
+                parent_span_id: Some("00f067aa0ba902b7".to_owned()),
+            })
+        );
+    }
+
+    #[test]
+    fn without_a_good_traceparent_the_execution_starts_a_trace() {
+        for given in [
+            json!({}),
+            json!({ "traceparent": "nonsense" }),
+            json!({ "traceparent": 7 }),
+            // All-zero ids are invalid.
+            json!({ "traceparent": "00-00000000000000000000000000000000-00f067aa0ba902b7-01" }),
+        ] {
+            let trace = super::new_trace(Some(&metadata(given.clone()))).unwrap_or_else(|| {
+                panic!("{given}: no trace");
+            });
+            assert_eq!(trace.trace_id.len(), 32, "{given}");
+            assert_ne!(trace.trace_id, "0".repeat(32), "{given}");
+            assert_eq!(trace.parent_span_id, None, "{given}");
+        }
+        let one = super::new_trace(None).map(|trace| trace.trace_id);
+        assert_ne!(one, super::new_trace(None).map(|trace| trace.trace_id));
+    }
+
+    #[test]
+    fn a_stored_trace_that_is_not_well_formed_is_ignored() {
+        let stored = |trace_id: &str, parent: Option<&str>| ExecutionTrace {
+            trace_id: trace_id.to_owned(),
+            parent_span_id: parent.map(str::to_owned),
+        };
+        let good = "4bf92f3577b34da6a3ce929d0e0e4736";
+        assert!(Trace::parse(&stored(good, None)).is_some());
+        assert!(Trace::parse(&stored(good, Some("00f067aa0ba902b7"))).is_some());
+        assert!(Trace::parse(&stored("xyz", None)).is_none());
+        assert!(Trace::parse(&stored(&"0".repeat(32), None)).is_none());
+        assert!(Trace::parse(&stored(good, Some("0000000000000000"))).is_none());
+        assert!(Trace::parse(&stored(good, Some("not hex"))).is_none());
+    }
+}
