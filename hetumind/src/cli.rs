@@ -337,7 +337,7 @@ async fn execute(command: Command) -> Result<u8, Failure> {
                 handler =
                     handler.with_state_machine(crate::lambda::StateMachine::new(state_machine));
             }
-            match handler.handle(event, 0).await {
+            match invocation(handler.handle(event, 0)).await {
                 Ok(response) => {
                     print_json(&response);
                     Ok(SUCCESS)
@@ -411,7 +411,7 @@ async fn drive(
         })?;
     }
     let drive = Drive::sleeping_up_to(Duration::from_secs(options.max_sleep));
-    let driven = engine.drive(request, &drive).await?;
+    let driven = invocation(engine.drive(request, &drive)).await?;
     let response = driven.response;
     report(&engine, &response, options.json).await?;
     report_error_workflow(&response, driven.error_run.as_deref());
@@ -427,6 +427,15 @@ async fn drive(
         | NextAction::Continue { .. }
         | NextAction::FanOut { .. } => WAITING,
     })
+}
+
+/// Runs `work` as this process's invocation: in its span, flushed when it ends (with the `otel`
+/// feature; see the README, "Tracing").
+async fn invocation<F: Future>(work: F) -> F::Output {
+    let span = crate::telemetry::invocation_span(None, true);
+    let output = tracing::Instrument::instrument(work, span).await;
+    crate::telemetry::flush(None).await;
+    output
 }
 
 /// The store `--state` names, else `$HETUMIND_STATE`, else the local default.

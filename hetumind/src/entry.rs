@@ -63,19 +63,28 @@ fn return_freed_memory() {}
 
 /// Logs to stderr (the CLI) or stdout (Lambda, as JSON when `AWS_LAMBDA_LOG_FORMAT=JSON`), at
 /// the level of `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default: `info` under Lambda, `warn`
-/// otherwise).
+/// otherwise); with the `otel` feature, exports spans too when an OTLP endpoint is set (see
+/// `telemetry`), whatever the log level.
 fn init_tracing(lambda: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| if lambda { "info" } else { "warn" }.to_owned());
     let filter = tracing_subscriber::EnvFilter::try_new(level.to_lowercase())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = if !lambda {
-        builder.with_writer(std::io::stderr).try_init()
+    let logs = tracing_subscriber::fmt::layer();
+    let logs = if !lambda {
+        logs.with_writer(std::io::stderr).boxed()
     } else if std::env::var("AWS_LAMBDA_LOG_FORMAT").as_deref() == Ok("JSON") {
-        builder.json().without_time().try_init()
+        logs.json().without_time().boxed()
     } else {
-        builder.without_time().with_ansi(false).try_init()
+        logs.without_time().with_ansi(false).boxed()
     };
+    let _ = tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(crate::telemetry::layer())
+        .try_init();
 }

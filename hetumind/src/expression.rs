@@ -650,6 +650,11 @@ pub struct ExecutionInfo {
     /// for addresses that are paths alone. Set where the node runs, never carried along.
     #[serde(skip)]
     pub public_url: Arc<str>,
+    /// The execution's OpenTelemetry trace (see
+    /// [`ExecutionState::trace`](crate::model::ExecutionState::trace)), for the spans of a
+    /// worker's node run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<crate::model::ExecutionTrace>,
 }
 
 impl ExecutionInfo {
@@ -663,6 +668,7 @@ impl ExecutionInfo {
             workflow_name: Arc::from(""),
             resume_key: None,
             public_url: Arc::from(""),
+            trace: None,
         }
     }
 
@@ -1037,6 +1043,7 @@ mod tests {
             workflow_id: Arc::from("orders"),
             workflow_name: Arc::from("Orders"),
             resume_key: Some(Arc::from("k")),
+            trace: None,
             public_url: Arc::from("https://fn.example"),
         }
     }

@@ -91,6 +91,7 @@ pub mod resume;
 pub mod retry;
 pub mod secrets;
 pub mod store;
+mod telemetry;
 pub mod testing;
 pub mod time;
 

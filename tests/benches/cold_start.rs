@@ -16,6 +16,12 @@
 //!
 //! Under `cargo bench` (which passes `--bench`) it measures fully; run any other way (such as by
 //! `cargo test --benches`) it does a quick smoke run.
+//!
+//! The first response is also measured with `OTEL_EXPORTER_OTLP_ENDPOINT` naming an OTLP/HTTP
+//! receiver the bench runs (answering every export at once): with the `otel` feature, which this
+//! crate's tests enable, the spans are exported and flushed within the invocation; built without
+//! it, the variable changes nothing. `HETUMIND_COLD_START_BINARY` names another Hetumind
+//! function to measure than the test binary, such as one built without the feature.
 
 // The emulator is test code: it states its expectations with unwrap.
 #![allow(clippy::unwrap_used)]
@@ -137,9 +143,25 @@ fn five_nodes() -> Value {
     })
 }
 
+/// An OTLP/HTTP receiver on 127.0.0.1 and a free port that accepts every export; its base URL.
+async fn otlp_receiver() -> String {
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(|_: axum::body::Bytes| async { axum::http::StatusCode::OK }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{address}")
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let full = std::env::args().any(|arg| arg == "--bench");
+    let chosen = std::env::var("HETUMIND_COLD_START_BINARY").ok();
+    let hetumind = chosen.as_deref().unwrap_or(HETUMIND);
     let rounds = if full { 31 } else { 2 };
     let dir = std::env::temp_dir().join(format!("hetumind-cold-start-{}", std::process::id()));
 
@@ -153,13 +175,18 @@ async fn main() {
     ];
     let file = [("HETUMIND_STATE", format!("file://{}", dir.display()))];
     let memory = [("HETUMIND_STATE", "mem://".to_owned())];
+    let traced = [
+        ("HETUMIND_STATE", "mem://".to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_receiver().await),
+    ];
     let (mut bare, mut init_s3) = (Vec::new(), Vec::new());
-    let (mut first_memory, mut first_file) = (Vec::new(), Vec::new());
+    let (mut first_memory, mut first_file, mut first_traced) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         bare.push(start(BARE, &[], json!({ "hello": round })).await);
-        init_s3.push(start_init_only(HETUMIND, &s3).await);
-        first_memory.push(start(HETUMIND, &memory, five_nodes()).await);
-        first_file.push(start(HETUMIND, &file, five_nodes()).await);
+        init_s3.push(start_init_only(hetumind, &s3).await);
+        first_memory.push(start(hetumind, &memory, five_nodes()).await);
+        first_file.push(start(hetumind, &file, five_nodes()).await);
+        first_traced.push(start(hetumind, &traced, five_nodes()).await);
     }
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -192,5 +219,12 @@ async fn main() {
     println!(
         "cold_start: first response on file:// (every node's output and the state fsynced): {}",
         millis(hetumind_first_file),
+    );
+    let traced = median(first_traced.iter().map(|start| start.init).collect());
+    println!(
+        "cold_start: with OTEL_EXPORTER_OTLP_ENDPOINT set (mem://): init {}, first response {} \
+         (the spans exported and flushed, with the otel feature)",
+        millis(traced),
+        millis(first_response(&first_traced)),
     );
 }

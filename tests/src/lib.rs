@@ -207,3 +207,15 @@ pub async fn block(
     stamp("end")?;
     Ok(value)
 }
+
+/// Fails its first attempt (retryably), then passes its items on: a node run with one retry.
+#[node(kind = "test.fails_once")]
+pub async fn fails_once(
+    Items(items): Items<serde_json::Value>,
+    ctx: &Ctx,
+) -> Result<Vec<serde_json::Value>, NodeError> {
+    if ctx.attempt() == 1 {
+        return Err(NodeError::retryable("the first attempt fails"));
+    }
+    Ok(items)
+}

@@ -414,7 +414,20 @@ impl NodeRun {
             None => Arc::clone(&NO_LOOKUPS),
         };
         let items = self.items.for_call(consumes).map_err(Stop::Failed)?;
-        let span = tracing::info_span!("node", execution_id = %self.execution.id, node = %self.name, kind = self.registration.kind, attempt);
+        let span = tracing::info_span!(
+            "node",
+            execution_id = %self.execution.id,
+            node = %self.name,
+            kind = self.registration.kind,
+            attempt,
+            workflow_id = tracing::field::Empty,
+            items_in = tracing::field::Empty,
+            items_out = tracing::field::Empty,
+            error = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
+        );
+        crate::telemetry::node_started(&span, &self.execution.workflow_id, items.len());
         let call = NodeCall {
             parameters: Arc::clone(&self.parameters),
             items,
@@ -423,7 +436,7 @@ impl NodeRun {
                 node_name: Arc::clone(&self.name),
                 attempt,
                 deadline: self.hard_end,
-                span,
+                span: span.clone(),
                 started_at: self.started_at,
                 clock: Arc::clone(&self.clock),
                 input_ends: self.input_ends.clone(),
@@ -482,6 +495,7 @@ impl NodeRun {
             ))),
         };
         redact(&lookups, ended.as_mut());
+        crate::telemetry::node_ended(&span, &ended);
         ended.map_err(Stop::Failed)
     }
 }

@@ -105,6 +105,7 @@ impl Engine {
             error_of: Some(state.execution_id.clone()),
             depth: state.depth,
             trigger: Some("error_workflow".to_owned()),
+            ..Origin::default()
         };
         let keys = ExecutionKeys::new(execution_id);
         // Created or found: either way it exists, for its driver.

@@ -456,17 +456,13 @@ impl Engine {
                 let execution_id = execution_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
                 let input = input_data.unwrap_or_else(|| vec![ItemData::empty()]);
                 let keys = ExecutionKeys::new(&execution_id);
+                let origin = Origin {
+                    metadata: Some(&metadata),
+                    trigger,
+                    ..Origin::default()
+                };
                 let (plan, created) = self
-                    .create(
-                        &workflow,
-                        &keys,
-                        execution_id,
-                        &input,
-                        Origin {
-                            trigger,
-                            ..Origin::default()
-                        },
-                    )
+                    .create(&workflow, &keys, execution_id, &input, origin)
                     .await?;
                 match created {
                     Created::New(state, version) => {
@@ -523,7 +519,7 @@ impl Engine {
         keys: &ExecutionKeys,
         execution_id: String,
         input: &Vec<ItemData>,
-        origin: Origin,
+        origin: Origin<'_>,
     ) -> Result<(Plan, Created), EngineError> {
         let json = to_json(workflow)?;
         let plan = self.plan_new(workflow, json.len())?;
@@ -557,6 +553,7 @@ impl Engine {
             depth: origin.depth,
             resume_key: Some(crate::resume::new_key()),
             task_token: None,
+            trace: crate::telemetry::new_trace(origin.metadata),
         };
         match self
             .store
@@ -874,10 +871,12 @@ impl Engine {
 /// Who started an execution, as its state records it: a request or a trigger (the default), a
 /// failed execution (an error workflow's), a node (a sub-workflow's, one level deeper).
 #[derive(Debug, Default)]
-struct Origin {
+struct Origin<'a> {
     error_of: Option<String>,
     depth: u32,
     trigger: Option<String>,
+    /// The creating request's metadata, whose `traceparent` the execution's trace continues.
+    metadata: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// What [`Engine::create`] found.

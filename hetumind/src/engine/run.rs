@@ -102,6 +102,7 @@ impl<'a> Run<'a> {
             workflow_name: Arc::clone(plan.workflow_name()),
             resume_key: state.resume_key.as_deref().map(Arc::from),
             public_url: Arc::clone(&engine.options.public_url),
+            trace: state.trace.clone(),
         });
         Self {
             engine,
@@ -124,6 +125,16 @@ impl<'a> Run<'a> {
     }
 
     pub(super) async fn execute(
+        self,
+        scope: Scope,
+        metadata: Map<String, Value>,
+    ) -> Result<Response, EngineError> {
+        let span = crate::telemetry::execution_span(&self.execution);
+        tracing::Instrument::instrument(self.advance(scope, metadata), span).await
+    }
+
+    /// [`Self::execute`], in the execution's span.
+    async fn advance(
         mut self,
         scope: Scope,
         metadata: Map<String, Value>,

@@ -182,9 +182,9 @@ impl SubWorkflows {
         let workflow = self.workflow(source).await?;
         let keys = ExecutionKeys::new(execution_id);
         let origin = Origin {
-            error_of: None,
             depth,
             trigger: Some("sub_workflow".to_owned()),
+            ..Origin::default()
         };
         self.engine
             .create(&workflow, &keys, execution_id.to_owned(), input, origin)

@@ -457,7 +457,8 @@ impl Worker<'_> {
         };
         let workflow_id = Arc::clone(&run.execution.workflow_id);
         let timer = Instant::now();
-        let running = run.run(hold.attempt);
+        let span = crate::telemetry::execution_span(&run.execution);
+        let running = tracing::Instrument::instrument(run.run(hold.attempt), span);
         tokio::pin!(running);
         let (items, outcome) = loop {
             let renewal = async {

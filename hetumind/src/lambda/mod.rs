@@ -47,7 +47,19 @@ pub async fn run(started: std::time::Instant) -> Result<(), lambda_runtime::Erro
             let init_ms = init_ms.take();
             async move {
                 let timer = std::time::Instant::now();
-                let result = handler.handle(event.payload, event.context.deadline).await;
+                let deadline = event.context.deadline;
+                let span = crate::telemetry::invocation_span(
+                    Some(&event.context.request_id),
+                    init_ms.is_some(),
+                );
+                let result =
+                    tracing::Instrument::instrument(handler.handle(event.payload, deadline), span)
+                        .await;
+                // Lambda freezes the process once the response is sent: the spans leave first.
+                crate::telemetry::flush(Some(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline),
+                ))
+                .await;
                 let success = result.as_ref().is_ok_and(|value| {
                     value.get("success") != Some(&serde_json::Value::Bool(false))
                 });

@@ -117,6 +117,25 @@ pub struct ExecutionState {
     /// with its answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_token: Option<String>,
+    /// The OpenTelemetry trace every invocation advancing the execution puts its spans in,
+    /// chosen when the execution is created; written by functions built with the `otel`
+    /// feature only (see the README, "Tracing").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<ExecutionTrace>,
+}
+
+/// The OpenTelemetry trace of an execution (see [`ExecutionState::trace`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionTrace {
+    /// The trace id: 32 lowercase hexadecimal digits.
+    pub trace_id: String,
+    /// The span the execution's invocations are children of, 16 lowercase hexadecimal digits:
+    /// the parent named by the `traceparent` in the `metadata` of the request that created the
+    /// execution. Absent when the execution started a trace of its own (its invocations are
+    /// then the trace's root spans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_span_id: Option<String>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference

@@ -9,7 +9,8 @@ mod workflow;
 
 pub use connections::NodeConnections;
 pub use execution::{
-    ExecutionState, ExecutionStatus, InvocationRecord, Lease, NodeRunRecord, NodeState,
+    ExecutionState, ExecutionStatus, ExecutionTrace, InvocationRecord, Lease, NodeRunRecord,
+    NodeState,
 };
 pub use item::{BinaryRef, ItemData, ItemSource};
 pub use request::{
