@@ -10,16 +10,19 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::de::DeserializeOwned;
 
 use crate::Limits;
-use crate::config::{Config, DEFAULT_STATE, STATE_VAR};
+use crate::config::{Config, DEFAULT_STATE, INDEX_VAR, STATE_VAR};
 use crate::engine::{
     Drive, Driven, Engine, EngineError, EngineOptions, NodeEvent, NodeOutcome, Observer, Plan,
 };
+use crate::index::{ExecutionFilter, ExecutionIndex, ExecutionRecord};
 use crate::model::{
-    ExecuteWorkflow, ItemData, NextAction, Request, Response, ResumeExecution, Workflow,
+    ExecuteWorkflow, ExecutionState, ExecutionStatus, ItemData, NextAction, NodeRunRecord,
+    NodeState, Request, Response, ResumeExecution, Workflow,
 };
 use crate::registry::Registry;
 use crate::secrets::Secrets;
@@ -148,11 +151,74 @@ enum Command {
         #[arg(long)]
         state: Option<String>,
     },
+    /// Lists executions, or shows one.
+    Executions {
+        #[command(subcommand)]
+        command: ExecutionsCommand,
+    },
+    /// Maintains the execution index that `HETUMIND_INDEX` names.
+    Index {
+        #[command(subcommand)]
+        command: IndexCommand,
+    },
     /// Prints a JSON Schema.
     Schema {
         /// Which schema.
         #[arg(value_enum)]
         what: SchemaKind,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExecutionsCommand {
+    /// Lists executions, the most recently started first: from the execution index when
+    /// `HETUMIND_INDEX` names one, else by walking the store (slower: it reads every
+    /// execution).
+    List {
+        /// Only executions of this status: running, waiting, success or failed.
+        #[arg(long)]
+        status: Option<ExecutionStatus>,
+        /// Only executions of this workflow.
+        #[arg(long, value_name = "ID")]
+        workflow: Option<String>,
+        /// Only executions started at or after this time (RFC 3339, like 2026-12-05T10:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        since: Option<DateTime<Utc>>,
+        /// Only executions started before this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        until: Option<DateTime<Utc>>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Prints the executions as a JSON array.
+        #[arg(long)]
+        json: bool,
+        /// The state store URL; default `$HETUMIND_STATE`, else `file://./.hetumind`.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Shows one execution: its status, every node's state, the timeline of its node runs
+    /// (attempt, start, duration, items in and out, error) and its output keys.
+    Show {
+        /// The execution.
+        execution_id: String,
+        /// Prints it as a JSON object.
+        #[arg(long)]
+        json: bool,
+        /// The state store URL; default `$HETUMIND_STATE`, else `file://./.hetumind`.
+        #[arg(long)]
+        state: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IndexCommand {
+    /// Writes the execution index again from the store: every execution the store holds,
+    /// replacing every row.
+    Rebuild {
+        /// The state store URL; default `$HETUMIND_STATE`, else `file://./.hetumind`.
+        #[arg(long)]
+        state: Option<String>,
     },
 }
 
@@ -379,6 +445,24 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             }
             Ok(SUCCESS)
         }
+        Command::Executions { command } => executions(registry, command).await,
+        Command::Index {
+            command: IndexCommand::Rebuild { state },
+        } => {
+            let index = configured_index()?.ok_or_else(|| {
+                Failure::invalid(format!(
+                    "{INDEX_VAR} is not set: there is no index to rebuild"
+                ))
+            })?;
+            let engine = Engine::new(registry, open_store(state)?);
+            let records = engine.execution_records().await?;
+            index
+                .replace_all(&records)
+                .await
+                .map_err(|error| Failure::invalid(error.to_string()))?;
+            eprintln!("indexed {} execution(s)", records.len());
+            Ok(SUCCESS)
+        }
         Command::Schema {
             what: SchemaKind::Workflow,
         } => {
@@ -386,6 +470,172 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             Ok(SUCCESS)
         }
     }
+}
+
+/// The execution index `HETUMIND_INDEX` names, if any.
+fn configured_index() -> Result<Option<Arc<dyn ExecutionIndex>>, Failure> {
+    Config::index(env).map_err(|error| Failure::invalid(error.to_string()))
+}
+
+/// `executions list` and `executions show`.
+async fn executions(
+    registry: &'static Registry,
+    command: ExecutionsCommand,
+) -> Result<u8, Failure> {
+    match command {
+        ExecutionsCommand::List {
+            status,
+            workflow,
+            since,
+            until,
+            limit,
+            json,
+            state,
+        } => {
+            let filter = ExecutionFilter {
+                status,
+                workflow_id: workflow,
+                since,
+                until,
+                limit: Some(limit),
+            };
+            let records = match configured_index()? {
+                Some(index) => index
+                    .list(&filter)
+                    .await
+                    .map_err(|error| Failure::invalid(error.to_string()))?,
+                None => {
+                    let engine = Engine::new(registry, open_store(state)?);
+                    filter.apply(engine.execution_records().await?)
+                }
+            };
+            if json {
+                print_json(&records);
+                return Ok(SUCCESS);
+            }
+            let mut table = format!(
+                "{:<38} {:<20} {:<8} {:<14} {:<20} {:>5} {:>6}  {}\n",
+                "EXECUTION", "WORKFLOW", "STATUS", "TRIGGER", "STARTED", "NODES", "FAILED", "ERROR"
+            );
+            for record in &records {
+                table.push_str(&format!(
+                    "{:<38} {:<20} {:<8} {:<14} {:<20} {:>5} {:>6}  {}\n",
+                    record.execution_id,
+                    record.workflow_id,
+                    record.status,
+                    record.trigger,
+                    record.started_at.format("%Y-%m-%dT%H:%M:%SZ"),
+                    format!("{}/{}", record.nodes.succeeded, record.nodes.total),
+                    record.nodes.failed,
+                    record.error.as_deref().unwrap_or(""),
+                ));
+            }
+            stdout(&table);
+            Ok(SUCCESS)
+        }
+        ExecutionsCommand::Show {
+            execution_id,
+            json,
+            state,
+        } => {
+            let engine = Engine::new(registry, open_store(state)?);
+            let record = engine.execution_record(&execution_id).await?;
+            let view = engine.execution_state(&execution_id).await?;
+            let runs = engine.history(&execution_id).await?;
+            let output_keys: Vec<&str> = view
+                .nodes
+                .values()
+                .filter_map(|node| match node {
+                    NodeState::Success { output_key, .. } => Some(output_key.as_str()),
+                    _ => None,
+                })
+                .collect();
+            if json {
+                print_json(&serde_json::json!({
+                    "execution": record,
+                    "nodes": view.nodes,
+                    "runs": runs,
+                    "output_keys": output_keys,
+                }));
+                return Ok(SUCCESS);
+            }
+            stdout(&show(&record, &view, &runs, &output_keys));
+            Ok(SUCCESS)
+        }
+    }
+}
+
+/// `executions show` for a terminal.
+#[allow(clippy::write_literal)] // the column headings line up with the rows' formats
+fn show(
+    record: &ExecutionRecord,
+    view: &ExecutionState,
+    runs: &[NodeRunRecord],
+    output_keys: &[&str],
+) -> String {
+    use std::fmt::Write as _;
+    let time = |at: &DateTime<Utc>| at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let mut out = String::new();
+    let _ = writeln!(out, "execution  {}", record.execution_id);
+    let _ = writeln!(out, "workflow   {}", record.workflow_id);
+    let _ = writeln!(
+        out,
+        "status     {} (trigger: {})",
+        record.status, record.trigger
+    );
+    let _ = writeln!(out, "started    {}", time(&record.started_at));
+    let _ = writeln!(out, "updated    {}", time(&record.updated_at));
+    if let Some(error) = &record.error {
+        let _ = writeln!(out, "error      {error}");
+    }
+    let _ = writeln!(out, "\nnodes");
+    for (name, node) in &view.nodes {
+        let (status, attempt) = match node {
+            NodeState::Running { attempt, .. } => ("running", Some(attempt)),
+            NodeState::Waiting {
+                attempt,
+                signal: true,
+                ..
+            } => ("waiting for a signal", Some(attempt)),
+            NodeState::Waiting { attempt, .. } => ("waiting", Some(attempt)),
+            NodeState::Success { attempt, .. } => ("success", Some(attempt)),
+            NodeState::Skipped {} => ("skipped", None),
+            NodeState::Failed { attempt, .. } => ("failed", Some(attempt)),
+        };
+        let attempt = attempt.map_or_else(String::new, |attempt| format!("attempt {attempt}"));
+        let _ = writeln!(out, "  {name:<24} {status:<22} {attempt}");
+    }
+    let _ = writeln!(
+        out,
+        "\ntimeline\n  {:<24} {:>7} {:<26} {:>10} {:>6} {:>6}  {:<11} {}",
+        "NODE", "ATTEMPT", "STARTED", "DURATION", "IN", "OUT", "OUTCOME", "ERROR"
+    );
+    for run in runs {
+        let name = match run.batch {
+            Some(batch) => format!("{} [batch {batch}]", run.node),
+            None => run.node.clone(),
+        };
+        let outcome = serde_json::to_value(run.outcome)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {name:<24} {:>7} {:<26} {:>8}ms {:>6} {:>6}  {outcome:<11} {}",
+            run.attempt,
+            time(&run.started_at),
+            run.duration_ms,
+            run.items_in,
+            run.items_out
+                .map_or_else(|| "-".to_owned(), |n| n.to_string()),
+            run.error.as_deref().unwrap_or(""),
+        );
+    }
+    let _ = writeln!(out, "\noutput keys");
+    for key in output_keys {
+        let _ = writeln!(out, "  {key}");
+    }
+    out
 }
 
 /// Drives an execution as an orchestrator would (see [`Engine::drive`]): sleeps through waits

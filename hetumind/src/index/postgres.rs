@@ -156,10 +156,12 @@ async fn migrate(client: &mut Client) -> Result<(), IndexError> {
     transaction.commit().await.map_err(unavailable)
 }
 
+#[allow(clippy::needless_pass_by_value)] // passed to `map_err`
 fn unavailable(error: tokio_postgres::Error) -> IndexError {
     IndexError::Unavailable(error.to_string())
 }
 
+#[allow(clippy::needless_pass_by_value)] // passed to `map_err`
 fn corrupt(error: tokio_postgres::Error) -> IndexError {
     IndexError::Corrupt(error.to_string())
 }
@@ -272,7 +274,7 @@ impl ExecutionIndex for PostgresIndex {
                 .query(
                     LIST,
                     &[
-                        &filter.status.map(|status| status.as_str()),
+                        &filter.status.map(crate::model::ExecutionStatus::as_str),
                         &filter.workflow_id,
                         &filter.since,
                         &filter.until,
