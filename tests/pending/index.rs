@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/postgres.rs"]
+#[path = "../tests/support/postgres.rs"]
 mod postgres;
 
 use std::process::{Command, Output};
