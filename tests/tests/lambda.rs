@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 #[path = "support/runtime_api.rs"]
 mod runtime_api;
 
-use runtime_api::{Function, Outcome, RuntimeApi};
+use runtime_api::{Function, Outcome, RuntimeApi, answer as response};
 
 hetumind::link_node_crates!();
 
@@ -42,16 +42,6 @@ fn slow() -> Value {
         "One": { "main": [[{ "node": "Two" }]] },
         "Two": { "main": [[{ "node": "Three" }]] }
     } })
-}
-
-fn response(outcome: Outcome) -> Value {
-    match outcome {
-        Outcome::Response(value) => value,
-        Outcome::Error {
-            error_type,
-            message,
-        } => panic!("{error_type}: {message}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 #[path = "support/runtime_api.rs"]
 mod runtime_api;
 
-use runtime_api::{Function, Outcome, RuntimeApi};
+use runtime_api::{Function, RuntimeApi, answer as response};
 
 const FUNCTION: &str = env!("CARGO_BIN_EXE_hetumind-test");
 
@@ -94,16 +94,6 @@ fn workflow() -> Value {
           "retry": { "max_attempts": 2, "initial_interval_ms": 10, "jitter": "none" } },
         { "name": "Approval", "kind": "test.signal", "parameters": null }
     ], "connections": { "Flaky": { "main": [[{ "node": "Approval" }]] } } })
-}
-
-fn response(outcome: Outcome) -> Value {
-    match outcome {
-        Outcome::Response(value) => value,
-        Outcome::Error {
-            error_type,
-            message,
-        } => panic!("{error_type}: {message}"),
-    }
 }
 
 /// A span's attribute, as a string (integers and booleans written out).

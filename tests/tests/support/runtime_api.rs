@@ -26,6 +26,17 @@ pub(crate) enum Outcome {
     Error { error_type: String, message: String },
 }
 
+/// The function's response; panics with the error it answered instead.
+pub(crate) fn answer(outcome: Outcome) -> Value {
+    match outcome {
+        Outcome::Response(value) => value,
+        Outcome::Error {
+            error_type,
+            message,
+        } => panic!("{error_type}: {message}"),
+    }
+}
+
 struct Pending {
     event: Value,
     deadline_ms: u64,
