@@ -53,12 +53,15 @@ fn running_engine(
     let engine = Engine::new(registry, store)
         .with_options(options)
         .with_secrets(Arc::new(secrets));
-    Ok(
-        match Config::index(env).map_err(|error| Failure::invalid(error.to_string()))? {
-            Some(index) => engine.with_index(index),
-            None => engine,
-        },
-    )
+    with_configured_index(engine)
+}
+
+/// `engine`, with the execution index `HETUMIND_INDEX` names, if any.
+fn with_configured_index(engine: Engine) -> Result<Engine, Failure> {
+    Ok(match configured_index()? {
+        Some(index) => engine.with_index(index),
+        None => engine,
+    })
 }
 
 #[derive(Debug, Parser)]
@@ -436,7 +439,7 @@ async fn execute(command: Command) -> Result<u8, Failure> {
             }
         }
         Command::Cleanup { older_than, state } => {
-            let engine = Engine::new(registry, open_store(state)?);
+            let engine = with_configured_index(Engine::new(registry, open_store(state)?))?;
             let retention = Duration::from_secs(older_than.saturating_mul(3600));
             let deleted = engine.cleanup(retention).await?;
             eprintln!("deleted {} finished execution(s)", deleted.len());

@@ -13,8 +13,10 @@ use crate::store::ExecutionKeys;
 
 impl Engine {
     /// Deletes every object of a finished execution: its outputs, input and definition, and
-    /// its state last (so that an interrupted deletion is found again by [`Engine::cleanup`]).
-    /// Returns whether there was such an execution.
+    /// its state last (so that an interrupted deletion is found again by [`Engine::cleanup`]);
+    /// then its row of the execution index, if there is one (as the index is written: a
+    /// failure is logged and counted, never an error). Returns whether there was such an
+    /// execution.
     ///
     /// # Errors
     ///
@@ -37,6 +39,8 @@ impl Engine {
             }
         }
         self.store.delete(&state_key).await?;
+        self.index_write(execution_id, None, |index| index.forget(execution_id))
+            .await;
         Ok(true)
     }
 

@@ -63,7 +63,7 @@ pub use drive::{Drive, Driven};
 pub use plan::{Edge, Plan, PlannedNode, Problem, WorkflowError};
 pub use sub_workflow::{Launcher, Started, SubWorkflows, WorkflowSource};
 
-use crate::index::{ExecutionIndex, ExecutionRecord};
+use crate::index::{ExecutionIndex, ExecutionRecord, IndexError};
 use crate::limits::Limits;
 use crate::model::{
     ExecuteWorkflow, ExecutionState, ExecutionStatus, InvocationRecord, ItemData, MAX_NAME_CHARS,
@@ -300,10 +300,24 @@ impl Engine {
         self.index.as_ref()
     }
 
-    /// Writes `record` to the index, if there is one: tried a few times, each try within
-    /// `deadline`; given up with a warning and a report to the observer, never an error (the
-    /// store is the source of truth, and `index rebuild` rebuilds the index from it).
+    /// Writes `record` to the index, if there is one (see [`Engine::index_write`]).
     async fn index_record(&self, record: ExecutionRecord, deadline: Option<tokio::time::Instant>) {
+        self.index_write(&record.execution_id, deadline, |index| {
+            index.record(&record)
+        })
+        .await;
+    }
+
+    /// Does `write` on the index for `execution_id`, if there is an index: tried a few times,
+    /// each try within `deadline`; given up with a warning and a report to the observer, never
+    /// an error (the store is the source of truth, and `index rebuild` rebuilds the index from
+    /// it).
+    async fn index_write<'a>(
+        &'a self,
+        execution_id: &str,
+        deadline: Option<tokio::time::Instant>,
+        write: impl Fn(&'a dyn ExecutionIndex) -> crate::BoxFuture<'a, Result<(), IndexError>>,
+    ) {
         let Some(index) = &self.index else {
             return;
         };
@@ -317,7 +331,7 @@ impl Engine {
             if time.is_zero() {
                 break;
             }
-            match tokio::time::timeout(time, index.record(&record)).await {
+            match tokio::time::timeout(time, write(index.as_ref())).await {
                 Ok(Ok(())) => return,
                 Ok(Err(error)) => last_error = error.to_string(),
                 Err(_) => last_error = format!("no answer within {} ms", time.as_millis()),
@@ -325,13 +339,13 @@ impl Engine {
             tokio::time::sleep(pause).await;
         }
         tracing::warn!(
-            execution_id = %record.execution_id,
+            %execution_id,
             error = %last_error,
             "the execution index could not record the execution's change; \
              `index rebuild` rebuilds it from the store"
         );
         if let Some(observer) = &self.observer {
-            observer.index_failed(&record.execution_id);
+            observer.index_failed(execution_id);
         }
     }
 
@@ -467,10 +481,7 @@ impl Engine {
                 match created {
                     Created::New(state, version) => {
                         if self.index.is_some() {
-                            let counts = crate::index::NodeCounts::of_states(
-                                plan.nodes().len(),
-                                std::iter::empty(),
-                            );
+                            let counts = crate::index::NodeCounts::tally(plan.nodes().len(), []);
                             let record = ExecutionRecord::new(&state, counts);
                             self.index_record(record, deadline).await;
                         }

@@ -120,22 +120,16 @@ impl<'p> Schedule<'p> {
 
     /// Where the nodes stand, counted for the execution index.
     pub(super) fn counts(&self) -> crate::index::NodeCounts {
-        let mut counts = crate::index::NodeCounts {
-            total: u32::try_from(self.phases.len()).unwrap_or(u32::MAX),
-            ..Default::default()
-        };
-        for phase in &self.phases {
-            let count = match phase {
-                Phase::Pending | Phase::Ready => continue,
-                Phase::Running | Phase::Away => &mut counts.running,
-                Phase::Waiting { .. } => &mut counts.waiting,
-                Phase::Succeeded => &mut counts.succeeded,
-                Phase::Skipped => &mut counts.skipped,
-                Phase::Failed => &mut counts.failed,
-            };
-            *count += 1;
-        }
-        counts
+        use crate::index::Standing;
+        let standings = self.phases.iter().filter_map(|phase| match phase {
+            Phase::Pending | Phase::Ready => None,
+            Phase::Running | Phase::Away => Some(Standing::Running),
+            Phase::Waiting { .. } => Some(Standing::Waiting),
+            Phase::Succeeded => Some(Standing::Succeeded),
+            Phase::Skipped => Some(Standing::Skipped),
+            Phase::Failed => Some(Standing::Failed),
+        });
+        crate::index::NodeCounts::tally(self.phases.len(), standings)
     }
 
     /// Why the execution failed, once a node failed for good.

@@ -19,7 +19,7 @@ mod postgres;
 use std::fmt;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::BoxFuture;
@@ -70,23 +70,47 @@ pub struct NodeCounts {
     pub skipped: u32,
 }
 
+/// Where one node that has left `pending` stands, as [`NodeCounts`] counts it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Standing {
+    Running,
+    Waiting,
+    Succeeded,
+    Skipped,
+    Failed,
+}
+
 impl NodeCounts {
     /// The counts of a workflow of `total` nodes whose nodes that have left `pending` stand as
     /// `states` say (as [`Engine::execution_state`](crate::engine::Engine::execution_state)
     /// lists them).
     #[must_use]
     pub fn of_states<'a>(total: usize, states: impl IntoIterator<Item = &'a NodeState>) -> Self {
+        Self::tally(
+            total,
+            states.into_iter().map(|state| match state {
+                NodeState::Running { .. } => Standing::Running,
+                NodeState::Waiting { .. } => Standing::Waiting,
+                NodeState::Success { .. } => Standing::Succeeded,
+                NodeState::Skipped {} => Standing::Skipped,
+                NodeState::Failed { .. } => Standing::Failed,
+            }),
+        )
+    }
+
+    /// The counts of a workflow of `total` nodes, those not pending standing as `standings`.
+    pub(crate) fn tally(total: usize, standings: impl IntoIterator<Item = Standing>) -> Self {
         let mut counts = Self {
             total: saturate(total),
             ..Self::default()
         };
-        for state in states {
-            let count = match state {
-                NodeState::Running { .. } => &mut counts.running,
-                NodeState::Waiting { .. } => &mut counts.waiting,
-                NodeState::Success { .. } => &mut counts.succeeded,
-                NodeState::Skipped {} => &mut counts.skipped,
-                NodeState::Failed { .. } => &mut counts.failed,
+        for standing in standings {
+            let count = match standing {
+                Standing::Running => &mut counts.running,
+                Standing::Waiting => &mut counts.waiting,
+                Standing::Succeeded => &mut counts.succeeded,
+                Standing::Skipped => &mut counts.skipped,
+                Standing::Failed => &mut counts.failed,
             };
             *count += 1;
         }
@@ -101,8 +125,13 @@ fn saturate(n: usize) -> u32 {
 
 impl ExecutionRecord {
     /// The record of the execution whose state is `state`, its nodes counted as `nodes`.
+    ///
+    /// Times are kept to the microsecond, as PostgreSQL keeps them, so that a record read
+    /// from the index equals the one made from the store.
     #[must_use]
     pub fn new(state: &ExecutionState, nodes: NodeCounts) -> Self {
+        let created_at = state.created_at.trunc_subsecs(6);
+        let updated_at = state.updated_at.trunc_subsecs(6);
         Self {
             execution_id: state.execution_id.clone(),
             workflow_id: state.workflow_id.clone(),
@@ -111,9 +140,9 @@ impl ExecutionRecord {
                 .trigger
                 .clone()
                 .unwrap_or_else(|| "request".to_owned()),
-            started_at: state.created_at,
-            updated_at: state.updated_at,
-            finished_at: state.status.is_finished().then_some(state.updated_at),
+            started_at: created_at,
+            updated_at,
+            finished_at: state.status.is_finished().then_some(updated_at),
             error: state.error.clone(),
             failed_node: state.nodes.iter().find_map(|(name, node)| {
                 matches!(node, NodeState::Failed { .. }).then(|| name.clone())
@@ -188,6 +217,10 @@ pub trait ExecutionIndex: Send + Sync + fmt::Debug {
         &'a self,
         filter: &'a ExecutionFilter,
     ) -> BoxFuture<'a, Result<Vec<ExecutionRecord>, IndexError>>;
+
+    /// Removes the row of `execution_id`, if there is one (the execution was deleted from
+    /// the store).
+    fn forget<'a>(&'a self, execution_id: &'a str) -> BoxFuture<'a, Result<(), IndexError>>;
 
     /// Replaces every row with `records`, at once for readers.
     fn replace_all<'a>(

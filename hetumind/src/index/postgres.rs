@@ -81,6 +81,15 @@ impl PostgresIndex {
             return Ok(Arc::clone(live));
         }
         *connection = None;
+        let client = self.connect().await?;
+        let upsert = client.prepare(UPSERT).await.map_err(unavailable)?;
+        let live = Arc::new(Connected { client, upsert });
+        *connection = Some(Arc::clone(&live));
+        Ok(live)
+    }
+
+    /// A new connection, its driver spawned and the schema migrated.
+    async fn connect(&self) -> Result<Client, IndexError> {
         let (mut client, driver) = self.config.connect(tls()).await.map_err(unavailable)?;
         tokio::spawn(async move {
             if let Err(error) = driver.await {
@@ -88,10 +97,7 @@ impl PostgresIndex {
             }
         });
         migrate(&mut client).await?;
-        let upsert = client.prepare(UPSERT).await.map_err(unavailable)?;
-        let live = Arc::new(Connected { client, upsert });
-        *connection = Some(Arc::clone(&live));
-        Ok(live)
+        Ok(client)
     }
 }
 
@@ -261,6 +267,19 @@ impl ExecutionIndex for PostgresIndex {
         }))
     }
 
+    fn forget<'a>(&'a self, execution_id: &'a str) -> BoxFuture<'a, Result<(), IndexError>> {
+        Box::pin(self.on_connection(async move |live: &Connected| {
+            live.client
+                .execute(
+                    "DELETE FROM hetumind_executions WHERE execution_id = $1",
+                    &[&execution_id],
+                )
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        }))
+    }
+
     fn list<'a>(
         &'a self,
         filter: &'a ExecutionFilter,
@@ -293,9 +312,7 @@ impl ExecutionIndex for PostgresIndex {
     ) -> BoxFuture<'a, Result<(), IndexError>> {
         Box::pin(async move {
             // A transaction needs the client to itself: a connection of its own.
-            let (mut client, driver) = self.config.connect(tls()).await.map_err(unavailable)?;
-            let driver = tokio::spawn(driver);
-            migrate(&mut client).await?;
+            let mut client = self.connect().await?;
             let transaction = client.transaction().await.map_err(unavailable)?;
             transaction
                 .batch_execute("DELETE FROM hetumind_executions")
@@ -305,10 +322,7 @@ impl ExecutionIndex for PostgresIndex {
             for record in records {
                 upsert(&transaction, &statement, record).await?;
             }
-            transaction.commit().await.map_err(unavailable)?;
-            drop(client);
-            let _ = driver.await;
-            Ok(())
+            transaction.commit().await.map_err(unavailable)
         })
     }
 }

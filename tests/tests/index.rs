@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/support/postgres.rs"]
+#[path = "support/postgres.rs"]
 mod postgres;
 
 use std::process::{Command, Output};
@@ -15,6 +15,8 @@ use hetumind::engine::{Engine, NodeEvent, Observer};
 use hetumind::index::{ExecutionFilter, ExecutionIndex, PostgresIndex};
 use hetumind::model::{ExecutionStatus, Request};
 use hetumind::store::MemStore;
+// The test nodes (`test.echo`, `test.fail`, `test.fails_once`).
+use hetumind_tests as _;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hetumind-test");
@@ -253,4 +255,14 @@ fn the_command_line_lists_shows_and_rebuilds_with_and_without_the_index() {
     );
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-execution"));
+
+    // `cleanup` deletes the rows of the executions it deletes.
+    let cleaned = run_cli(dir.path(), url, &["cleanup", "--older-than", "0"]);
+    assert!(
+        cleaned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cleaned.stderr)
+    );
+    let left = json_of(&run_cli(dir.path(), url, &["executions", "list", "--json"]));
+    assert_eq!(left, json!([]));
 }
