@@ -22,6 +22,11 @@
 //! crate's tests enable, the spans are exported and flushed within the invocation; built without
 //! it, the variable changes nothing. `HETUMIND_COLD_START_BINARY` names another Hetumind
 //! function to measure than the test binary, such as one built without the feature.
+//!
+//! And with `HETUMIND_INDEX` naming a PostgreSQL cluster the bench starts (as the index tests
+//! do; skipped with a message when PostgreSQL is not installed): init must not change, since
+//! nothing connects before the first write; the first response pays the connection, the
+//! schema check and the execution's two row writes.
 
 // The emulator is test code: it states its expectations with unwrap.
 #![allow(clippy::unwrap_used)]
@@ -32,6 +37,9 @@ use serde_json::{Value, json};
 
 #[path = "../tests/support/runtime_api.rs"]
 mod runtime_api;
+
+#[path = "../tests/support/postgres.rs"]
+mod postgres;
 
 use runtime_api::{Function, Outcome, RuntimeApi};
 
@@ -179,14 +187,25 @@ async fn main() {
         ("HETUMIND_STATE", "mem://".to_owned()),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_receiver().await),
     ];
+    let server = postgres::Postgres::start();
+    let indexed = server.as_ref().map(|server| {
+        [
+            ("HETUMIND_STATE", "mem://".to_owned()),
+            ("HETUMIND_INDEX", server.url.clone()),
+        ]
+    });
     let (mut bare, mut init_s3) = (Vec::new(), Vec::new());
     let (mut first_memory, mut first_file, mut first_traced) = (Vec::new(), Vec::new(), Vec::new());
+    let mut first_indexed = Vec::new();
     for round in 0..rounds {
         bare.push(start(BARE, &[], json!({ "hello": round })).await);
         init_s3.push(start_init_only(hetumind, &s3).await);
         first_memory.push(start(hetumind, &memory, five_nodes()).await);
         first_file.push(start(hetumind, &file, five_nodes()).await);
         first_traced.push(start(hetumind, &traced, five_nodes()).await);
+        if let Some(indexed) = &indexed {
+            first_indexed.push(start(hetumind, indexed, five_nodes()).await);
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -227,4 +246,15 @@ async fn main() {
         millis(traced),
         millis(first_response(&first_traced)),
     );
+    if !first_indexed.is_empty() {
+        let init = |starts: &[Start]| median(starts.iter().map(|start| start.init).collect());
+        println!(
+            "cold_start: with HETUMIND_INDEX (a local PostgreSQL, mem://): init {} (without: {}), \
+             first response {} (without: {}): the connection, the schema check and two row writes",
+            millis(init(&first_indexed)),
+            millis(init(&first_memory)),
+            millis(first_response(&first_indexed)),
+            millis(hetumind_first),
+        );
+    }
 }
