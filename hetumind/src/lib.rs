@@ -233,6 +233,10 @@ macro_rules! lambda_main {
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+/// The guide's examples (`docs/*.md`), compiled as doctests the same way.
+#[cfg(doctest)]
+mod guide_doctests;
+
 /// Everything a node author needs, in one import.
 pub mod prelude {
     pub use crate::model::ItemData;
