@@ -1,7 +1,27 @@
 //! Hetumind: write workflow nodes as annotated async Rust functions, link any number of them
 //! into one binary, and run workflows durably on AWS Lambda or locally.
 //!
-//! # Writing a node
+//! A workflow is a graph of nodes passing lists of JSON items. A node is one async function
+//! marked `#[node]`; a binary whose `main.rs` is [`lambda_main!`] is a Lambda function under
+//! Lambda and a command line everywhere else, running every node it links. The execution's
+//! state lives in a store (a directory, memory or S3), so a run survives any crash and goes on
+//! over as many invocations as it needs. The guide (the `docs/` directory of the repository)
+//! covers workflows, deployment and operations; this page is the map of the API.
+//!
+//! # For node authors: the prelude
+//!
+//! `use hetumind::prelude::*;` brings everything a node is written with:
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`node`](macro@node) | the attribute that makes an async function a node |
+//! | [`Params<T>`] | the node's parameters, deserialized into `T` |
+//! | [`Item<T>`] / [`Items<T>`] | one input item (the function runs per item) / all of them at once |
+//! | [`Ctx`] | the run's context: execution, node and attempt, time left, idempotency keys, the other inputs, waits and signals, sub-workflows, metrics, the logging span |
+//! | [`NodeError`] | how a run ends without output: a retryable or terminal failure, a retry after a delay, a wait |
+//! | [`Routed<T>`] | an item sent to one of the node's named outputs |
+//! | [`Paired<T>`] | an output item that names the input items it comes from (lineage) |
+//! | [`ItemData`] | an item as the engine carries it: JSON and binary parts |
 //!
 //! ```rust,standalone_crate
 //! use hetumind::prelude::*;
@@ -47,23 +67,51 @@
 //! assert_eq!(node.description, "Passes items on.");
 //! ```
 //!
-//! Test a node exactly as the engine calls it with [`testing::NodeTest`].
+//! Then, for node authors:
 //!
-//! # Layers
+//! - [`testing`]: [`NodeTest`](testing::NodeTest) runs one node exactly as the engine calls it;
+//!   [`WorkflowTest`](testing::WorkflowTest) runs a whole workflow in memory, waits included.
+//! - [`blocking`] runs blocking code off the engine's threads; [`Metric`] and [`MetricUnit`]
+//!   are what [`Ctx::metric`] takes; [`RetryPolicy`] is a node's default retry policy.
+//! - [`lambda_main!`] makes the binary; [`link_node_crates!`] is the part of it that links
+//!   node crates, for a `main` of your own.
 //!
-//! Each layer uses only the layers below it, never one above:
+//! # For function authors: running and configuring
+//!
+//! - [`entry`]: what `main` does (the Lambda runtime loop under Lambda, else [`cli`]).
+//! - [`config`]: every environment variable the function reads (state store, limits, secrets,
+//!   index, state machine), read once at start-up.
+//! - [`model`]: the JSON formats: [`Workflow`], items, requests and responses; [`limits`]:
+//!   the bounds on what a workflow, a request or an output may hold ([`Limits`]).
+//! - [`expression`], [`secrets`]: expressions in node parameters and the secrets they read.
+//!
+//! # The engine and its plumbing
+//!
+//! Not needed to write nodes or to deploy a function; for embedding the engine in another
+//! program, writing a store or an index, or reading how an execution goes:
 //!
 //! | layer | modules | what lives there |
 //! |---|---|---|
 //! | front ends | [`entry`], [`cli`], [`lambda`], [`testing`] | `main`; the command line; the Lambda handler, triggers, the hand-off to a state machine and the runtime loop; the test harnesses |
 //! | configuration | [`config`] | every environment variable, read once; the store opened once |
-//! | engine | [`engine`] | validation and planning (`plan`); what can run (`schedule`, pure and synchronous); how a node run goes: retries, timeouts, panics, deadlines (`attempt`); every read and write of an execution: claim, lease, restore, outputs, progress (`journal`); the invocation loop composing them (`run`); fan-out from the coordinating side: what workers did, the tasks of an answer (`dispatch`); one node run in an invocation of its own, `execute_node` (`worker`); driving invocations as an orchestrator would (`drive`); bounded store calls (`budget`); retention (`cleanup`) |
+//! | engine | [`engine`], [`resume`], [`graph`] | validation and planning (`plan`); what can run (`schedule`, pure and synchronous); how a node run goes: retries, timeouts, panics, deadlines (`attempt`); every read and write of an execution: claim, lease, restore, outputs, progress (`journal`); the invocation loop composing them (`run`); fan-out from the coordinating side: what workers did, the tasks of an answer (`dispatch`); one node run in an invocation of its own, `execute_node` (`worker`); driving invocations as an orchestrator would (`drive`); bounded store calls (`budget`); retention (`cleanup`); resuming waits; the workflow drawn as a chart |
 //! | nodes | [`registry`], the node API at the crate root ([`Ctx`], [`NodeError`], [`NodeRegistration`], ...) | the nodes linked into the binary; what node code sees and how `#[node]` calls it |
-//! | storage | [`store`] | where state lives: a directory, memory, S3 |
+//! | storage and records | [`store`], [`index`] | where state lives: a directory, memory, S3; the execution index in PostgreSQL |
 //! | foundations | [`model`], [`retry`], [`time`], [`BoxFuture`] | workflows, items, requests and responses; retry policies; the clock and jitter |
 //!
-//! The runtime knows no built-in node by its kind: a node plays a part (such as answering the
-//! HTTP trigger) by declaring a role, `#[node(role = "http_response")]`.
+//! Each layer uses only the layers below it, never one above. The runtime knows no built-in
+//! node by its kind: a node plays a part (such as answering the HTTP trigger) by declaring a
+//! role, `#[node(role = "http_response")]`.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `s3` | yes | the `s3://` state store (aws-sdk-s3) |
+//! | `step-functions` | yes | handing executions to a Step Functions state machine (`HETUMIND_STATE_MACHINE_ARN`) |
+//! | `aws-secrets` | yes | secrets from AWS Secrets Manager and SSM Parameter Store (`HETUMIND_SECRETS`) |
+//! | `postgres` | yes | the execution index in PostgreSQL (`HETUMIND_INDEX`) |
+//! | `otel` | no | OpenTelemetry traces exported over OTLP/HTTP (the `OTEL_*` variables) |
 
 // Lets `#[node]` (which names `::hetumind`) be used inside this crate too.
 #[allow(unused_extern_crates)]
