@@ -11,7 +11,7 @@ const COUNTS: [usize; 2] = [10, 2000];
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     // The benchmarks and the function binaries are linked as Lambda binaries should be:
-    // non-PIE (see examples/build.rs and the README, "On AWS Lambda").
+    // non-PIE (see examples/build.rs and docs/deploying-to-aws.md, "Build").
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo::rustc-link-arg-bins=-no-pie");
         println!("cargo::rustc-link-arg-benches=-no-pie");

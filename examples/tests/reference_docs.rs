@@ -124,7 +124,7 @@ fn nodes_markdown(nodes: &[CatalogEntry]) -> String {
          `hetumind-examples nodes --json` prints the same catalog with the full JSON Schemas; \
          `nodes` lists the nodes of any Hetumind binary.\n\n\
          Every parameter also accepts an expression, `\"{% ... %}\"`, evaluated per item \
-         before the parameters are read (see the README, \"Expressions in parameters\").\n\n",
+         before the parameters are read (see [Expressions](../workflow-format.md#expressions)).\n\n",
     );
     out.push_str("| node | version | what it does |\n|---|---|---|\n");
     for node in nodes {

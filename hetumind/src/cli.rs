@@ -683,7 +683,7 @@ async fn drive(
 }
 
 /// Runs `work` as this process's invocation: in its span, flushed when it ends (with the `otel`
-/// feature; see the README, "Tracing").
+/// feature; see the guide, docs/observability.md).
 async fn invocation<F: Future>(work: F) -> F::Output {
     let span = crate::telemetry::invocation_span(None, true);
     let output = tracing::Instrument::instrument(work, span).await;

@@ -167,7 +167,7 @@ pub mod __private;
 /// `E: Into<NodeError>` and `O` one of `T`, `Vec<T>`, `Option<T>`, `Routed<T>`,
 /// `Vec<Routed<T>>`, `Option<Routed<T>>`. An all-items node may return [`Paired<T>`] values in
 /// any of these forms to say which input each output derives from. See the crate documentation
-/// and the README.
+/// and the guide, docs/writing-nodes.md.
 ///
 /// # What it generates
 ///

@@ -5,7 +5,7 @@
 //! and not the latency of a store's writes, which any code that persists pays alike; the
 //! figure on `file://` is printed too.
 //!
-//! Both are real processes (built with the `cargo bench` profile, and non-PIE as the README
+//! Both are real processes (built with the `cargo bench` profile, and non-PIE as the guide
 //! recommends for Lambda binaries: tests/build.rs) started against the Runtime
 //! API emulator of the tests, one fresh process and emulator per measurement, alternating
 //! between the two binaries so that machine noise hits both alike. Init is the time from spawn

@@ -728,7 +728,7 @@ fn the_workflow_schema_is_draft_2020_12_and_describes_the_format() {
 }
 
 #[test]
-fn the_design_example_workflow_parses() {
+fn the_documented_example_workflow_parses() {
     // The documented example workflow, verbatim.
     let example = r#"{
   "id": "orders",

@@ -113,7 +113,7 @@ fn the_starter_is_a_function_crate_of_its_own() {
             "the starter's manifest has the line `{dependency}` (the workspace's repository)"
         );
     }
-    // The release profile the README prescribes for Lambda: a panicking node must unwind.
+    // The release profile the guide prescribes for Lambda: a panicking node must unwind.
     let release = manifest
         .split("[profile.release]")
         .nth(1)

@@ -101,8 +101,9 @@ impl PostgresIndex {
     }
 }
 
-/// TLS by rustls, with the system's root certificates (`SSL_CERT_FILE` and `SSL_CERT_DIR`
-/// add others, such as the RDS bundle); the URL's `sslmode` says whether it is used.
+/// TLS by rustls, with the system's root certificates, or instead of them the ones that
+/// `SSL_CERT_FILE` or `SSL_CERT_DIR` name (such as the RDS bundle, which then must hold every
+/// root needed); the URL's `sslmode` says whether it is used.
 fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
     let mut roots = rustls::RootCertStore::empty();
     let found = rustls_native_certs::load_native_certs();

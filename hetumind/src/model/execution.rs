@@ -119,7 +119,7 @@ pub struct ExecutionState {
     pub task_token: Option<String>,
     /// The OpenTelemetry trace every invocation advancing the execution puts its spans in,
     /// chosen when the execution is created; written by functions built with the `otel`
-    /// feature only (see the README, "Tracing").
+    /// feature only (see the guide, docs/observability.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<ExecutionTrace>,
 }

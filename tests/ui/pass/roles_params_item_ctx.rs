@@ -1,4 +1,4 @@
-// The node of the design document: parameters, one item, and the context.
+// The canonical node: parameters, one item, and the context.
 use hetumind::prelude::*;
 use hetumind::testing::NodeTest;
 use schemars::JsonSchema;
