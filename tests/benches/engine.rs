@@ -19,7 +19,6 @@
 //! With `HETUMIND_BENCH_BASELINE` naming an earlier build of this benchmark (one since
 //! `nonblocking`, whose child runs `shape:size` and the command line as this one does), every
 //! case runs that binary in turn with this one and reports the ratio (new / old).
-
 //!
 //! Under `cargo bench` (which passes `--bench`) it measures fully; run any other way it does a
 //! quick smoke run.
