@@ -83,6 +83,32 @@ fn a_connection_into_an_input_the_node_does_not_read_is_rejected_with_its_path()
 }
 
 #[test]
+fn a_named_output_used_as_a_port_says_where_its_targets_go() {
+    let connected = |port: &str| {
+        json!({ "id": "w", "nodes": [
+            { "name": "Route", "kind": "valid.route" },
+            { "name": "Target", "kind": "valid.pass" }
+        ], "connections": { "Route": { port: [[{ "node": "Target" }]] } } })
+    };
+    let found = problems(&connected("no"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "connections.Route.no");
+    assert_eq!(
+        found[0].1,
+        "`no` is output 1 of `Route`, and outputs are positions of the port `main`: write its \
+         targets as list 1 of `\"main\": [...]`"
+    );
+    let found = problems(&connected("other"));
+    assert_eq!(
+        found,
+        [(
+            "connections.Route.other".to_owned(),
+            "unsupported connection kind `other`; only `main` is supported".to_owned()
+        )]
+    );
+}
+
+#[test]
 fn a_node_reading_any_number_of_inputs_reads_one_per_connection_into_it() {
     let merge = |indexes: &[u64]| {
         let nodes: Vec<Value> = (0..indexes.len())

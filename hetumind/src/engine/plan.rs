@@ -312,6 +312,7 @@ impl Plan {
             ports.push(Some(Ports {
                 outputs: node.registration.outputs.len()
                     + usize::from(instance.on_error == OnError::ErrorOutput),
+                names: node.registration.outputs,
                 inputs: node.registration.inputs,
             }));
             nodes.push(node);
@@ -549,6 +550,8 @@ impl Layout {
 struct Ports {
     /// Its outputs, the `error` output included.
     outputs: usize,
+    /// Its declared outputs' names, in order.
+    names: &'static [&'static str],
     /// The inputs it reads.
     inputs: InputCount,
 }
@@ -710,10 +713,20 @@ fn connect(
         let output_count = node_ports[source_index].map(|ports| ports.outputs);
         for (port, outputs) in ports {
             if port != "main" {
-                problems.push(problem(
-                    format!("connections.{source}.{port}"),
-                    format!("unsupported connection kind `{port}`; only `main` is supported"),
-                ));
+                let named = node_ports[source_index]
+                    .and_then(|ports| ports.names.iter().position(|name| *name == port));
+                let message = match named {
+                    // The mistake a node's named outputs invite.
+                    Some(output) => format!(
+                        "`{port}` is output {output} of `{source}`, and outputs are positions \
+                         of the port `main`: write its targets as list {output} of \
+                         `\"main\": [...]`"
+                    ),
+                    None => {
+                        format!("unsupported connection kind `{port}`; only `main` is supported")
+                    }
+                };
+                problems.push(problem(format!("connections.{source}.{port}"), message));
                 continue;
             }
             for (output, targets) in outputs.iter().enumerate() {

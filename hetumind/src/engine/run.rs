@@ -48,8 +48,15 @@ pub(super) enum Scope {
     },
 }
 
-/// A node run that ended: which node, its input (given back), and what it came to.
-type Finished = (usize, Arc<[ItemData]>, Outcome, Duration);
+/// A node run ended: the node, what it ran on (as [`NodeRun::run`] gives it back), how many
+/// items that was when it started, how it ended, and how long it took.
+struct Finished {
+    index: usize,
+    items: Arc<[ItemData]>,
+    items_in: usize,
+    outcome: Outcome,
+    duration: Duration,
+}
 
 /// One invocation advancing one execution.
 pub(super) struct Run<'a> {
@@ -556,7 +563,14 @@ impl<'a> Run<'a> {
             let error = NodeError::terminal(problem);
             let (items, _) = self.schedule.input(index);
             let failed = Outcome::Failed { attempt, error };
-            return self.settle((index, items, failed, Duration::ZERO)).await;
+            let finished = Finished {
+                index,
+                items_in: items.len(),
+                items,
+                outcome: failed,
+                duration: Duration::ZERO,
+            };
+            return self.settle(finished).await;
         }
         let output = NodeOutput::new(outputs);
         self.journal.record_output(&name, attempt, &output).await?;
@@ -587,6 +601,8 @@ impl<'a> Run<'a> {
         let plan = self.schedule.plan();
         let node = &plan.nodes()[index];
         let (items, input_ends) = self.schedule.take_input(index);
+        // Counted now: a node that consumes its items leaves none to count after it.
+        let items_in = items.len();
         let run = NodeRun {
             registration: node.registration,
             name: Arc::clone(&node.name),
@@ -624,13 +640,25 @@ impl<'a> Run<'a> {
         // future it moves into: a node run's future is copied into the set of running ones.
         let timer = Instant::now();
         run.run(self.schedule.attempt(index))
-            .map(move |(items, outcome)| (index, items, outcome, timer.elapsed()))
+            .map(move |(items, outcome)| Finished {
+                index,
+                items,
+                items_in,
+                outcome,
+                duration: timer.elapsed(),
+            })
     }
 
     /// Records what a node run came to; a success is written to the store before it counts.
     async fn settle(
         &mut self,
-        (index, items, outcome, duration): Finished,
+        Finished {
+            index,
+            items,
+            items_in,
+            outcome,
+            duration,
+        }: Finished,
     ) -> Result<(), EngineError> {
         let plan = self.schedule.plan();
         let node = &plan.nodes()[index];
@@ -640,7 +668,7 @@ impl<'a> Run<'a> {
         self.journal.remember(outcome.history(
             name,
             node.registration.kind,
-            items.len(),
+            items_in,
             self.engine.clock.now(),
             duration,
         ));

@@ -425,6 +425,8 @@ impl Worker<'_> {
             &spec.parameters,
             &engine.secrets,
         );
+        // Counted now: a node that consumes its items leaves none to count after it.
+        let items_in = spec.items.len();
         let run = NodeRun {
             registration,
             name: Arc::clone(&self.name),
@@ -485,7 +487,7 @@ impl Worker<'_> {
         let mut history = outcome.history(
             &self.name,
             registration.kind,
-            items.len(),
+            items_in,
             engine.clock.now(),
             elapsed,
         );
