@@ -170,6 +170,16 @@ pub(super) struct NodeRun {
     pub(super) observer: Option<Arc<dyn Observer>>,
 }
 
+/// What [`NodeRun::run`] came to.
+pub(super) struct Ran {
+    /// The node's input items, restored if they were lent; none after a success.
+    pub(super) items: Arc<[ItemData]>,
+    /// How many input items the node ran on.
+    pub(super) items_in: usize,
+    /// How the run ended.
+    pub(super) outcome: Outcome,
+}
+
 /// How an attempt ended without an output.
 enum Stop {
     Interrupted,
@@ -182,17 +192,22 @@ impl NodeRun {
     ///
     /// Answers the outcome with the node's input items, restored if they were lent to the node
     /// (see [`RunInput`]); after a success, they may be gone.
-    pub(super) async fn run(mut self, attempt: u32) -> (Arc<[ItemData]>, Outcome) {
+    pub(super) async fn run(mut self, attempt: u32) -> Ran {
         let outcome = match self.resume.take() {
             // Boxed, as below: the rare path of item retries keeps its state out of the future
             // of every node run.
             Some(retries) => Box::pin(self.retry_items(retries, attempt, true)).await,
             None => self.run_whole(attempt).await,
         };
+        let items_in = self.items.len();
         if let Outcome::Succeeded { .. } = outcome {
-            return (Arc::from([]), outcome);
+            return Ran {
+                items: Arc::from([]),
+                items_in,
+                outcome,
+            };
         }
-        match self.items.items() {
+        let (items, outcome) = match self.items.items() {
             Ok(items) => (Arc::clone(items), outcome),
             Err(error) => (
                 Arc::from([]),
@@ -201,6 +216,11 @@ impl NodeRun {
                     error,
                 },
             ),
+        };
+        Ran {
+            items,
+            items_in,
+            outcome,
         }
     }
 

@@ -50,6 +50,13 @@ impl RunInput {
         Ok(Arc::clone(&self.items))
     }
 
+    /// How many items there are, lent or not.
+    pub(super) fn len(&self) -> usize {
+        self.lent
+            .as_ref()
+            .map_or(self.items.len(), |lent| lent.ends.len())
+    }
+
     /// The items as they were given, restored if they were lent.
     ///
     /// # Errors
@@ -176,6 +183,7 @@ mod tests {
             item.json.take();
         }
         drop(lent);
+        assert_eq!(run.len(), LEND_MIN_ITEMS, "counted while lent");
         assert_eq!(**run.items().unwrap(), *expected);
         // And lends them again to the next call.
         let again = run.for_call(true).unwrap();

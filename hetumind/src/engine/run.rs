@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::SubWorkflows;
-use super::attempt::{ItemRetries, NodeRun, Outcome};
+use super::attempt::{ItemRetries, NodeRun, Outcome, Ran};
 use super::budget::Budget;
 use super::dispatch::{self, Parked, Tasks, Workers};
 use super::input::RunInput;
@@ -48,13 +48,10 @@ pub(super) enum Scope {
     },
 }
 
-/// A node run ended: the node, what it ran on (as [`NodeRun::run`] gives it back), how many
-/// items that was when it started, how it ended, and how long it took.
+/// A node run ended: the node, what [`NodeRun::run`] came to, and how long it took.
 struct Finished {
     index: usize,
-    items: Arc<[ItemData]>,
-    items_in: usize,
-    outcome: Outcome,
+    ran: Ran,
     duration: Duration,
 }
 
@@ -563,11 +560,14 @@ impl<'a> Run<'a> {
             let error = NodeError::terminal(problem);
             let (items, _) = self.schedule.input(index);
             let failed = Outcome::Failed { attempt, error };
-            let finished = Finished {
-                index,
+            let ran = Ran {
                 items_in: items.len(),
                 items,
                 outcome: failed,
+            };
+            let finished = Finished {
+                index,
+                ran,
                 duration: Duration::ZERO,
             };
             return self.settle(finished).await;
@@ -601,8 +601,6 @@ impl<'a> Run<'a> {
         let plan = self.schedule.plan();
         let node = &plan.nodes()[index];
         let (items, input_ends) = self.schedule.take_input(index);
-        // Counted now: a node that consumes its items leaves none to count after it.
-        let items_in = items.len();
         let run = NodeRun {
             registration: node.registration,
             name: Arc::clone(&node.name),
@@ -640,11 +638,9 @@ impl<'a> Run<'a> {
         // future it moves into: a node run's future is copied into the set of running ones.
         let timer = Instant::now();
         run.run(self.schedule.attempt(index))
-            .map(move |(items, outcome)| Finished {
+            .map(move |ran| Finished {
                 index,
-                items,
-                items_in,
-                outcome,
+                ran,
                 duration: timer.elapsed(),
             })
     }
@@ -654,9 +650,12 @@ impl<'a> Run<'a> {
         &mut self,
         Finished {
             index,
-            items,
-            items_in,
-            outcome,
+            ran:
+                Ran {
+                    items,
+                    items_in,
+                    outcome,
+                },
             duration,
         }: Finished,
     ) -> Result<(), EngineError> {

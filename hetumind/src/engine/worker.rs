@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::SubWorkflows;
-use super::attempt::{ItemRetries, NodeRun, Outcome};
+use super::attempt::{ItemRetries, NodeRun, Outcome, Ran};
 use super::budget::{Budget, lease_term};
 use super::input::RunInput;
 use super::journal::{from_json, to_json, write_history};
@@ -425,8 +425,6 @@ impl Worker<'_> {
             &spec.parameters,
             &engine.secrets,
         );
-        // Counted now: a node that consumes its items leaves none to count after it.
-        let items_in = spec.items.len();
         let run = NodeRun {
             registration,
             name: Arc::clone(&self.name),
@@ -462,7 +460,11 @@ impl Worker<'_> {
         let span = crate::telemetry::execution_span(&run.execution);
         let running = tracing::Instrument::instrument(run.run(hold.attempt), span);
         tokio::pin!(running);
-        let (items, outcome) = loop {
+        let Ran {
+            items,
+            items_in,
+            outcome,
+        } = loop {
             let renewal = async {
                 match self.renew_at() {
                     Some(at) => tokio::time::sleep_until(at).await,
