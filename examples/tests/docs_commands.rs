@@ -14,9 +14,14 @@
 #![allow(clippy::unwrap_used)]
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "support/docs.rs"]
+mod docs;
+
+use docs::{readme_and_guide, workspace};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hetumind-examples");
 
@@ -147,27 +152,6 @@ fn steps(block: &Block) -> Vec<Step> {
     steps
 }
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-/// `README.md` and `docs/*.md`, relative to the workspace, sorted.
-fn documents() -> Vec<PathBuf> {
-    let root = workspace();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "md"))
-        .map(|path| path.strip_prefix(&root).unwrap().to_owned())
-        .collect();
-    files.sort();
-    files.insert(0, PathBuf::from("README.md"));
-    files
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -226,7 +210,7 @@ fn every_documented_command_runs() {
     let root = workspace();
     let mut failures = String::new();
     let mut ran = 0;
-    for document in documents() {
+    for document in readme_and_guide() {
         let text = std::fs::read_to_string(root.join(&document)).unwrap();
         for block in blocks(&text) {
             let at = |line: usize| format!("{}:{line}", document.display());

@@ -12,33 +12,26 @@ use std::path::{Component, Path, PathBuf};
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
+#[path = "support/docs.rs"]
+mod docs;
+
+use docs::{readme_and_guide, workspace};
+
 /// This repository's files as a code host serves them.
 const REPOSITORY: &str = "https://github.com/hetumind/hetumind-lambda-sdk/blob/main/";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
 /// The Markdown files a user reads, relative to the workspace.
-fn documents(root: &Path) -> Vec<PathBuf> {
-    let mut files = vec![
-        PathBuf::from("README.md"),
-        PathBuf::from("CHANGELOG.md"),
-        PathBuf::from("nodes/README.md"),
-        PathBuf::from("starter/README.md"),
-        PathBuf::from("docs/reference/nodes.md"),
-    ];
-    let mut guide: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
-        .map(|path| path.strip_prefix(root).unwrap().to_owned())
-        .collect();
-    guide.sort();
-    files.extend(guide);
+fn documents() -> Vec<PathBuf> {
+    let mut files = readme_and_guide();
+    files.extend(
+        [
+            "CHANGELOG.md",
+            "nodes/README.md",
+            "starter/README.md",
+            "docs/reference/nodes.md",
+        ]
+        .map(PathBuf::from),
+    );
     files
 }
 
@@ -139,7 +132,7 @@ fn every_link_of_the_documentation_resolves() {
     let root = workspace();
     let mut broken = Vec::new();
     let mut checked = 0;
-    for document in documents(&root) {
+    for document in documents() {
         let markdown = std::fs::read_to_string(root.join(&document)).unwrap();
         for (event, range) in Parser::new(&markdown).into_offset_iter() {
             if let Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) = event {
